@@ -1,0 +1,34 @@
+"""Knowledge-base checks that need the matcher: phrasings that lead to the wrong entry.
+
+A question stored under entry A that, left out of the index, matches entry B better than A is a
+sign the two entries overlap or the phrasing is too vague; `kbbot kb check` warns about it.
+"""
+
+from __future__ import annotations
+
+from bot.knowledge import Problem
+from bot.matcher import Matcher
+
+
+def confusable_questions(matcher: Matcher) -> list[Problem]:
+    """Warnings for stored questions whose closest other entry outscores their own entry."""
+    problems: list[Problem] = []
+    floor = matcher.thresholds.suggest
+    for entry in matcher.kb.entries:
+        for question in entry.questions:
+            ranked = matcher.rank(question, exclude_phrase=question)
+            if not ranked or ranked[0].entry.id == entry.id or ranked[0].score < floor:
+                continue
+            rival = ranked[0]
+            own = next((c.score for c in ranked if c.entry.id == entry.id), 0.0)
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"条目 `{entry.id}` 的问法 `{question}` 更像条目 `{rival.entry.id}` 的"
+                    f" `{rival.phrase}`（{rival.score:.2f} > {own:.2f}），请把问法写得更具体，"
+                    "或检查两个条目是否重复",
+                    "warning",
+                )
+            )
+    return problems

@@ -1,0 +1,523 @@
+"""Loading and validating the hand-edited YAML knowledge base.
+
+Admins edit these files by hand, so every problem is reported as ``file:line: what to fix``
+and all problems are collected in one pass instead of stopping at the first. The loader is
+deliberately strict about YAML features an attacker or a slip could abuse: anchors/aliases
+(billion-laughs), deep nesting and huge files are rejected before anything is built.
+Pure: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import yaml
+
+MAX_FILE_BYTES = 1_000_000
+MAX_DEPTH = 8
+ENTRY_KEYS_REQUIRED = ("id", "topic", "questions", "answer", "source")
+ENTRY_KEYS_OPTIONAL = ("keywords", "related")
+ENTRY_KEYS = ENTRY_KEYS_REQUIRED + ENTRY_KEYS_OPTIONAL
+MAX_ANSWER_CHARS = 300
+MAX_TOPIC_CHARS = 24
+SYNONYMS_FILE = "synonyms.yaml"
+REPLIES_FILE = "replies.yaml"
+_ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the knowledge base, located for the admin who has to fix it."""
+
+    file: str
+    line: int
+    message: str
+    severity: Severity = "error"
+
+    def __str__(self) -> str:
+        label = "错误" if self.severity == "error" else "警告"
+        return f"{self.file}:{self.line}: {label}: {self.message}"
+
+
+class KnowledgeError(Exception):
+    """The knowledge base cannot be loaded; `problems` says where and why."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        errors = [p for p in problems if p.severity == "error"]
+        super().__init__("\n".join(str(p) for p in errors) or "knowledge base is invalid")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One fact (or section summary) of the report, with the ways people ask for it."""
+
+    id: str
+    topic: str
+    questions: tuple[str, ...]
+    answer: str
+    source: str
+    keywords: tuple[str, ...] = ()
+    related: tuple[str, ...] = ()
+    file: str = ""
+    line: int = 0
+
+
+@dataclass(frozen=True)
+class Referral:
+    """A kind of question the bot must not answer itself, and where to send the person instead."""
+
+    id: str
+    triggers: tuple[str, ...]
+    reply: str
+
+
+@dataclass(frozen=True)
+class Replies:
+    """The bot's fixed wording, kept in knowledge/replies.yaml so admins can change it."""
+
+    messages: Mapping[str, str]
+    referrals: tuple[Referral, ...] = ()
+
+    def __getitem__(self, key: str) -> str:
+        return self.messages[key]
+
+
+# Every reply the code uses; replies.yaml must define each one.
+REQUIRED_MESSAGES: tuple[str, ...] = (
+    "welcome",
+    "help",
+    "no_answer",
+    "suggest_intro",
+    "source_label",
+    "empty",
+    "too_long",
+    "no_words",
+    "non_text",
+    "slow_down",
+    "error",
+    "feedback_thanks",
+    "topics_intro",
+    "unknown_command",
+)
+
+
+@dataclass(frozen=True)
+class KnowledgeBase:
+    entries: tuple[Entry, ...]
+    synonyms: Mapping[str, str]
+    replies: Replies
+    fingerprint: str
+    warnings: tuple[Problem, ...] = ()
+    by_id: Mapping[str, Entry] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_id", {entry.id: entry for entry in self.entries})
+
+    def topics(self) -> list[str]:
+        """Topics in knowledge-base order, each once: the browse menu."""
+        return list(dict.fromkeys(entry.topic for entry in self.entries))
+
+
+def knowledge_files(directory: Path) -> list[Path]:
+    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+
+
+def fingerprint(directory: Path) -> str:
+    """A cheap digest of names, sizes and mtimes: changes whenever an admin saves a file."""
+    digest = hashlib.sha256()
+    if directory.is_dir():
+        for path in knowledge_files(directory):
+            stat = path.stat()
+            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    return digest.hexdigest()
+
+
+def load_knowledge(directory: Path) -> KnowledgeBase:
+    """Load and validate every file in `directory`; raise KnowledgeError listing all errors."""
+    stamp = fingerprint(directory)
+    problems: list[Problem] = []
+    if not directory.is_dir():
+        raise KnowledgeError([Problem(str(directory), 0, "知识库目录不存在")])
+    entries: list[Entry] = []
+    synonyms: dict[str, str] = {}
+    replies = Replies(messages={})
+    for path in knowledge_files(directory):
+        root = _parse(path, problems)
+        if root is None:
+            continue
+        if path.name == SYNONYMS_FILE:
+            synonyms = _read_synonyms(path, root, problems)
+        elif path.name == REPLIES_FILE:
+            replies = _read_replies(path, root, problems)
+        else:
+            entries.extend(_read_entries(path, root, problems))
+    if not (directory / REPLIES_FILE).exists():
+        problems.append(Problem(str(directory / REPLIES_FILE), 0, "缺少回复文案文件"))
+    if not entries and not any(p.severity == "error" for p in problems):
+        problems.append(Problem(str(directory), 0, "知识库里没有任何条目"))
+    _cross_check(entries, synonyms, problems)
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeError(problems)
+    return KnowledgeBase(
+        entries=tuple(entries),
+        synonyms=synonyms,
+        replies=replies,
+        fingerprint=stamp,
+        warnings=tuple(problems),
+    )
+
+
+# --- parsing -------------------------------------------------------------------------------
+
+
+def _parse(path: Path, problems: list[Problem]) -> yaml.Node | None:
+    name = str(path)
+    size = path.stat().st_size
+    if size > MAX_FILE_BYTES:
+        problems.append(Problem(name, 0, f"文件过大（{size} 字节，上限 {MAX_FILE_BYTES}）"))
+        return None
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(name, 0, f"不是 UTF-8 编码：{exc.reason}"))
+        return None
+    try:
+        depth = 0
+        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+            line = event.start_mark.line + 1 if event.start_mark else 0
+            if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
+                problems.append(
+                    Problem(name, line, "不支持 YAML 锚点/别名（& 和 *），请直接写出内容")
+                )
+                return None
+            if isinstance(event, yaml.CollectionStartEvent):
+                depth += 1
+                if depth > MAX_DEPTH:
+                    problems.append(Problem(name, line, f"嵌套层级过深（上限 {MAX_DEPTH} 层）"))
+                    return None
+            elif isinstance(event, yaml.CollectionEndEvent):
+                depth -= 1
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line = mark.line + 1 if mark else 0
+        problems.append(
+            Problem(name, line, f"YAML 格式错误：{exc.problem or exc}（检查缩进和冒号）")
+        )
+        return None
+    except yaml.YAMLError as exc:
+        problems.append(Problem(name, 0, f"YAML 格式错误：{exc}"))
+        return None
+    if node is None:
+        problems.append(Problem(name, 1, "文件是空的", "warning"))
+    return node
+
+
+def _line(node: yaml.Node) -> int:
+    return int(node.start_mark.line) + 1
+
+
+def _pairs(node: yaml.MappingNode) -> Iterator[tuple[str, yaml.Node, int]]:
+    for key, value in node.value:
+        yield str(key.value), value, _line(key)
+
+
+def _text(
+    node: yaml.Node, name: str, what: str, problems: list[Problem], *, allow_empty: bool = False
+) -> str | None:
+    if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
+        problems.append(Problem(name, _line(node), f"{what} 应该是一段文字"))
+        return None
+    value = str(node.value).strip()
+    if not value and not allow_empty:
+        problems.append(Problem(name, _line(node), f"{what} 不能为空"))
+        return None
+    return value
+
+
+def _text_list(node: yaml.Node, name: str, what: str, problems: list[Problem]) -> list[str]:
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(Problem(name, _line(node), f"{what} 应该是列表（每行以 - 开头）"))
+        return []
+    items = [_text(item, name, f"{what} 中的一项", problems) for item in node.value]
+    return [item for item in items if item is not None]
+
+
+def _top_mapping(
+    path: Path, root: yaml.Node, key: str, problems: list[Problem]
+) -> yaml.Node | None:
+    name = str(path)
+    if not isinstance(root, yaml.MappingNode):
+        problems.append(Problem(name, _line(root), f"文件顶层应该是 `{key}:`"))
+        return None
+    found: yaml.Node | None = None
+    for k, value, line in _pairs(root):
+        if k == key:
+            found = value
+        else:
+            problems.append(Problem(name, line, f"未知的顶层字段 `{k}`（只允许 `{key}`）"))
+    if found is None:
+        problems.append(Problem(name, _line(root), f"缺少顶层字段 `{key}:`"))
+    return found
+
+
+def _read_entries(path: Path, root: yaml.Node, problems: list[Problem]) -> list[Entry]:
+    name = str(path)
+    items = _top_mapping(path, root, "entries", problems)
+    if items is None:
+        return []
+    if not isinstance(items, yaml.SequenceNode):
+        problems.append(Problem(name, _line(items), "`entries` 应该是条目列表（每条以 - 开头）"))
+        return []
+    entries = []
+    for item in items.value:
+        entry = _read_entry(name, item, problems)
+        if entry is not None:
+            entries.append(entry)
+    return entries
+
+
+def _read_entry(name: str, node: yaml.Node, problems: list[Problem]) -> Entry | None:
+    line = _line(node)
+    if not isinstance(node, yaml.MappingNode):
+        problems.append(Problem(name, line, "每个条目应该是 `字段: 值` 的形式"))
+        return None
+    fields: dict[str, yaml.Node] = {}
+    for key, value, key_line in _pairs(node):
+        if key not in ENTRY_KEYS:
+            allowed = "、".join(ENTRY_KEYS)
+            problems.append(Problem(name, key_line, f"未知字段 `{key}`（允许的字段：{allowed}）"))
+        elif key in fields:
+            problems.append(Problem(name, key_line, f"字段 `{key}` 写了两次"))
+        else:
+            fields[key] = value
+    missing = [key for key in ENTRY_KEYS_REQUIRED if key not in fields]
+    if missing:
+        label = fields.get("id")
+        where = f"条目 {label.value} " if isinstance(label, yaml.ScalarNode) else "条目"
+        problems.append(Problem(name, line, f"{where}缺少必填字段：{'、'.join(missing)}"))
+        return None
+    before = len(problems)
+    entry_id = _text(fields["id"], name, "id", problems)
+    if entry_id is not None and not _ID_RE.match(entry_id):
+        problems.append(
+            Problem(
+                name,
+                _line(fields["id"]),
+                f"id `{entry_id}` 只能用小写字母、数字和连字符（例如 reconsideration-cases）",
+            )
+        )
+    topic = _text(fields["topic"], name, "topic", problems)
+    answer = _text(fields["answer"], name, "answer", problems)
+    source = _text(fields["source"], name, "source", problems)
+    questions = _text_list(fields["questions"], name, "questions", problems)
+    if not questions and len(problems) == before:
+        problems.append(Problem(name, _line(fields["questions"]), "questions 至少要有一个问法"))
+    keywords = (
+        _text_list(fields["keywords"], name, "keywords", problems) if "keywords" in fields else []
+    )
+    related = (
+        _text_list(fields["related"], name, "related", problems) if "related" in fields else []
+    )
+    if len(problems) > before or None in (entry_id, topic, answer, source):
+        return None
+    assert entry_id and topic and answer and source
+    if len(answer) > MAX_ANSWER_CHARS:
+        problems.append(
+            Problem(
+                name, _line(fields["answer"]), f"答案较长（{len(answer)} 字），建议精简", "warning"
+            )
+        )
+    if len(topic) > MAX_TOPIC_CHARS:
+        problems.append(
+            Problem(
+                name,
+                _line(fields["topic"]),
+                f"topic 较长（{len(topic)} 字），菜单里会被截断",
+                "warning",
+            )
+        )
+    return Entry(
+        id=entry_id,
+        topic=topic,
+        questions=tuple(questions),
+        answer=answer,
+        source=source,
+        keywords=tuple(keywords),
+        related=tuple(related),
+        file=name,
+        line=line,
+    )
+
+
+def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict[str, str]:
+    name = str(path)
+    groups = _top_mapping(path, root, "synonyms", problems)
+    if groups is None:
+        return {}
+    if not isinstance(groups, yaml.MappingNode):
+        problems.append(Problem(name, _line(groups), "`synonyms` 应该是 `规范词: [同义说法, ...]`"))
+        return {}
+    mapping: dict[str, str] = {}
+    where: dict[str, int] = {}
+    for canonical, value, line in _pairs(groups):
+        variants = _text_list(value, name, f"同义词 `{canonical}`", problems)
+        for variant in variants:
+            if variant == canonical:
+                problems.append(
+                    Problem(name, line, f"`{variant}` 和规范词相同，可以删掉", "warning")
+                )
+                continue
+            if variant in mapping and mapping[variant] != canonical:
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        f"同义说法 `{variant}` 同时对应 `{mapping[variant]}`（第 {where[variant]} 行）"
+                        f"和 `{canonical}`，只能保留一个",
+                    )
+                )
+                continue
+            mapping[variant] = canonical
+            where[variant] = line
+    return mapping
+
+
+def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Replies:
+    name = str(path)
+    if not isinstance(root, yaml.MappingNode):
+        problems.append(Problem(name, _line(root), "文件顶层应该有 `messages:` 和 `referrals:`"))
+        return Replies(messages={})
+    messages: dict[str, str] = {}
+    referrals: list[Referral] = []
+    seen_messages = False
+    for key, value, line in _pairs(root):
+        if key == "messages":
+            seen_messages = True
+            if not isinstance(value, yaml.MappingNode):
+                problems.append(Problem(name, line, "`messages` 应该是 `名称: 文案`"))
+                continue
+            for msg_key, msg_value, _ in _pairs(value):
+                text = _text(msg_value, name, f"messages.{msg_key}", problems)
+                if text is not None:
+                    messages[msg_key] = text
+            for required in REQUIRED_MESSAGES:
+                if required not in messages:
+                    problems.append(Problem(name, line, f"messages 缺少 `{required}`"))
+        elif key == "referrals":
+            referrals.extend(_read_referrals(name, value, problems))
+        else:
+            problems.append(
+                Problem(name, line, f"未知的顶层字段 `{key}`（允许：messages、referrals）")
+            )
+    if not seen_messages:
+        problems.append(Problem(name, _line(root), "缺少 `messages:`"))
+    return Replies(messages=messages, referrals=tuple(referrals))
+
+
+def _read_referrals(name: str, node: yaml.Node, problems: list[Problem]) -> list[Referral]:
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(Problem(name, _line(node), "`referrals` 应该是列表"))
+        return []
+    referrals = []
+    for item in node.value:
+        if not isinstance(item, yaml.MappingNode):
+            problems.append(Problem(name, _line(item), "每个转介项应该有 id、triggers、reply"))
+            continue
+        fields = {key: value for key, value, _ in _pairs(item)}
+        unknown = set(fields) - {"id", "triggers", "reply"}
+        for key in sorted(unknown):
+            problems.append(Problem(name, _line(item), f"转介项的未知字段 `{key}`"))
+        if not {"id", "triggers", "reply"} <= fields.keys():
+            problems.append(Problem(name, _line(item), "转介项需要 id、triggers、reply 三个字段"))
+            continue
+        ref_id = _text(fields["id"], name, "id", problems)
+        reply = _text(fields["reply"], name, "reply", problems)
+        triggers = _text_list(fields["triggers"], name, "triggers", problems)
+        if ref_id and reply and triggers:
+            referrals.append(Referral(id=ref_id, triggers=tuple(triggers), reply=reply))
+    return referrals
+
+
+# --- cross-file checks -------------------------------------------------------------------------
+
+
+def _cross_check(
+    entries: list[Entry], synonyms: Mapping[str, str], problems: list[Problem]
+) -> None:
+    # Imported here to keep the dependency one-way and obvious: validation uses the same
+    # normalisation the matcher does, so "the same question" means what matching sees.
+    from bot.text import Normaliser
+
+    normalise = Normaliser(synonyms)
+    first_seen: dict[str, Entry] = {}
+    question_owner: dict[str, tuple[Entry, str]] = {}
+    for entry in entries:
+        if entry.id in first_seen:
+            other = first_seen[entry.id]
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"id `{entry.id}` 重复：已在 {other.file}:{other.line} 使用，请换一个",
+                )
+            )
+            continue
+        first_seen[entry.id] = entry
+        for question in entry.questions:
+            key = normalise(question)
+            if not key:
+                problems.append(
+                    Problem(
+                        entry.file, entry.line, f"问法 `{question}` 去掉语气词后是空的", "warning"
+                    )
+                )
+                continue
+            owner = question_owner.get(key)
+            if owner is None:
+                question_owner[key] = (entry, question)
+            elif owner[0].id != entry.id:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"问法 `{question}` 与条目 `{owner[0].id}`（{owner[0].file}:{owner[0].line}）"
+                        f"的 `{owner[1]}` 相同，同一个问法只能属于一个条目",
+                    )
+                )
+            else:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"条目 `{entry.id}` 里问法 `{question}` 重复",
+                        "warning",
+                    )
+                )
+    for entry in entries:
+        for related_id in entry.related:
+            if related_id not in first_seen:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"条目 `{entry.id}` 的 related 里 `{related_id}` 不存在",
+                    )
+                )
+            elif related_id == entry.id:
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.line,
+                        f"条目 `{entry.id}` 的 related 指向了自己",
+                        "warning",
+                    )
+                )

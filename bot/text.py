@@ -1,0 +1,305 @@
+"""Normalisation of Chinese (and some English) questions, shared by the knowledge base and queries.
+
+Both sides of every comparison go through the same `Normaliser`, so a knowledge-base question
+and a user's question that mean the same words end up as the same string: full/half width,
+case, traditional characters, Chinese numerals, dates and synonyms are folded away, and filler
+words that carry no meaning are dropped. Pure: no I/O, no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+
+import opencc
+from pypinyin import Style, lazy_pinyin
+
+_CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
+_CJK_RE = re.compile(f"[{_CJK}]")
+# A token is one CJK character, or a run of latin letters / digits (a number keeps its
+# decimal point and percent sign: "92.3%", "2019年" -> "2019", "年").
+_TOKEN_RE = re.compile(f"[{_CJK}]|[a-z]+|\\d+(?:\\.\\d+)?%?")
+
+# Words that decorate a question without changing what it asks. Longest first.
+DEFAULT_FILLERS: tuple[str, ...] = (
+    "我想问一下",
+    "想问一下",
+    "请问一下",
+    "我想知道",
+    "我想了解",
+    "能不能告诉我",
+    "可以告诉我",
+    "告诉我",
+    "请告诉我",
+    "麻烦问一下",
+    "谢谢你",
+    "谢谢",
+    "你好",
+    "您好",
+    "请问",
+    "想问",
+    "麻烦",
+    "一下",
+    "呢",
+    "吗",
+    "啊",
+    "呀",
+    "吧",
+    "哦",
+    "嘛",
+    "呗",
+    "哈",
+    "的",
+)
+# English words that only glue a question together; content words survive (and unknown ones
+# count against a match, which is what rejects gibberish such as "qwerty").
+ENGLISH_STOPWORDS: frozenset[str] = frozenset(
+    """a an the of in on at to for by with from and or is are was were be been being do does did
+    what which who whom whose when where why how there this that these those it its i we you they
+    me my our your please tell can could would should will about any some much has have had
+    many""".split()
+)
+
+_CN_DIGITS = {
+    "〇": 0,
+    "零": 0,
+    "一": 1,
+    "二": 2,
+    "两": 2,
+    "三": 3,
+    "四": 4,
+    "五": 5,
+    "六": 6,
+    "七": 7,
+    "八": 8,
+    "九": 9,
+}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000, "万": 10000}
+_NUM_CHARS = "〇零一二两三四五六七八九十百千万"
+# A Chinese numeral is converted only where it is a quantity: before a measure word, a unit or
+# a date part. Elsewhere (统一, 一律, 两法衔接) the characters are words, not numbers.
+_MEASURE = "件名个家卷项次人年月日号届%倍余多条份期批"
+_PERCENT_RE = re.compile(f"百分之([{_NUM_CHARS}]+(?:点[〇零一二三四五六七八九]+)?)")
+_DIGIT_RUN_RE = re.compile("([〇零一二三四五六七八九]{2,4})(?=年)")
+_QUANTITY_RE = re.compile(f"([{_NUM_CHARS}]+(?:点[〇零一二三四五六七八九]+)?)(?=[{_MEASURE}])")
+_ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
+_LATIN_WORD_RE = re.compile(r"[a-z]{4,}")
+
+
+def chinese_to_number(numeral: str) -> str | None:
+    """Convert a Chinese numeral ("二十九", "一千三百", "九十二点三", "二〇一九") to digits.
+
+    Returns None when the characters do not form a number, so callers leave them alone.
+    """
+    if not numeral:
+        return None
+    whole, _, frac = numeral.partition("点")
+    if frac and not all(ch in _CN_DIGITS for ch in frac):
+        return None
+    if whole and all(ch in _CN_DIGITS for ch in whole) and len(whole) > 1:
+        digits = "".join(str(_CN_DIGITS[ch]) for ch in whole)
+    else:
+        value = _parse_with_units(whole)
+        if value is None:
+            return None
+        digits = str(value)
+    if frac:
+        digits += "." + "".join(str(_CN_DIGITS[ch]) for ch in frac)
+    return digits
+
+
+def _parse_with_units(text: str) -> int | None:
+    if not text:
+        return None
+    total, section, digit, last_unit = 0, 0, None, 10**9
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit is not None and digit != 0:
+                return None  # two digits in a row without a unit: not a number
+            digit = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            unit = _CN_UNITS[ch]
+            if unit >= last_unit and unit != 10000:
+                return None  # 十十, 百千: units must fall within a section
+            last_unit = unit
+            if unit == 10000:
+                last_unit = 10**9
+                section = (section + (digit or 0)) * unit
+                total += section
+                section = 0
+            else:
+                section += (1 if digit is None else digit) * unit
+            digit = None
+        else:
+            return None
+    return total + section + (digit or 0)
+
+
+def _replace_numerals(text: str) -> str:
+    def percent(match: re.Match[str]) -> str:
+        value = chinese_to_number(match.group(1))
+        return f"{value}%" if value is not None else match.group(0)
+
+    def digits(match: re.Match[str]) -> str:
+        value = chinese_to_number(match.group(1))
+        return value if value is not None else match.group(0)
+
+    text = _PERCENT_RE.sub(percent, text)
+    text = _DIGIT_RUN_RE.sub(digits, text)
+    text = _QUANTITY_RE.sub(digits, text)
+
+    def iso_date(match: re.Match[str]) -> str:
+        year, month, day = match.groups()
+        return f"{year}年{int(month)}月{int(day)}日"
+
+    return _ISO_DATE_RE.sub(iso_date, text)
+
+
+@lru_cache(maxsize=1)
+def _t2s() -> opencc.OpenCC:
+    return opencc.OpenCC("t2s")
+
+
+def to_simplified(text: str) -> str:
+    """Traditional -> simplified Chinese (OpenCC's t2s, phrase-aware)."""
+    return str(_t2s().convert(text))
+
+
+def _is_kept(ch: str) -> bool:
+    category = unicodedata.category(ch)
+    return category[0] in "LN" or ch in "%." or ch.isspace()
+
+
+def clean(text: str) -> str:
+    """Width, case, script and punctuation folding: the part of normalisation without word lists.
+
+    Control and format characters (zero-width joiners, RTL marks), punctuation and symbols
+    (emoji included) become spaces; what is left is letters, digits, '%' and '.'.
+    """
+    text = to_simplified(unicodedata.normalize("NFKC", text).casefold())
+    text = _replace_numerals(text)
+    text = "".join(ch if _is_kept(ch) else " " for ch in text)
+    return compact(_LATIN_WORD_RE.sub(_singular, text))
+
+
+def _singular(match: re.Match[str]) -> str:
+    """English plurals -> singular, so "case files" and "case file" are one phrase."""
+    word = match.group(0)
+    if word.endswith("ies"):
+        return word[:-3] + "y"
+    if word.endswith("s") and not word.endswith(("ss", "us", "is")):
+        return word[:-1]
+    return word
+
+
+def tokens(text: str) -> list[str]:
+    """Split text into matching tokens: CJK characters one by one, latin words and numbers whole."""
+    return _TOKEN_RE.findall(text)
+
+
+def compact(text: str) -> str:
+    """Join tokens so CJK runs have no spaces and latin words/numbers keep one between them."""
+    out: list[str] = []
+    prev_cjk = True
+    for tok in _TOKEN_RE.findall(text):
+        cjk = bool(_CJK_RE.fullmatch(tok))
+        if out and not cjk and not prev_cjk:
+            out.append(" ")
+        out.append(tok)
+        prev_cjk = cjk
+    return "".join(out)
+
+
+def is_cjk(token: str) -> bool:
+    return bool(_CJK_RE.fullmatch(token))
+
+
+# Pinyin initials and finals that people commonly confuse when typing pinyin (and that the
+# Wuhan dialect merges: n/l); folding them makes 法律顾文 ~ 法律顾问 and 出庭硬诉 ~ 出庭应诉.
+_INITIAL_FOLDS: tuple[tuple[str, str], ...] = (("zh", "z"), ("ch", "c"), ("sh", "s"), ("n", "l"))
+_FINAL_FOLDS: tuple[tuple[str, str], ...] = (
+    ("ing", "in"),
+    ("eng", "en"),
+    ("ang", "an"),
+    ("v", "u"),
+)
+
+
+@lru_cache(maxsize=8192)
+def fuzzy_pinyin(char: str) -> str:
+    """A folded, toneless pinyin syllable for one CJK character (the character itself otherwise)."""
+    if not is_cjk(char):
+        return char
+    syllable: str = lazy_pinyin(char, style=Style.NORMAL, errors="default")[0]
+    for old, new in _INITIAL_FOLDS:
+        if syllable.startswith(old):
+            syllable = new + syllable[len(old) :]
+            break
+    for old, new in _FINAL_FOLDS:
+        if syllable.endswith(old):
+            syllable = syllable[: -len(old)] + new
+            break
+    return syllable
+
+
+@dataclass(frozen=True)
+class Normaliser:
+    """Turns a question into the canonical form the matcher compares.
+
+    Args:
+        synonyms: variant -> canonical wording (the report's). Longest match wins, and a
+            canonical term maps to itself, so 行政复议 is never expanded again via 复议.
+        fillers: words removed after synonyms are applied.
+    """
+
+    synonyms: Mapping[str, str] = field(default_factory=dict)
+    fillers: tuple[str, ...] = DEFAULT_FILLERS
+    _synonym_re: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    _synonym_map: dict[str, str] = field(init=False, default_factory=dict, repr=False)
+    _filler_re: re.Pattern[str] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        mapping: dict[str, str] = {}
+        for variant, canonical in self.synonyms.items():
+            key, value = clean(variant), clean(canonical)
+            if key and value:
+                mapping[key] = value
+                mapping.setdefault(value, value)
+        if mapping:
+            alternatives = sorted(mapping, key=len, reverse=True)
+            pattern = "|".join(_synonym_alternative(key) for key in alternatives)
+            object.__setattr__(self, "_synonym_re", re.compile(pattern))
+        object.__setattr__(self, "_synonym_map", mapping)
+        fillers = sorted((clean(f) for f in self.fillers if clean(f)), key=len, reverse=True)
+        filler_pattern = "|".join(re.escape(f) for f in fillers) or "(?!)"
+        object.__setattr__(self, "_filler_re", re.compile(filler_pattern))
+
+    def __call__(self, text: str) -> str:
+        return self.normalise(text)
+
+    def normalise(self, text: str) -> str:
+        """The canonical form of `text`; an empty string when nothing meaningful is left."""
+        text = clean(text)
+        if self._synonym_re is not None:
+            text = self._synonym_re.sub(lambda m: self._synonym_map[m.group(0)], text)
+        text = self._filler_re.sub(" ", text)
+        words = [tok for tok in tokens(text) if is_cjk(tok) or tok not in ENGLISH_STOPWORDS]
+        return compact(" ".join(words))
+
+
+def _synonym_alternative(key: str) -> str:
+    escaped = re.escape(key)
+    # Latin variants match whole words only, so "case" does not fire inside "cases".
+    if key[:1].isascii() and key[:1].isalnum():
+        escaped = r"(?<![a-z0-9])" + escaped
+    if key[-1:].isascii() and key[-1:].isalnum():
+        escaped += r"(?![a-z0-9])"
+    return escaped
+
+
+def invert_synonyms(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:
+    """{canonical: [variants]} as written in synonyms.yaml -> {variant: canonical}."""
+    return {variant: canonical for canonical, variants in groups.items() for variant in variants}

@@ -1,0 +1,120 @@
+from __future__ import annotations
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.text import Normaliser, chinese_to_number, clean, fuzzy_pinyin, invert_synonyms, tokens
+
+
+@pytest.mark.parametrize(
+    ("numeral", "digits"),
+    [
+        ("二十九", "29"),
+        ("十", "10"),
+        ("一千三百", "1300"),
+        ("一百八十一", "181"),
+        ("三百零二", "302"),
+        ("二〇一九", "2019"),
+        ("九十二点三", "92.3"),
+        ("七十五点八六", "75.86"),
+        ("两万", "20000"),
+    ],
+)
+def test_chinese_numerals_become_digits(numeral: str, digits: str) -> None:
+    assert chinese_to_number(numeral) == digits
+
+
+@pytest.mark.parametrize("text", ["", "点", "十十", "百千", "abc", "一点x"])
+def test_non_numbers_are_left_alone(text: str) -> None:
+    assert chinese_to_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        ("百分之九十二点三", "92.3%"),
+        ("百分之二十五点六", "25.6%"),
+        ("二〇一九年", "2019年"),
+        ("二零二零年一月二十五日", "2020年1月25日"),
+        ("一千三百余名", "1300余名"),
+        ("三十三件", "33件"),
+        ("2020-01-25", "2020年1月25日"),
+        ("2020-01-25 17:00", "2020年1月25日17 00"),
+        ("ＡＢＣ１２３％", "abc 123%"),
+        ("區政府被告的行政訴訟案件數量", "区政府被告的行政诉讼案件数量"),
+        ("網上辦佔比", "网上办占比"),
+        ("「马上办」？！", "马上办"),
+    ],
+)
+def test_clean_folds_width_script_numerals_and_punctuation(raw: str, expected: str) -> None:
+    assert clean(raw) == expected
+
+
+@pytest.mark.parametrize("word", ["两法衔接", "统一", "一律", "两减一增"])
+def test_numeral_characters_inside_words_stay_words(word: str) -> None:
+    assert clean(word) == word
+
+
+def test_control_format_and_emoji_characters_vanish() -> None:
+    assert clean("\u200b\u202e\x00😀👍🏽\u200d") == ""
+    assert clean("法律\u200b顾问\u202e") == "法律顾问"
+
+
+def test_fillers_are_dropped() -> None:
+    normalise = Normaliser()
+    assert normalise("请问一下法律顾问的情况呢？") == "法律顾问情况"
+    assert normalise("宪法宣誓吗") == "宪法宣誓"
+
+
+def test_synonyms_map_to_the_report_wording_without_double_expansion() -> None:
+    normalise = Normaliser(invert_synonyms({"行政复议": ["复议"], "律师事务所": ["律所"]}))
+    assert normalise("复议申请") == "行政复议申请"
+    assert normalise("行政复议申请") == "行政复议申请"
+    assert normalise("和哪些律所合作") == "和哪些律师事务所合作"
+
+
+def test_english_synonyms_match_whole_words_only() -> None:
+    normalise = Normaliser(invert_synonyms({"案卷": ["case file"], "多少": ["how many"]}))
+    assert normalise("How many case files?") == "多少案卷"
+    assert normalise("showcase file") == "showcase file"
+    assert normalise("the cases") == "case"
+
+
+def test_year_synonym_is_applied_after_numeral_folding() -> None:
+    normalise = Normaliser(invert_synonyms({"2019年": ["去年"]}))
+    assert normalise("去年收到几件") == normalise("二〇一九年收到几件") == "2019年收到几件"
+
+
+@pytest.mark.parametrize(
+    ("typed", "meant"),
+    [("顾文", "顾问"), ("硬诉", "应诉"), ("固问", "顾问"), ("诚明", "成名"), ("南", "兰")],
+)
+def test_homophones_share_fuzzy_pinyin(typed: str, meant: str) -> None:
+    assert [fuzzy_pinyin(c) for c in typed] == [fuzzy_pinyin(c) for c in meant]
+
+
+def test_tokens_keep_numbers_and_words_whole() -> None:
+    assert tokens("出庭应诉率92.3% rate") == ["出", "庭", "应", "诉", "率", "92.3%", "rate"]
+
+
+_ANY_TEXT = st.text(
+    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=5000
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY_TEXT)
+def test_normalise_never_crashes_and_returns_clean_tokens(text: str) -> None:
+    normalise = Normaliser(invert_synonyms({"行政复议": ["复议"], "案卷": ["case file"]}))
+    result = normalise(text)
+    assert result == result.strip()
+    assert "  " not in result
+    assert all(ch.isalnum() or ch in " %." for ch in result)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY_TEXT)
+def test_clean_is_idempotent(text: str) -> None:
+    once = clean(text)
+    assert clean(once) == once
