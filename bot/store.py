@@ -88,9 +88,11 @@ class QuestionLog:
             await db.execute("PRAGMA synchronous=NORMAL")
             await db.execute("PRAGMA busy_timeout=5000")
             await migrate(db)
-        except sqlite3.Error as exc:
+        except BaseException as exc:
             await db.close()
-            raise StoreError(f"cannot prepare the question log at {path}: {exc}") from exc
+            if isinstance(exc, sqlite3.Error):
+                raise StoreError(f"cannot prepare the question log at {path}: {exc}") from exc
+            raise
         return cls(db, path)
 
     async def close(self) -> None:

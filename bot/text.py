@@ -87,6 +87,8 @@ _DIGIT_RUN_RE = re.compile("([〇零一二三四五六七八九]{2,4})(?=年)")
 _QUANTITY_RE = re.compile(f"([{_NUM_CHARS}]+(?:点[〇零一二三四五六七八九]+)?)(?=[{_MEASURE}])")
 _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _LATIN_WORD_RE = re.compile(r"[a-z]{4,}")
+# Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
+_TAG_RE = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>")
 
 
 def chinese_to_number(numeral: str) -> str | None:
@@ -180,6 +182,7 @@ def clean(text: str) -> str:
     (emoji included) become spaces; what is left is letters, digits, '%' and '.'.
     """
     text = to_simplified(unicodedata.normalize("NFKC", text).casefold())
+    text = _TAG_RE.sub(" ", text)
     text = _replace_numerals(text)
     text = "".join(ch if _is_kept(ch) else " " for ch in text)
     return compact(_LATIN_WORD_RE.sub(_singular, text))

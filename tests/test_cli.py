@@ -1,0 +1,166 @@
+"""The `kbbot` command line, called in-process through `bot.cli.run` and once as a real process."""
+
+from __future__ import annotations
+
+import io
+import json
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bot.cli import run
+
+
+def call(argv: list[str], stdin: str = "") -> tuple[int, str]:
+    out = io.StringIO()
+    status = run(argv, stdin=io.StringIO(stdin), out=out)
+    return status, out.getvalue()
+
+
+def rows(db: Path) -> list[tuple[object, ...]]:
+    with sqlite3.connect(db) as raw:
+        return raw.execute(
+            "SELECT channel, question, normalised, answered, outcome, entry_id, score FROM questions ORDER BY id"
+        ).fetchall()
+
+
+def test_ask_prints_the_answer_and_its_source(kb_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    status, out = call(["ask", "--knowledge", str(kb_dir), "--db", str(db), "合作的律所有哪些"])
+    assert status == 0
+    assert "得伟君尚" in out and "来源：一、工作情况（九）提升法律顾问效能" in out
+    [(channel, question, normalised, answered, outcome, entry_id, score)] = rows(db)
+    assert (channel, question, answered, outcome, entry_id) == (
+        "cli",
+        "合作的律所有哪些",
+        1,
+        "answer",
+        "law-firms",
+    )
+    assert "律师事务所" in str(normalised) and isinstance(score, float)
+
+
+def test_ask_json_reads_stdin_and_answers_in_order(kb_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    questions = ["出庭应诉率是多少", "明天会下雨吗", "行政复议", "", "😀"]
+    status, out = call(
+        ["ask", "--json", "--knowledge", str(kb_dir), "--db", str(db)], "\n".join(questions) + "\n"
+    )
+    assert status == 0
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert [line["question"] for line in lines] == questions
+    first, rain, vague, empty, emoji = lines
+    assert first["answered"] is True and first["entry_id"] == "court-appearance-rate"
+    assert "92.3%" in first["answer"] and first["source"].startswith("一、工作情况（三）")
+    assert rain["answered"] is False and rain["entry_id"] is None and rain["suggestions"] == []
+    assert vague["answered"] is False and len(vague["suggestions"]) == 2
+    assert {"entry_id", "question"} == set(vague["suggestions"][0])
+    assert empty["kind"] == "empty" and emoji["kind"] == "no_words"
+    for line in lines:
+        assert {
+            "question",
+            "answered",
+            "answer",
+            "entry_id",
+            "score",
+            "source",
+            "suggestions",
+        } <= set(line)
+    assert [row[4] for row in rows(db)] == ["answer", "none", "suggest", "empty", "no_words"]
+
+
+def test_no_log_writes_nothing(kb_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    status, _ = call(["ask", "--no-log", "--knowledge", str(kb_dir), "--db", str(db), "法律顾问"])
+    assert status == 0 and not db.exists()
+
+
+def test_environment_variables_configure_paths(
+    kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    db = tmp_path / "env.sqlite3"
+    monkeypatch.setenv("KBBOT_KNOWLEDGE", str(kb_dir))
+    monkeypatch.setenv("KBBOT_DB", str(db))
+    status, out = call(["ask", "出庭应诉率"])
+    assert status == 0 and "92.3%" in out
+    assert len(rows(db)) == 1
+
+
+def test_an_unusable_log_does_not_stop_answers(
+    kb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    status, out = call(
+        ["ask", "--knowledge", str(kb_dir), "--db", str(blocker / "log.sqlite3"), "出庭应诉率"]
+    )
+    assert status == 0 and "92.3%" in out
+    assert "will not be logged" in capsys.readouterr().err
+
+
+def test_a_broken_knowledge_base_is_one_clear_error(
+    kb_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    (kb_dir / "10-work.yaml").write_text("entries: [\n", encoding="utf-8")
+    status, out = call(["ask", "--no-log", "--knowledge", str(kb_dir), "法律顾问"])
+    err = capsys.readouterr().err
+    assert status == 1 and out == ""
+    assert err.startswith("kbbot: error:") and "10-work.yaml:" in err and "Traceback" not in err
+
+
+def test_chat_answers_and_lets_a_number_pick_a_suggestion(kb_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "log.sqlite3"
+    status, out = call(
+        ["chat", "--knowledge", str(kb_dir), "--db", str(db)], "行政复议\n1\n明天会下雨吗\nq\n"
+    )
+    assert status == 0
+    assert "您好" in out and "您是不是想问" in out and "1. " in out
+    assert "来源：一、工作情况（二）加强复议机关监督职能" in out
+    assert "没有找到答案" in out
+    assert [row[1] for row in rows(db)] == ["行政复议", "明天会下雨吗"]
+
+
+def test_kb_check_passes_on_a_good_base(kb_dir: Path) -> None:
+    status, out = call(["kb", "check", "--knowledge", str(kb_dir)])
+    assert status == 0 and "检查通过" in out and "5 个条目" in out
+
+
+def test_kb_check_fails_with_file_and_line(kb_dir: Path) -> None:
+    (kb_dir / "20-bad.yaml").write_text("entries:\n  - id: a-1\n    topic: t\n", encoding="utf-8")
+    status, out = call(["kb", "check", "--knowledge", str(kb_dir)])
+    assert status == 1
+    assert f"{kb_dir / '20-bad.yaml'}:2:" in out and "检查未通过" in out
+
+
+def test_kb_check_warns_about_confusable_questions(kb_dir: Path) -> None:
+    path = kb_dir / "10-work.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "      - 合作的律师事务所\n", "      - 合作的律师事务所\n      - 出庭应诉率\n"
+    )
+    path.write_text(text, encoding="utf-8")
+    status, out = call(["kb", "check", "--knowledge", str(kb_dir)])
+    assert status == 0
+    assert "`出庭应诉率` 更像条目 `court-appearance-rate`" in out
+
+
+def test_kb_export_prints_every_entry(kb_dir: Path) -> None:
+    status, out = call(["kb", "export", "--knowledge", str(kb_dir)])
+    assert status == 0
+    items = json.loads(out)
+    assert len(items) == 5
+    assert {"id", "topic", "questions", "answer", "source"} <= set(items[0])
+
+
+def test_python_dash_m_bot_is_the_same_program(kb_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "bot", "ask", "--no-log", "--json", "--knowledge", str(kb_dir)],
+        input="出庭应诉率\n",
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    assert json.loads(done.stdout)["entry_id"] == "court-appearance-rate"
