@@ -7,6 +7,7 @@ user's data directory, so `kbbot` works on a fresh machine with no settings at a
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_KNOWLEDGE = PACKAGE_DIR.parent / "knowledge"
 DB_FILENAME = "questions.sqlite3"
+SECRET_FILENAME = "secret.key"
 
 
 class ConfigError(Exception):
@@ -38,6 +40,30 @@ def default_db_path(env: Mapping[str, str]) -> Path:
     if env.get("KBBOT_DB"):
         return Path(env["KBBOT_DB"]).expanduser()
     return default_data_dir(env) / DB_FILENAME
+
+
+def user_hash_secret(env: Mapping[str, str]) -> bytes:
+    """The key for hashing user ids: $KBBOT_SECRET, else one generated once in the data directory.
+
+    Keeping it in the data directory (mode 0600) means hashes stay stable across restarts, so
+    "unique users" and per-user history keep working, without anyone having to configure it.
+    """
+    if env.get("KBBOT_SECRET"):
+        return env["KBBOT_SECRET"].encode()
+    path = default_data_dir(env) / SECRET_FILENAME
+    try:
+        return path.read_bytes().strip()
+    except FileNotFoundError:
+        pass
+    path.parent.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_hex(32).encode()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process created it first: use theirs
+        return path.read_bytes().strip()
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(key)
+    return key
 
 
 @dataclass(frozen=True)

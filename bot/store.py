@@ -8,6 +8,7 @@ an old file is upgraded in place without losing rows.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import aiosqlite
+
+from bot.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +53,21 @@ async def m001_create_questions(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX questions_answered ON questions (answered, asked_at)")
 
 
+@migration
+async def m002_people_suggestions_feedback(db: aiosqlite.Connection) -> None:
+    """Who asked (chat type, keyed user hash), what was offered and taken, and feedback."""
+    for column in (
+        "chat_type TEXT",
+        "user_hash TEXT",
+        "suggestions TEXT NOT NULL DEFAULT '[]'",
+        "suggestion_taken TEXT",
+        "feedback INTEGER",
+        "feedback_at TEXT",
+    ):
+        await db.execute(f"ALTER TABLE questions ADD COLUMN {column}")
+    await db.execute("CREATE INDEX questions_user_hash ON questions (user_hash, asked_at)")
+
+
 @dataclass(frozen=True)
 class QuestionRecord:
     """One row of the log, as a front end reports it."""
@@ -62,6 +80,9 @@ class QuestionRecord:
     entry_id: str | None = None
     score: float | None = None
     asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    chat_type: str | None = None
+    user_hash: str | None = None  # bot.privacy.hash_user_id: never a raw id
+    suggestions: tuple[str, ...] = ()  # entry ids offered, in order
 
 
 class StoreError(Exception):
@@ -99,26 +120,47 @@ class QuestionLog:
         await self._db.close()
 
     async def record(self, item: QuestionRecord) -> int:
-        """Append one question; returns its row id."""
+        """Append one question, with personal data masked; returns its row id."""
         cursor = await self._db.execute(
             """
             INSERT INTO questions
-                (asked_at, channel, question, normalised, answered, outcome, entry_id, score)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
+                 chat_type, user_hash, suggestions)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             """,
             (
-                item.asked_at.astimezone(UTC).isoformat(timespec="milliseconds"),
+                _timestamp(item.asked_at),
                 item.channel,
-                item.question,
-                item.normalised,
+                mask_personal_data(item.question),
+                mask_personal_data(item.normalised),
                 int(item.answered),
                 item.outcome,
                 item.entry_id,
                 item.score,
+                item.chat_type,
+                item.user_hash,
+                json.dumps(list(item.suggestions)),
             ),
         )
         await self._db.commit()
         return int(cursor.lastrowid or 0)
+
+    async def record_feedback(self, question_id: int, helpful: bool) -> bool:
+        """Attach 有帮助 (True) / 没帮助 (False) to a logged question; False if there is no such row."""
+        cursor = await self._db.execute(
+            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
+            (1 if helpful else -1, _timestamp(datetime.now(UTC)), question_id),
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
+
+    async def record_suggestion_taken(self, question_id: int, entry_id: str) -> bool:
+        """Note which offered suggestion the person picked; False if there is no such row."""
+        cursor = await self._db.execute(
+            "UPDATE questions SET suggestion_taken = ? WHERE id = ?", (entry_id, question_id)
+        )
+        await self._db.commit()
+        return cursor.rowcount > 0
 
     async def count(self) -> int:
         async with self._db.execute("SELECT count(*) FROM questions") as cursor:
@@ -140,14 +182,22 @@ class QuestionLog:
         return await _user_version(self._db)
 
 
+def _timestamp(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
 async def _user_version(db: aiosqlite.Connection) -> int:
     async with db.execute("PRAGMA user_version") as cursor:
         row = await cursor.fetchone()
     return int(row[0]) if row else 0
 
 
-async def migrate(db: aiosqlite.Connection) -> int:
-    """Apply every migration the file has not seen yet; returns the resulting version."""
+async def migrate(db: aiosqlite.Connection, upto: int | None = None) -> int:
+    """Apply every migration the file has not seen yet; returns the resulting version.
+
+    `upto` stops after that many migrations (tests use it to build an old file to upgrade).
+    """
+    target = len(MIGRATIONS) if upto is None else upto
     await db.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
@@ -157,7 +207,7 @@ async def migrate(db: aiosqlite.Connection) -> int:
             f"the question log has schema version {version}, newer than this kbbot "
             f"({len(MIGRATIONS)}): upgrade kbbot"
         )
-    for number, (name, apply) in enumerate(MIGRATIONS[version:], start=version + 1):
+    for number, (name, apply) in enumerate(MIGRATIONS[version:target], start=version + 1):
         await db.execute("BEGIN IMMEDIATE")
         try:
             await apply(db)
@@ -172,4 +222,4 @@ async def migrate(db: aiosqlite.Connection) -> int:
             await db.rollback()
             raise
         log.info("question log migrated to version %d (%s)", number, name)
-    return len(MIGRATIONS)
+    return max(version, target)

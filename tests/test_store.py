@@ -95,3 +95,71 @@ async def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(StoreError):
         await QuestionLog.open(path)
     assert path.read_bytes().startswith(b"this is not a database")
+
+
+async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
+    import aiosqlite
+
+    from bot.store import migrate
+
+    path = tmp_path / "old.sqlite3"
+    async with aiosqlite.connect(path) as db:
+        assert await migrate(db, upto=1) == 1
+        await db.execute(
+            "INSERT INTO questions (asked_at, channel, question, normalised, answered, outcome)"
+            " VALUES ('2020-01-01T00:00:00+00:00', 'cli', '旧问题', '旧问题', 0, 'none')"
+        )
+        await db.commit()
+    log = await QuestionLog.open(path)
+    try:
+        assert await log.schema_version() == len(MIGRATIONS)
+        [old] = await log.rows()
+        assert (
+            old["question"] == "旧问题" and old["suggestions"] == "[]" and old["feedback"] is None
+        )
+        new_id = await log.record(record("新问题"))
+        assert await log.count() == 2 and new_id == 2
+    finally:
+        await log.close()
+
+
+async def test_personal_data_is_masked_before_storing(tmp_path: Path) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    question = "我的电话13812345678，身份证42010619900101123X，邮箱 me@example.com"
+    try:
+        await log.record(record(question, answered=False))
+        [row] = await log.rows()
+        stored = f"{row['question']} {row['normalised']}"
+        for secret in ("13812345678", "42010619900101123X", "me@example.com"):
+            assert secret not in stored
+        assert "[手机号]" in str(row["question"]) and "[身份证号]" in str(row["question"])
+    finally:
+        await log.close()
+
+
+async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path: Path) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        offered = QuestionRecord(
+            channel="telegram",
+            question="行政复议",
+            normalised="行政复议",
+            answered=False,
+            outcome="suggest",
+            chat_type="private",
+            user_hash="abc123",
+            suggestions=("reconsideration-applications", "reconsideration-acceptance"),
+        )
+        question_id = await log.record(offered)
+        assert await log.record_suggestion_taken(question_id, "reconsideration-acceptance")
+        assert await log.record_feedback(question_id, helpful=False)
+        assert not await log.record_feedback(question_id + 100, helpful=True)
+        [row] = await log.rows()
+        assert (
+            row["suggestions"] == '["reconsideration-applications", "reconsideration-acceptance"]'
+        )
+        assert row["suggestion_taken"] == "reconsideration-acceptance"
+        assert row["feedback"] == -1 and row["feedback_at"]
+        assert row["user_hash"] == "abc123" and row["chat_type"] == "private"
+    finally:
+        await log.close()
