@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -27,7 +26,7 @@ from itertools import pairwise
 from rapidfuzz import fuzz
 
 from bot.knowledge import Entry, KnowledgeBase
-from bot.text import Normaliser, fuzzy_pinyin, is_cjk, tokens
+from bot.text import Normaliser, fuzzy_pinyin, is_cjk, question_word_mask, tokens
 
 
 @dataclass(frozen=True)
@@ -35,18 +34,25 @@ class Thresholds:
     """Every number that decides an outcome, in one place.
 
     A wrong confident answer is worse than a suggestion, so `answer` also needs a `margin` over
-    the runner-up entry unless the match is `sure`.
+    the runner-up entry unless the match is `sure`. A somewhat weaker match still answers when
+    it stands far clear of every other entry (`clear_answer` with `clear_margin`): one stray
+    word the knowledge base lacks should not hide an otherwise unambiguous answer, while
+    questions about things the report does not cover stay below `clear_answer`.
     """
 
     answer: float = 0.66
     sure: float = 0.85
     margin: float = 0.05
+    clear_answer: float = 0.55
+    clear_margin: float = 0.2
     suggest: float = 0.42
     suggest_window: float = 0.25
     max_suggestions: int = 3
     pinyin_credit: float = 0.8
+    question_word_weight: float = 0.15
     answer_text_credit: float = 0.85
-    candidate_phrases: int = 48
+    entry_credit: float = 0.9
+    candidate_phrases: int = 16
 
 
 class Outcome(StrEnum):
@@ -86,47 +92,60 @@ class MatchResult:
 
 @dataclass(frozen=True)
 class _Text:
-    """A normalised text cut into what the scorer compares."""
+    """A normalised text cut, once, into everything the scorer compares."""
 
     norm: str
     toks: tuple[str, ...]
+    grams: tuple[str, ...]  # positional bigrams; the lone token for a one-token text
+    pinyin_grams: tuple[str, ...]  # the same bigrams in folded pinyin
+    singles: tuple[int, ...]  # positions of numbers and latin words, which also stand alone
     bigrams: frozenset[str]
     pinyin_bigrams: frozenset[str]
 
     @classmethod
     def of(cls, norm: str) -> _Text:
         toks = tuple(tokens(norm))
-        grams, pinyin_grams = _grams(toks)
-        return cls(norm, toks, frozenset(grams), frozenset(pinyin_grams))
+        pinyin = tuple(fuzzy_pinyin(t) for t in toks)
+        grams: tuple[str, ...]
+        pinyin_grams: tuple[str, ...]
+        if len(toks) == 1:
+            grams, pinyin_grams = toks, pinyin
+        else:
+            grams = tuple(f"{a}\x1f{b}" for a, b in pairwise(toks))
+            pinyin_grams = tuple(f"{a}\x1f{b}" for a, b in pairwise(pinyin))
+        singles = tuple(i for i, t in enumerate(toks) if not is_cjk(t))
+        alone = {toks[i] for i in singles}
+        return cls(
+            norm,
+            toks,
+            grams,
+            pinyin_grams,
+            singles,
+            frozenset(grams) | alone,
+            frozenset(pinyin_grams) | alone,
+        )
+
+
+@dataclass(frozen=True)
+class _Weighted:
+    """A text with its per-token weights under one knowledge base's IDF."""
+
+    text: _Text
+    weights: tuple[float, ...]
+    total: float
 
 
 @dataclass(frozen=True)
 class _Phrase:
     entry_index: int
     raw: str
-    text: _Text
+    body: _Weighted
 
 
-@dataclass
-class _EntryIndex:
-    text: _Text  # questions, keywords and topic together
+@dataclass(frozen=True)
+class _EntryTexts:
+    combined: _Text  # questions, keywords and topic together
     answer: _Text
-
-
-def _pinyin(toks: Sequence[str]) -> tuple[str, ...]:
-    return tuple(fuzzy_pinyin(t) for t in toks)
-
-
-def _grams(toks: Sequence[str]) -> tuple[list[str], list[str]]:
-    """Bigrams of `toks` and the same bigrams in folded pinyin, position for position."""
-    pinyin = _pinyin(toks)
-    if len(toks) == 1:
-        return [toks[0]], [pinyin[0]]
-    grams = [f"{a}\x1f{b}" for a, b in pairwise(toks)]
-    pinyin_grams = [f"{a}\x1f{b}" for a, b in pairwise(pinyin)]
-    # Numbers and latin words also stand alone: "92.3%" is meaningful without its neighbours.
-    singles = [t for t in toks if not is_cjk(t)]
-    return grams + singles, pinyin_grams + singles
 
 
 @dataclass
@@ -138,38 +157,36 @@ class Matcher:
 
     def __post_init__(self) -> None:
         self.normalise = Normaliser(self.kb.synonyms)
-        self._phrases: list[_Phrase] = []
-        self._entries: list[_EntryIndex] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
+        texts_by_entry: list[list[tuple[str, _Text]]] = []
+        self._entries: list[_EntryTexts] = []
         char_df: dict[str, int] = defaultdict(int)
         pinyin_df: dict[str, int] = defaultdict(int)
-        for index, entry in enumerate(self.kb.entries):
-            texts = [*entry.questions, *entry.keywords, entry.topic]
-            normalised = [self.normalise(t) for t in texts]
-            for raw, norm in zip(texts, normalised, strict=True):
-                if norm:
-                    self._add_phrase(_Phrase(index, raw, _Text.of(norm)))
-            entry_text = _Text.of(" ".join(n for n in normalised if n))
+        for entry in self.kb.entries:
+            raws = [*entry.questions, *entry.keywords, entry.topic]
+            normalised = [(raw, self.normalise(raw)) for raw in raws]
+            texts_by_entry.append([(raw, _Text.of(norm)) for raw, norm in normalised if norm])
+            combined = _Text.of(" ".join(norm for _, norm in normalised if norm))
             answer = _Text.of(self.normalise(entry.answer))
-            self._entries.append(_EntryIndex(entry_text, answer))
-            for tok in {*entry_text.toks, *answer.toks}:
+            self._entries.append(_EntryTexts(combined, answer))
+            for tok in {*combined.toks, *answer.toks}:
                 char_df[tok] += 1
-            for syllable in {*_pinyin(entry_text.toks), *_pinyin(answer.toks)}:
-                pinyin_df[syllable] += 1
+                pinyin_df[fuzzy_pinyin(tok)] += 1
         total = max(len(self.kb.entries), 1)
         self._char_idf = {t: math.log(1 + total / df) for t, df in char_df.items()}
         self._pinyin_idf = {t: math.log(1 + total / df) for t, df in pinyin_df.items()}
         self._unknown_idf = math.log(1 + 2 * total)
+        self._phrases: list[_Phrase] = []
+        self._postings: dict[str, list[int]] = defaultdict(list)
+        self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
+        for index, texts in enumerate(texts_by_entry):
+            for raw, text in texts:
+                number = len(self._phrases)
+                self._phrases.append(_Phrase(index, raw, self._weigh(text)))
+                for gram in text.bigrams:
+                    self._postings[gram].append(number)
+                for gram in text.pinyin_bigrams:
+                    self._pinyin_postings[gram].append(number)
         self._cached_match = lru_cache(maxsize=4096)(self._match)
-
-    def _add_phrase(self, phrase: _Phrase) -> None:
-        number = len(self._phrases)
-        self._phrases.append(phrase)
-        for gram in phrase.text.bigrams:
-            self._postings[gram].append(number)
-        for gram in phrase.text.pinyin_bigrams:
-            self._pinyin_postings[gram].append(number)
 
     # --- public API --------------------------------------------------------------------------
 
@@ -183,8 +200,7 @@ class Matcher:
         `exclude_phrase` leaves one stored phrasing out: `kb check` uses it to ask whether a
         question would still find its own entry if it were not stored verbatim.
         """
-        query = _Text.of(self.normalise(question))
-        return self._rank(query, exclude_phrase)
+        return self._rank(_Text.of(self.normalise(question)), exclude_phrase)
 
     # --- scoring -----------------------------------------------------------------------------
 
@@ -195,87 +211,102 @@ class Matcher:
         ranked = self._rank(_Text.of(norm), None)
         return self._decide(question, norm, ranked)
 
-    def _weight(self, tok: str) -> float:
+    def _weigh(self, text: _Text) -> _Weighted:
+        """IDF per token, with question and function words damped."""
+        damp = self.thresholds.question_word_weight
+        mask = question_word_mask(text.toks)
+        weights = tuple(
+            self._idf(tok) * (damp if light else 1.0)
+            for tok, light in zip(text.toks, mask, strict=True)
+        )
+        return _Weighted(text, weights, sum(weights))
+
+    def _idf(self, tok: str) -> float:
         weight = self._char_idf.get(tok)
-        if weight is None:
-            weight = (
-                self._pinyin_idf.get(fuzzy_pinyin(tok), self._unknown_idf) if is_cjk(tok) else None
-            )
+        if weight is None and is_cjk(tok):
+            # A typo'd character weighs as much as the character it sounds like.
+            weight = self._pinyin_idf.get(fuzzy_pinyin(tok))
         return self._unknown_idf if weight is None else weight
 
-    def _coverage(self, query: _Text, target: _Text, weights: Sequence[float]) -> float:
-        """Share of `query`'s weight whose characters `target` covers (exactly or by pinyin)."""
-        toks = query.toks
-        if not toks:
+    def _coverage(self, source: _Weighted, target: _Text) -> float:
+        """Share of `source`'s weight whose tokens `target` covers (exactly or by pinyin)."""
+        text = source.text
+        if source.total <= 0:
             return 0.0
-        total = sum(weights)
-        if total <= 0:
-            return 0.0
-        if len(toks) == 1:
-            tok = toks[0]
-            if tok in target.toks:
+        pinyin_credit = self.thresholds.pinyin_credit
+        if len(text.toks) == 1:
+            if text.grams[0] in target.toks:
                 return 1.0
-            if fuzzy_pinyin(tok) in _pinyin(target.toks):
-                return self.thresholds.pinyin_credit
-            return 0.0
-        pinyin = _pinyin(toks)
-        credit = [0.0] * len(toks)
-        for i in range(len(toks) - 1):
-            gram = f"{toks[i]}\x1f{toks[i + 1]}"
-            if gram in target.bigrams:
-                value = 1.0
-            elif f"{pinyin[i]}\x1f{pinyin[i + 1]}" in target.pinyin_bigrams:
-                value = self.thresholds.pinyin_credit
-            else:
-                continue
-            credit[i] = max(credit[i], value)
-            credit[i + 1] = max(credit[i + 1], value)
-        for i, tok in enumerate(toks):
-            if not is_cjk(tok) and tok in target.bigrams:
+            return pinyin_credit if text.pinyin_grams[0] in target.pinyin_bigrams else 0.0
+        credit = [0.0] * len(text.toks)
+        exact, sounds = target.bigrams, target.pinyin_bigrams
+        for i, (gram, pinyin_gram) in enumerate(zip(text.grams, text.pinyin_grams, strict=True)):
+            if gram in exact:
+                credit[i] = credit[i + 1] = 1.0
+            elif pinyin_gram in sounds:
+                if credit[i] < pinyin_credit:
+                    credit[i] = pinyin_credit
+                credit[i + 1] = pinyin_credit
+        for i in text.singles:
+            if text.toks[i] in exact:
                 credit[i] = 1.0
-        return sum(c * w for c, w in zip(credit, weights, strict=True)) / total
+        covered = 0.0
+        for value, weight in zip(credit, source.weights, strict=True):
+            if value:
+                covered += value * weight
+        return covered / source.total
 
-    def _rank(self, query: _Text, exclude_phrase: str | None) -> list[Candidate]:
-        if not query.toks:
+    def _rank(self, query_text: _Text, exclude_phrase: str | None) -> list[Candidate]:
+        if not query_text.toks:
             return []
         limits = self.thresholds
-        grams, pinyin_grams = _grams(query.toks)
+        query = self._weigh(query_text)
+        # First pass: weighted bigram hits per phrase, from the postings only.
         hits: dict[int, float] = defaultdict(float)
-        for gram, pinyin_gram in zip(grams, pinyin_grams, strict=True):
+        weights = query.weights
+        for i, (gram, pinyin_gram) in enumerate(
+            zip(query_text.grams, query_text.pinyin_grams, strict=True)
+        ):
+            pair_weight = weights[i] + (weights[i + 1] if i + 1 < len(weights) else 0.0)
             exact = self._postings.get(gram, ())
             for number in exact:
-                hits[number] += 1.0
+                hits[number] += pair_weight
             for number in self._pinyin_postings.get(pinyin_gram, ()):
-                hits[number] += limits.pinyin_credit * 0.5
+                hits[number] += limits.pinyin_credit * pair_weight * 0.5
+        for i in query_text.singles:
+            for number in self._postings.get(query_text.toks[i], ()):
+                hits[number] += weights[i]
         if not hits:
             return []
         shortlist = sorted(hits, key=hits.__getitem__, reverse=True)[: limits.candidate_phrases]
-        weights = [self._weight(t) for t in query.toks]
+        # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
+        entry_coverage: dict[int, float] = {}
         best: dict[int, Candidate] = {}
         for number in shortlist:
             phrase = self._phrases[number]
             if exclude_phrase is not None and phrase.raw == exclude_phrase:
                 continue
-            candidate = self._score(query, weights, phrase)
-            current = best.get(phrase.entry_index)
+            index = phrase.entry_index
+            if index not in entry_coverage:
+                texts = self._entries[index]
+                entry_coverage[index] = max(
+                    self._coverage(query, texts.combined),
+                    limits.answer_text_credit * self._coverage(query, texts.answer),
+                )
+            candidate = self._score(query, phrase, entry_coverage[index])
+            current = best.get(index)
             if current is None or candidate.score > current.score:
-                best[phrase.entry_index] = candidate
+                best[index] = candidate
         return sorted(best.values(), key=lambda c: c.score, reverse=True)
 
-    def _score(self, query: _Text, weights: Sequence[float], phrase: _Phrase) -> Candidate:
+    def _score(self, query: _Weighted, phrase: _Phrase, covered_by_entry: float) -> Candidate:
         limits = self.thresholds
-        entry_index = self._entries[phrase.entry_index]
-        covered_by_phrase = self._coverage(query, phrase.text, weights)
+        covered_by_phrase = self._coverage(query, phrase.body.text)
         # Words of the question may be spread over several phrasings, or appear only in the answer
         # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
-        covered_by_entry = max(
-            self._coverage(query, entry_index.text, weights),
-            limits.answer_text_credit * self._coverage(query, entry_index.answer, weights),
-        )
-        query_coverage = max(covered_by_phrase, 0.9 * covered_by_entry)
-        phrase_weights = [self._weight(t) for t in phrase.text.toks]
-        phrase_coverage = self._coverage(phrase.text, query, phrase_weights)
-        similarity = fuzz.ratio(query.norm, phrase.text.norm) / 100.0
+        query_coverage = max(covered_by_phrase, limits.entry_credit * covered_by_entry)
+        phrase_coverage = self._coverage(phrase.body, query.text)
+        similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
         score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
@@ -292,13 +323,13 @@ class Matcher:
             return MatchResult(question, norm, Outcome.NONE, (), "没有任何条目与问题有共同的词")
         best = ranked[0]
         runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        if best.score >= limits.answer and (
-            best.score >= limits.sure or best.score - runner_up >= limits.margin
-        ):
-            reason = (
-                f"最高分 {best.score:.2f} ≥ 回答阈值 {limits.answer:.2f}，"
-                f"领先第二名 {best.score - runner_up:.2f}"
-            )
+        lead = best.score - runner_up
+        confident = best.score >= limits.answer and (
+            best.score >= limits.sure or lead >= limits.margin
+        )
+        if confident or (best.score >= limits.clear_answer and lead >= limits.clear_margin):
+            threshold = limits.answer if confident else limits.clear_answer
+            reason = f"最高分 {best.score:.2f} ≥ 回答阈值 {threshold:.2f}，领先第二名 {lead:.2f}"
             return MatchResult(question, norm, Outcome.ANSWER, (best,), reason)
         if best.score >= limits.suggest:
             floor = max(limits.suggest, best.score - limits.suggest_window)

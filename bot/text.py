@@ -54,6 +54,46 @@ DEFAULT_FILLERS: tuple[str, ...] = (
     "哈",
     "的",
 )
+# Words that say what kind of answer is wanted (how many, which, how) or glue a sentence together,
+# but not what it is about. They stay in the text (word order still counts) but weigh little, so
+# "2019年一共收到了几件行政复议申请" is judged on 2019年 / 收到 / 行政复议申请.
+QUESTION_WORDS: tuple[str, ...] = tuple(
+    """多少 几 什么 啥 哪些 哪个 哪几 哪里 哪儿 哪 谁 怎么样 怎么 怎样 如何 为什么 为何 是否 有没有 是不是
+    有多少 一共 总共 共有 共 分别 具体 都 是 有 了 和 与 跟 及 同 对 在 把 被 给 这 那 个 些 呢 吗 方面
+    主要 目前 现在 还 也 就 又 能 会 要 可以 我们 你们 我 你 他 她 它 请 吧 着 过 里 中 情况 内容 哪方面 一些
+    相关 关于 有关 进行 开展 工作 问题 是多少 多大 怎么回事 啥样 么 吗 呀 哦 所 其 之 以 为
+    数量 总数 数目 数字
+    怎么解决 怎么处理 如何解决 如何处理 怎么办 怎么做 做了什么 做了哪些 干了什么 有哪些 有什么 讲了什么
+    说了什么 是什么 什么意思 指什么 是指""".split()
+)
+# "多少件", "几家", "多少人次": the measure word after a question word asks nothing more.
+_ASKED_MEASURES = "件起项个家名卷次人位条份类种"
+_QUESTION_WORD_RE = re.compile(
+    f"(?:多少|几)(?:人次|[{_ASKED_MEASURES}])|"
+    + "|".join(re.escape(w) for w in sorted(set(QUESTION_WORDS), key=len, reverse=True))
+)
+
+
+def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[bool]:
+    """For each token, whether it belongs to a question/function word (longest match wins)."""
+    mask = [False] * len(toks)
+    # Token positions of each character in the CJK-only string: latin/number tokens break runs.
+    start = 0
+    while start < len(toks):
+        if not is_cjk(toks[start]):
+            start += 1
+            continue
+        end = start
+        while end < len(toks) and is_cjk(toks[end]):
+            end += 1
+        run = "".join(toks[start:end])
+        for match in _QUESTION_WORD_RE.finditer(run):
+            for i in range(start + match.start(), start + match.end()):
+                mask[i] = True
+        start = end
+    return mask
+
+
 # English words that only glue a question together; content words survive (and unknown ones
 # count against a match, which is what rejects gibberish such as "qwerty").
 ENGLISH_STOPWORDS: frozenset[str] = frozenset(
@@ -217,7 +257,12 @@ def compact(text: str) -> str:
 
 
 def is_cjk(token: str) -> bool:
-    return bool(_CJK_RE.fullmatch(token))
+    """Whether a token is one CJK character (tokens never mix scripts)."""
+    return len(token) == 1 and (
+        "\u4e00" <= token <= "\u9fff"
+        or "\u3400" <= token <= "\u4dbf"
+        or "\uf900" <= token <= "\ufaff"
+    )
 
 
 # Pinyin initials and finals that people commonly confuse when typing pinyin (and that the
@@ -260,47 +305,77 @@ class Normaliser:
 
     synonyms: Mapping[str, str] = field(default_factory=dict)
     fillers: tuple[str, ...] = DEFAULT_FILLERS
-    _synonym_re: re.Pattern[str] | None = field(init=False, default=None, repr=False)
+    _synonym_index: dict[str, list[str]] = field(init=False, default_factory=dict, repr=False)
     _synonym_map: dict[str, str] = field(init=False, default_factory=dict, repr=False)
     _filler_re: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         mapping: dict[str, str] = {}
+        fillers = sorted((clean(f) for f in self.fillers if clean(f)), key=len, reverse=True)
+        filler_pattern = "|".join(re.escape(f) for f in fillers) or "(?!)"
+        filler_re = re.compile(filler_pattern)
+        object.__setattr__(self, "_filler_re", filler_re)
         for variant, canonical in self.synonyms.items():
-            key, value = clean(variant), clean(canonical)
+            key = compact(filler_re.sub(" ", clean(variant)))
+            value = compact(filler_re.sub(" ", clean(canonical)))
             if key and value:
                 mapping[key] = value
                 mapping.setdefault(value, value)
-        if mapping:
-            alternatives = sorted(mapping, key=len, reverse=True)
-            pattern = "|".join(_synonym_alternative(key) for key in alternatives)
-            object.__setattr__(self, "_synonym_re", re.compile(pattern))
+        index: dict[str, list[str]] = {}
+        for key in sorted(mapping, key=len, reverse=True):
+            index.setdefault(key[0], []).append(key)
+        object.__setattr__(self, "_synonym_index", index)
         object.__setattr__(self, "_synonym_map", mapping)
-        fillers = sorted((clean(f) for f in self.fillers if clean(f)), key=len, reverse=True)
-        filler_pattern = "|".join(re.escape(f) for f in fillers) or "(?!)"
-        object.__setattr__(self, "_filler_re", re.compile(filler_pattern))
 
     def __call__(self, text: str) -> str:
         return self.normalise(text)
 
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
-        text = clean(text)
-        if self._synonym_re is not None:
-            text = self._synonym_re.sub(lambda m: self._synonym_map[m.group(0)], text)
+        # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
+        text = compact(self._filler_re.sub(" ", clean(text)))
+        if self._synonym_index:
+            text = self._apply_synonyms(text)
         text = self._filler_re.sub(" ", text)
         words = [tok for tok in tokens(text) if is_cjk(tok) or tok not in ENGLISH_STOPWORDS]
         return compact(" ".join(words))
 
+    def _apply_synonyms(self, text: str) -> str:
+        """Replace variants by canonicals, leftmost-longest, collapsing back-to-back repeats.
 
-def _synonym_alternative(key: str) -> str:
-    escaped = re.escape(key)
-    # Latin variants match whole words only, so "case" does not fire inside "cases".
-    if key[:1].isascii() and key[:1].isalnum():
-        escaped = r"(?<![a-z0-9])" + escaped
-    if key[-1:].isascii() and key[-1:].isalnum():
-        escaped += r"(?![a-z0-9])"
-    return escaped
+        "告政府的官司" has two variants of 行政诉讼 side by side; the question mentions it once.
+        A first-character index keeps this to a few `startswith` checks per position.
+        """
+        index, mapping = self._synonym_index, self._synonym_map
+        out: list[str] = []
+        last_canonical = ""
+        i, size = 0, len(text)
+        while i < size:
+            for key in index.get(text[i], ()):
+                if text.startswith(key, i) and _whole_word(text, i, i + len(key)):
+                    canonical = mapping[key]
+                    if canonical != last_canonical:
+                        out.append(canonical)
+                    last_canonical = canonical
+                    i += len(key)
+                    break
+            else:
+                ch = text[i]
+                out.append(ch)
+                if ch != " ":
+                    last_canonical = ""
+                i += 1
+        return "".join(out)
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    """Latin variants match whole words only, so "case" does not fire inside "showcase"."""
+    before = text[start - 1] if start else " "
+    after = text[end] if end < len(text) else " "
+    first, last = text[start], text[end - 1]
+    if first.isascii() and first.isalnum() and before.isascii() and before.isalnum():
+        return False
+    return not (last.isascii() and last.isalnum() and after.isascii() and after.isalnum())
 
 
 def invert_synonyms(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:

@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.engine import Engine
+from bot.knowledge import load_knowledge
+from bot.matcher import Matcher, Outcome, Thresholds
+from tests.conftest import FIXTURE_KNOWLEDGE
+
+DEV_QUESTIONS = Path(__file__).parent / "data" / "dev_questions.yaml"
+
+
+@pytest.fixture(scope="module")
+def matcher() -> Matcher:
+    return Matcher(load_knowledge(FIXTURE_KNOWLEDGE))
+
+
+def test_exact_question_is_a_sure_answer(matcher: Matcher) -> None:
+    result = matcher.match("区政府和哪些律师事务所签了协议")
+    assert result.outcome is Outcome.ANSWER
+    assert result.best is not None and result.best.entry.id == "law-firms"
+    assert result.best.score >= matcher.thresholds.sure
+
+
+@pytest.mark.parametrize(
+    ("question", "entry_id"),
+    [
+        ("去年复议申请收到几件？", "reconsideration-applications"),  # synonyms + numerals
+        ("區政府和哪些律所合作", "law-firms"),  # traditional + colloquial
+        ("法律顾文覆盖情况", "legal-adviser-coverage"),  # homophone typo
+        ("出庭硬诉率", "court-appearance-rate"),  # homophone typo
+        ("行政复议受案率", "reconsideration-acceptance"),  # keywords only
+        ("how many legal advisers", "legal-adviser-coverage"),  # English glossary
+    ],
+)
+def test_variants_find_their_entry(matcher: Matcher, question: str, entry_id: str) -> None:
+    result = matcher.match(question)
+    assert result.outcome is Outcome.ANSWER, result.reason
+    assert result.best is not None and result.best.entry.id == entry_id
+
+
+@pytest.mark.parametrize(
+    "question", ["明天会下雨吗", "怎么办护照", "汉阳区法律顾问有多少", "qwerty", "你好"]
+)
+def test_unrelated_questions_get_no_answer(matcher: Matcher, question: str) -> None:
+    assert matcher.match(question).outcome is not Outcome.ANSWER
+
+
+def test_ambiguous_question_suggests_the_close_entries(matcher: Matcher) -> None:
+    result = matcher.match("行政复议")
+    assert result.outcome is Outcome.SUGGEST
+    assert {c.entry.id for c in result.suggestions} == {
+        "reconsideration-applications",
+        "reconsideration-acceptance",
+    }
+    assert "建议" in result.reason
+
+
+def test_candidates_explain_their_scores(matcher: Matcher) -> None:
+    best = matcher.match("法律顾问覆盖情况").best
+    assert best is not None
+    assert best.phrase == "法律顾问覆盖情况"
+    assert (
+        0 <= best.query_coverage <= 1
+        and 0 <= best.phrase_coverage <= 1
+        and 0 <= best.similarity <= 1
+    )
+
+
+def test_unknown_words_cost_more_than_question_words(matcher: Matcher) -> None:
+    plain = matcher.match("出庭应诉率").best
+    wordy = matcher.match("请问一共是多少出庭应诉率呢").best
+    foreign = matcher.match("武昌区出庭应诉率").best
+    assert plain and wordy and foreign
+    assert wordy.score > foreign.score
+    assert plain.score >= wordy.score
+
+
+def test_thresholds_decide_the_outcome() -> None:
+    kb = load_knowledge(FIXTURE_KNOWLEDGE)
+    strict = Matcher(kb, Thresholds(answer=0.99, sure=0.995, clear_answer=0.99, suggest=0.98))
+    assert strict.match("去年复议申请收到几件").outcome is Outcome.NONE
+    lenient = Matcher(kb, Thresholds(answer=0.1, margin=0.0, suggest=0.05))
+    assert lenient.match("复议申请").outcome is Outcome.ANSWER
+
+
+def test_rank_can_leave_a_stored_phrasing_out(matcher: Matcher) -> None:
+    question = "合作的律师事务所"
+    with_it = matcher.rank(question)[0]
+    without = matcher.rank(question, exclude_phrase=question)[0]
+    assert with_it.phrase == question and without.phrase != question
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=3000))
+def test_matching_never_crashes_and_scores_stay_in_range(text: str) -> None:
+    result = _MATCHER.match(text)
+    assert result.outcome in Outcome
+    assert all(0.0 <= c.score <= 1.0 for c in result.candidates)
+    if result.outcome is Outcome.ANSWER:
+        assert len(result.candidates) == 1
+
+
+_MATCHER = Matcher(load_knowledge(FIXTURE_KNOWLEDGE))
+
+
+def test_shipped_knowledge_base_answers_the_dev_question_set(shipped_engine: Engine) -> None:
+    """Matching quality on questions written apart from the knowledge base (a regression guard)."""
+    items = yaml.safe_load(DEV_QUESTIONS.read_text(encoding="utf-8"))
+    right = answerable = rejected = unanswerable = 0
+    misses = []
+    for item in items:
+        reply = shipped_engine.respond(item["q"])
+        if item["expect"] == "none":
+            unanswerable += 1
+            rejected += not reply.answered
+            if reply.answered:
+                misses.append(f"answered out-of-scope {item['q']!r}")
+            continue
+        if item["cat"] == "en":
+            continue
+        answerable += 1
+        ok = (
+            reply.answered
+            and all(str(m) in reply.text for m in item.get("must", []))
+            and (not item.get("any") or any(str(a) in reply.text for a in item["any"]))
+        )
+        right += ok
+        if not ok:
+            misses.append(f"missed {item['q']!r}")
+    assert rejected == unanswerable, misses
+    assert right / answerable >= 0.9, misses
