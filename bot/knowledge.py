@@ -106,6 +106,30 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "feedback_thanks",
     "topics_intro",
     "unknown_command",
+    # The Telegram front end: buttons, groups, inline mode, admin replies, the command menu.
+    "group_hint",
+    "button_helpful",
+    "button_not_helpful",
+    "button_related",
+    "button_topics",
+    "button_back",
+    "button_prev",
+    "button_next",
+    "button_expired",
+    "inline_hint",
+    "inline_no_result",
+    "reload_ok",
+    "reload_failed",
+    "reload_broken",
+    "why_none",
+    "log_unavailable",
+    "command_start",
+    "command_help",
+    "command_topics",
+    "command_stats",
+    "command_unanswered",
+    "command_why",
+    "command_reload",
 )
 
 
@@ -374,6 +398,17 @@ def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict
             if variant == canonical:
                 problems.append(
                     Problem(name, line, f"`{variant}` 和规范词相同，可以删掉", "warning")
+                )
+                continue
+            if canonical.startswith(variant):
+                problems.append(
+                    Problem(
+                        name,
+                        line,
+                        f"`{variant}` 是规范词 `{canonical}` 的开头，不用列为同义说法（问题里写 `{variant}`"
+                        "本来就能匹配；后面跟着错别字时反而会重复），请删掉",
+                        "warning",
+                    )
                 )
                 continue
             if variant in mapping and mapping[variant] != canonical:

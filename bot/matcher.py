@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import lru_cache
@@ -49,10 +50,10 @@ class Thresholds:
     suggest_window: float = 0.25
     max_suggestions: int = 3
     pinyin_credit: float = 0.8
-    question_word_weight: float = 0.15
-    answer_text_credit: float = 0.85
+    answer_text_credit: float = 0.5
     entry_credit: float = 0.9
-    candidate_phrases: int = 16
+    candidate_phrases: int = 20
+    phrases_per_entry: int = 3
 
 
 class Outcome(StrEnum):
@@ -213,12 +214,8 @@ class Matcher:
 
     def _weigh(self, text: _Text) -> _Weighted:
         """IDF per token, with question and function words damped."""
-        damp = self.thresholds.question_word_weight
         mask = question_word_mask(text.toks)
-        weights = tuple(
-            self._idf(tok) * (damp if light else 1.0)
-            for tok, light in zip(text.toks, mask, strict=True)
-        )
+        weights = tuple(self._idf(tok) * keep for tok, keep in zip(text.toks, mask, strict=True))
         return _Weighted(text, weights, sum(weights))
 
     def _idf(self, tok: str) -> float:
@@ -228,33 +225,58 @@ class Matcher:
             weight = self._pinyin_idf.get(fuzzy_pinyin(tok))
         return self._unknown_idf if weight is None else weight
 
-    def _coverage(self, source: _Weighted, target: _Text) -> float:
-        """Share of `source`'s weight whose tokens `target` covers (exactly or by pinyin)."""
-        text = source.text
-        if source.total <= 0:
-            return 0.0
+    def _credits(self, source: _Text, target: _Text) -> list[float]:
+        """Per token of `source`: 1.0 if `target` covers it exactly, `pinyin_credit` if only by
+        sound, 0.0 if not at all. A token is covered when a bigram containing it is."""
         pinyin_credit = self.thresholds.pinyin_credit
-        if len(text.toks) == 1:
-            if text.grams[0] in target.toks:
-                return 1.0
-            return pinyin_credit if text.pinyin_grams[0] in target.pinyin_bigrams else 0.0
-        credit = [0.0] * len(text.toks)
+        credit = [0.0] * len(source.toks)
+        if len(source.toks) == 1:
+            if source.grams[0] in target.toks:
+                credit[0] = 1.0
+            elif source.pinyin_grams[0] in target.pinyin_bigrams:
+                credit[0] = pinyin_credit
+            return credit
         exact, sounds = target.bigrams, target.pinyin_bigrams
-        for i, (gram, pinyin_gram) in enumerate(zip(text.grams, text.pinyin_grams, strict=True)):
+        for i, (gram, pinyin_gram) in enumerate(
+            zip(source.grams, source.pinyin_grams, strict=True)
+        ):
             if gram in exact:
                 credit[i] = credit[i + 1] = 1.0
             elif pinyin_gram in sounds:
                 if credit[i] < pinyin_credit:
                     credit[i] = pinyin_credit
                 credit[i + 1] = pinyin_credit
-        for i in text.singles:
-            if text.toks[i] in exact:
+        for i in source.singles:
+            if source.toks[i] in exact:
                 credit[i] = 1.0
+        return credit
+
+    @staticmethod
+    def _share(credit: Sequence[float], source: _Weighted) -> float:
+        """The weighted share of `source` that `credit` says is covered."""
+        if source.total <= 0:
+            return 0.0
         covered = 0.0
         for value, weight in zip(credit, source.weights, strict=True):
             if value:
                 covered += value * weight
         return covered / source.total
+
+    def _coverage(self, source: _Weighted, target: _Text) -> float:
+        """Share of `source`'s weight whose tokens `target` covers (exactly or by pinyin)."""
+        return self._share(self._credits(source.text, target), source)
+
+    def _entry_coverage(self, query: _Weighted, texts: _EntryTexts) -> float:
+        """Coverage by the entry as a whole: all its phrasings, plus its answer at a discount.
+
+        A question may take one word from one phrasing and another from the answer
+        ("执法案卷评查抽取了多少卷": 案卷评查 from a phrasing, 抽取 and 执法 from the answer).
+        """
+        discount = self.thresholds.answer_text_credit
+        phrased = self._credits(query.text, texts.combined)
+        answered = self._credits(query.text, texts.answer)
+        union = [max(p, discount * a) for p, a in zip(phrased, answered, strict=True)]
+        return self._share(union, query)
 
     def _rank(self, query_text: _Text, exclude_phrase: str | None) -> list[Candidate]:
         if not query_text.toks:
@@ -278,7 +300,7 @@ class Matcher:
                 hits[number] += weights[i]
         if not hits:
             return []
-        shortlist = sorted(hits, key=hits.__getitem__, reverse=True)[: limits.candidate_phrases]
+        shortlist = self._shortlist(hits)
         # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
         entry_coverage: dict[int, float] = {}
         best: dict[int, Candidate] = {}
@@ -288,16 +310,38 @@ class Matcher:
                 continue
             index = phrase.entry_index
             if index not in entry_coverage:
-                texts = self._entries[index]
-                entry_coverage[index] = max(
-                    self._coverage(query, texts.combined),
-                    limits.answer_text_credit * self._coverage(query, texts.answer),
-                )
+                entry_coverage[index] = self._entry_coverage(query, self._entries[index])
             candidate = self._score(query, phrase, entry_coverage[index])
             current = best.get(index)
             if current is None or candidate.score > current.score:
                 best[index] = candidate
         return sorted(best.values(), key=lambda c: c.score, reverse=True)
+
+    def _shortlist(self, hits: dict[int, float]) -> list[int]:
+        """The best-hit phrasings, at most `phrases_per_entry` from any one entry.
+
+        Without the cap, an entry with many similar phrasings (or a common word shared by a
+        whole section) could fill the shortlist and crowd the right entry out.
+        """
+        limits = self.thresholds
+        per_entry: dict[int, int] = defaultdict(int)
+        picked: list[int] = []
+
+        def promise(number: int) -> float:
+            # Hits approximate how much of the question a phrasing covers; dividing by the
+            # phrasing's own weight also favours phrasings the question covers completely, so a
+            # short exact keyword is not lost behind long sentences that share the same words.
+            total = self._phrases[number].body.total or 1.0
+            return hits[number] * (1.0 + min(1.0, hits[number] / (2.0 * total)))
+
+        for number in sorted(hits, key=promise, reverse=True):
+            index = self._phrases[number].entry_index
+            if per_entry[index] < limits.phrases_per_entry:
+                per_entry[index] += 1
+                picked.append(number)
+                if len(picked) == limits.candidate_phrases:
+                    break
+        return picked
 
     def _score(self, query: _Weighted, phrase: _Phrase, covered_by_entry: float) -> Candidate:
         limits = self.thresholds

@@ -66,17 +66,24 @@ QUESTION_WORDS: tuple[str, ...] = tuple(
     怎么解决 怎么处理 如何解决 如何处理 怎么办 怎么做 做了什么 做了哪些 干了什么 有哪些 有什么 讲了什么
     说了什么 是什么 什么意思 指什么 是指""".split()
 )
-# "多少件", "几家", "多少人次": the measure word after a question word asks nothing more.
+QUESTION_WEIGHT = 0.15
+MEASURE_WEIGHT = 0.5
+# "多少件", "几家", "多少人次": the measure word after a question word (see question_word_mask).
 _ASKED_MEASURES = "件起项个家名卷次人位条份类种"
 _QUESTION_WORD_RE = re.compile(
-    f"(?:多少|几)(?:人次|[{_ASKED_MEASURES}])|"
+    f"有?(?:多少|几)(?P<measure>人次|[{_ASKED_MEASURES}])|"
     + "|".join(re.escape(w) for w in sorted(set(QUESTION_WORDS), key=len, reverse=True))
 )
 
 
-def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[bool]:
-    """For each token, whether it belongs to a question/function word (longest match wins)."""
-    mask = [False] * len(toks)
+def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
+    """Per token, how much of its weight to keep: 1.0 for content, `QUESTION_WEIGHT` for question
+    and function words, `MEASURE_WEIGHT` for the measure word after 多少/几 (longest match wins).
+
+    The measure word is kept at half weight because it does say *which* figure is asked:
+    多少卷 (165卷) is not 多少家 (19家), while 有多少起 is the same question as 有多少.
+    """
+    mask = [1.0] * len(toks)
     # Token positions of each character in the CJK-only string: latin/number tokens break runs.
     start = 0
     while start < len(toks):
@@ -89,7 +96,10 @@ def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[bool]:
         run = "".join(toks[start:end])
         for match in _QUESTION_WORD_RE.finditer(run):
             for i in range(start + match.start(), start + match.end()):
-                mask[i] = True
+                mask[i] = QUESTION_WEIGHT
+            if match.group("measure"):
+                for i in range(start + match.start("measure"), start + match.end("measure")):
+                    mask[i] = MEASURE_WEIGHT
         start = end
     return mask
 

@@ -4,7 +4,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import Normaliser, chinese_to_number, clean, fuzzy_pinyin, invert_synonyms, tokens
+from bot.text import (
+    MEASURE_WEIGHT,
+    QUESTION_WEIGHT,
+    Normaliser,
+    chinese_to_number,
+    clean,
+    fuzzy_pinyin,
+    invert_synonyms,
+    question_word_mask,
+    tokens,
+)
 
 
 @pytest.mark.parametrize(
@@ -118,3 +128,19 @@ def test_normalise_never_crashes_and_returns_clean_tokens(text: str) -> None:
 def test_clean_is_idempotent(text: str) -> None:
     once = clean(text)
     assert clean(once) == once
+
+
+@pytest.mark.parametrize(
+    ("text", "light", "measure"),
+    [
+        ("行政诉讼有多少起", "有多少", "起"),
+        ("评查了几家部门", "了几", "家"),
+        ("一共是多少", "一共是多少", ""),
+        ("不予受理", "", ""),
+    ],
+)
+def test_question_words_are_marked_light(text: str, light: str, measure: str) -> None:
+    toks = tokens(text)
+    mask = question_word_mask(toks)
+    assert "".join(t for t, m in zip(toks, mask, strict=True) if m == QUESTION_WEIGHT) == light
+    assert "".join(t for t, m in zip(toks, mask, strict=True) if m == MEASURE_WEIGHT) == measure
