@@ -110,7 +110,8 @@ ENGLISH_STOPWORDS: frozenset[str] = frozenset(
     """a an the of in on at to for by with from and or is are was were be been being do does did
     what which who whom whose when where why how there this that these those it its i we you they
     me my our your please tell can could would should will about any some much has have had
-    many""".split()
+    many mention mentioned say said list show give get got know describe explain regarding
+    concerning according also still""".split()
 )
 
 _CN_DIGITS = {
