@@ -136,11 +136,16 @@ class Engine:
         if not result.normalised and not _has_words(stripped):
             return Reply(question, Kind.NO_WORDS, messages["no_words"], match=result)
         best = result.best
+        # A complaint or a personal matter is referred to the official channels, unless the
+        # question is unmistakably about a fact of the report ("投诉渠道" is not in it, but
+        # "信访答复被撤销" is).
         referral = _referral_for(stripped, kb.replies.referrals)
-        confident = result.outcome is Outcome.ANSWER and best is not None
-        if referral is not None and not (
-            confident and best and best.score >= matcher.thresholds.sure
-        ):
+        sure = (
+            result.outcome is Outcome.ANSWER
+            and best is not None
+            and best.score >= matcher.thresholds.sure
+        )
+        if referral is not None and not sure:
             return Reply(question, Kind.REFERRAL, referral.reply, match=result, referral=referral)
         if result.outcome is Outcome.ANSWER and best is not None:
             return Reply(question, Kind.ANSWER, best.entry.answer, entry=best.entry, match=result)

@@ -16,6 +16,7 @@ phrasings that share a bigram with it.
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import defaultdict
 from collections.abc import Sequence
@@ -54,6 +55,8 @@ class Thresholds:
     entry_credit: float = 0.9
     candidate_phrases: int = 20
     phrases_per_entry: int = 3
+    stop_gram_share: float = 0.05
+    stop_gram_floor: int = 200
 
 
 class Outcome(StrEnum):
@@ -283,21 +286,31 @@ class Matcher:
             return []
         limits = self.thresholds
         query = self._weigh(query_text)
-        # First pass: weighted bigram hits per phrase, from the postings only.
+        # First pass: weighted bigram hits per phrase, from the postings only. Grams found in a
+        # large share of all phrasings (stop-grams, like 行政 in a big knowledge base) say little
+        # about which phrasing is meant and cost the most to walk, so they are left to the
+        # second pass, unless the question has nothing rarer to go on.
         hits: dict[int, float] = defaultdict(float)
         weights = query.weights
+        common = max(limits.stop_gram_floor, int(limits.stop_gram_share * len(self._phrases)))
+        lookups: list[tuple[Sequence[int], float]] = []
         for i, (gram, pinyin_gram) in enumerate(
             zip(query_text.grams, query_text.pinyin_grams, strict=True)
         ):
             pair_weight = weights[i] + (weights[i + 1] if i + 1 < len(weights) else 0.0)
-            exact = self._postings.get(gram, ())
-            for number in exact:
-                hits[number] += pair_weight
-            for number in self._pinyin_postings.get(pinyin_gram, ()):
-                hits[number] += limits.pinyin_credit * pair_weight * 0.5
+            lookups.append((self._postings.get(gram, ()), pair_weight))
+            lookups.append(
+                (
+                    self._pinyin_postings.get(pinyin_gram, ()),
+                    limits.pinyin_credit * pair_weight * 0.5,
+                )
+            )
         for i in query_text.singles:
-            for number in self._postings.get(query_text.toks[i], ()):
-                hits[number] += weights[i]
+            lookups.append((self._postings.get(query_text.toks[i], ()), weights[i]))
+        informative = [(p, w) for p, w in lookups if len(p) <= common]
+        for postings, weight in informative or lookups:
+            for number in postings:
+                hits[number] += weight
         if not hits:
             return []
         shortlist = self._shortlist(hits)
@@ -334,7 +347,8 @@ class Matcher:
             total = self._phrases[number].body.total or 1.0
             return hits[number] * (1.0 + min(1.0, hits[number] / (2.0 * total)))
 
-        for number in sorted(hits, key=promise, reverse=True):
+        pool = heapq.nlargest(limits.candidate_phrases * 4, hits, key=hits.__getitem__)
+        for number in sorted(pool, key=promise, reverse=True):
             index = self._phrases[number].entry_index
             if per_entry[index] < limits.phrases_per_entry:
                 per_entry[index] += 1
