@@ -18,6 +18,8 @@ from typing import Literal
 
 import yaml
 
+from bot.text import is_cjk
+
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 8
 ENTRY_KEYS_REQUIRED = ("id", "topic", "questions", "answer", "source")
@@ -400,7 +402,7 @@ def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict
                     Problem(name, line, f"`{variant}` 和规范词相同，可以删掉", "warning")
                 )
                 continue
-            if canonical.startswith(variant):
+            if canonical.startswith(variant) and all(is_cjk(ch) for ch in variant):
                 problems.append(
                     Problem(
                         name,

@@ -168,7 +168,12 @@ class Matcher:
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
             normalised = [(raw, self.normalise(raw)) for raw in raws]
-            texts_by_entry.append([(raw, _Text.of(norm)) for raw, norm in normalised if norm])
+            # One phrasing per distinct normalised text: a topic that repeats a keyword or a
+            # question would otherwise count three times and use up the entry's shortlist places.
+            distinct = {norm: raw for raw, norm in reversed(normalised) if norm}
+            texts_by_entry.append(
+                [(raw, _Text.of(norm)) for norm, raw in reversed(distinct.items())]
+            )
             combined = _Text.of(" ".join(norm for _, norm in normalised if norm))
             answer = _Text.of(self.normalise(entry.answer))
             self._entries.append(_EntryTexts(combined, answer))
@@ -313,14 +318,16 @@ class Matcher:
                 hits[number] += weight
         if not hits:
             return []
+        if exclude_phrase is not None:
+            for number, phrase in enumerate(self._phrases):
+                if phrase.raw == exclude_phrase:
+                    hits.pop(number, None)
         shortlist = self._shortlist(hits)
         # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
         entry_coverage: dict[int, float] = {}
         best: dict[int, Candidate] = {}
         for number in shortlist:
             phrase = self._phrases[number]
-            if exclude_phrase is not None and phrase.raw == exclude_phrase:
-                continue
             index = phrase.entry_index
             if index not in entry_coverage:
                 entry_coverage[index] = self._entry_coverage(query, self._entries[index])

@@ -135,3 +135,21 @@ def test_shipped_knowledge_base_answers_the_dev_question_set(shipped_engine: Eng
             misses.append(f"missed {item['q']!r}")
     assert rejected == unanswerable, misses
     assert right / answerable >= 0.9, misses
+
+
+def test_leaving_out_a_phrasing_shared_by_topic_and_keyword_still_finds_the_entry(kb_dir: Path) -> None:
+    """A topic, a keyword and a question with the same text are one phrasing, not three.
+
+    Otherwise they fill the entry's shortlist places, and leaving that text out (as `kb check`
+    does) hides the entry's other phrasings.
+    """
+    path = kb_dir / "10-work.yaml"
+    text = path.read_text(encoding="utf-8").replace(
+        "    topic: 出庭应诉率\n    questions:\n",
+        "    topic: 出庭应诉率\n    keywords: [出庭应诉率]\n    questions:\n      - 出庭应诉率\n",
+    )
+    path.write_text(text, encoding="utf-8")
+    matcher = Matcher(load_knowledge(kb_dir))
+    ranked = matcher.rank("出庭应诉率", exclude_phrase="出庭应诉率")
+    assert ranked and ranked[0].entry.id == "court-appearance-rate"
+    assert ranked[0].phrase != "出庭应诉率"
