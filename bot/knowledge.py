@@ -136,6 +136,14 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
+class Section:
+    """One part of the report, as the browse menu shows it."""
+
+    title: str
+    entries: tuple[Entry, ...]
+
+
+@dataclass(frozen=True)
 class KnowledgeBase:
     entries: tuple[Entry, ...]
     synonyms: Mapping[str, str]
@@ -148,8 +156,18 @@ class KnowledgeBase:
         object.__setattr__(self, "by_id", {entry.id: entry for entry in self.entries})
 
     def topics(self) -> list[str]:
-        """Topics in knowledge-base order, each once: the browse menu."""
+        """Topics in knowledge-base order, each once."""
         return list(dict.fromkeys(entry.topic for entry in self.entries))
+
+    def sections(self) -> list[Section]:
+        """The report's sections (entries grouped by `source`) in knowledge-base order.
+
+        This is the browse menu: section -> entry -> answer, in the report's own structure.
+        """
+        grouped: dict[str, list[Entry]] = {}
+        for entry in self.entries:
+            grouped.setdefault(entry.source, []).append(entry)
+        return [Section(title, tuple(entries)) for title, entries in grouped.items()]
 
 
 def knowledge_files(directory: Path) -> list[Path]:

@@ -392,7 +392,13 @@ class Matcher:
         confident = best.score >= limits.answer and (
             best.score >= limits.sure or lead >= limits.margin
         )
-        if confident or (best.score >= limits.clear_answer and lead >= limits.clear_margin):
+        # A bare number ("2", "300") names no subject: answer it only when it is a stored
+        # phrasing word for word ("92.3%"), otherwise offer what it might refer to.
+        numbers_only = all(tok[0].isdigit() for tok in tokens(norm))
+        exact = best.similarity >= 1.0
+        if (not numbers_only or exact) and (
+            confident or (best.score >= limits.clear_answer and lead >= limits.clear_margin)
+        ):
             threshold = limits.answer if confident else limits.clear_answer
             reason = f"最高分 {best.score:.2f} ≥ 回答阈值 {threshold:.2f}，领先第二名 {lead:.2f}"
             return MatchResult(question, norm, Outcome.ANSWER, (best,), reason)

@@ -137,7 +137,9 @@ def test_shipped_knowledge_base_answers_the_dev_question_set(shipped_engine: Eng
     assert right / answerable >= 0.9, misses
 
 
-def test_leaving_out_a_phrasing_shared_by_topic_and_keyword_still_finds_the_entry(kb_dir: Path) -> None:
+def test_leaving_out_a_phrasing_shared_by_topic_and_keyword_still_finds_the_entry(
+    kb_dir: Path,
+) -> None:
     """A topic, a keyword and a question with the same text are one phrasing, not three.
 
     Otherwise they fill the entry's shortlist places, and leaving that text out (as `kb check`
@@ -153,3 +155,9 @@ def test_leaving_out_a_phrasing_shared_by_topic_and_keyword_still_finds_the_entr
     ranked = matcher.rank("出庭应诉率", exclude_phrase="出庭应诉率")
     assert ranked and ranked[0].entry.id == "court-appearance-rate"
     assert ranked[0].phrase != "出庭应诉率"
+
+
+def test_a_bare_number_is_answered_only_when_stored_word_for_word(matcher: Matcher) -> None:
+    assert matcher.match("29件").outcome is Outcome.ANSWER  # a keyword of its entry
+    assert matcher.match("2").outcome is not Outcome.ANSWER
+    assert matcher.match("22").outcome is not Outcome.ANSWER
