@@ -19,8 +19,11 @@ from typing import IO, Any
 from bot.audit import confusable_questions
 from bot.config import Config, ConfigError
 from bot.engine import Engine, Reply, format_plain
-from bot.knowledge import KnowledgeError, Problem, load_knowledge
+from bot.health import health_command
+from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
 from bot.matcher import Matcher
+from bot.review_cli import REVIEW_COMMANDS, add_review_commands, run_review
+from bot.settings import config_command
 from bot.store import QuestionLog, QuestionRecord, StoreError
 
 log = logging.getLogger("kbbot")
@@ -129,12 +132,19 @@ async def ask(
 
 
 async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[str]) -> int:
-    """An interactive console conversation; a number picks one of the offered suggestions."""
+    """An interactive console conversation on the same engine as the bot.
+
+    A number picks from the last list shown (suggestions, sections or entries); /topics
+    browses the report section by section, /help shows example questions, q quits.
+    """
     engine = load_engine(config)
     label = engine.message("source_label")
     interactive = stdin.isatty()
-    out.write(engine.message("welcome") + "\n（输入问题后回车；输入 q 退出）\n")
-    offered: Sequence[str] = ()
+    out.write(
+        engine.message("welcome")
+        + "\n（输入问题后回车；/topics 按主题浏览，/help 查看示例，q 退出）\n"
+    )
+    menu = ConsoleMenu()
     async with _Logger(config, log_questions) as logger:
         while True:
             if interactive:
@@ -146,18 +156,55 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
             text = line.strip()
             if text.lower() in ("q", "quit", "exit", "退出"):
                 break
-            if text.isdigit() and 1 <= int(text) <= len(offered):
-                picked = engine.answer_entry(offered[int(text) - 1])
-                if picked is not None:
-                    out.write(format_plain(picked, label) + "\n")
-                    continue
+            if text in ("/help", "帮助"):
+                out.write(engine.message("help") + "\n")
+                continue
+            if text in ("/topics", "/start", "主题"):
+                out.write(menu.show_sections(engine) + "\n")
+                continue
+            if text.isdigit() and menu.has(int(text)):
+                out.write(menu.pick(engine, int(text), label) + "\n")
+                continue
             reply = engine.respond(text)
-            offered = [entry.id for entry in reply.suggestions]
             out.write(format_plain(reply, label) + "\n")
-            if offered:
+            if reply.suggestions:
+                menu.offer_entries(reply.suggestions)
                 out.write("（输入序号查看对应答案）\n")
             await logger.record(reply)
     return EXIT_OK
+
+
+class ConsoleMenu:
+    """The numbered list the console user can pick from: sections, entries or suggestions."""
+
+    def __init__(self) -> None:
+        self._sections: list[str] = []
+        self._entries: list[str] = []
+
+    def has(self, number: int) -> bool:
+        return 1 <= number <= len(self._sections or self._entries)
+
+    def offer_entries(self, entries: Iterable[Entry]) -> None:
+        self._sections, self._entries = [], [entry.id for entry in entries]
+
+    def show_sections(self, engine: Engine) -> str:
+        sections = engine.kb.sections()
+        self._sections, self._entries = [s.title for s in sections], []
+        lines = [engine.message("topics_intro")]
+        lines += [f"  {n}. {s.title}（{len(s.entries)}）" for n, s in enumerate(sections, 1)]
+        return "\n".join(lines) + "\n（输入序号查看这一部分的问题）"
+
+    def pick(self, engine: Engine, number: int, label: str) -> str:
+        if self._sections:
+            title = self._sections[number - 1]
+            section = next((s for s in engine.kb.sections() if s.title == title), None)
+            if section is None:
+                return engine.message("no_answer")
+            self.offer_entries(section.entries)
+            lines = [title] + [f"  {n}. {e.topic}" for n, e in enumerate(section.entries, 1)]
+            return "\n".join(lines) + "\n（输入序号查看答案）"
+        reply = engine.answer_entry(self._entries[number - 1])
+        return format_plain(reply, label) if reply else engine.message("no_answer")
 
 
 def kb_check(config: Config, out: IO[str]) -> int:
@@ -201,6 +248,21 @@ def kb_export(config: Config, out: IO[str]) -> int:
     return EXIT_OK
 
 
+def run_telegram(config: Config) -> int:
+    """`kbbot run`: the Telegram bot, until SIGINT/SIGTERM.
+
+    Imported here, not at the top: only this command needs python-telegram-bot.
+    """
+    from bot.telegram.app import BotStartError, require_token, run_bot
+
+    require_token(config)
+    engine = load_engine(config)
+    try:
+        return run_bot(config, engine)
+    except BotStartError as exc:
+        raise CliError(str(exc)) from exc
+
+
 # --- parsing -----------------------------------------------------------------------------------
 
 
@@ -238,10 +300,41 @@ def build_parser() -> argparse.ArgumentParser:
     chat_cmd = commands.add_parser("chat", parents=[common], help="interactive console chat")
     chat_cmd.add_argument("--no-log", action="store_true", help="do not write the question log")
 
+    run_cmd = commands.add_parser(
+        "run",
+        parents=[common],
+        help="run the Telegram bot (long polling; a webhook server with --webhook-url)",
+    )
+    run_cmd.add_argument(
+        "--webhook-url",
+        metavar="URL",
+        help="public https URL Telegram posts updates to (env KBBOT_WEBHOOK_URL)",
+    )
+    run_cmd.add_argument(
+        "--listen",
+        metavar="ADDR",
+        help="address the webhook server binds (env KBBOT_WEBHOOK_LISTEN; default 127.0.0.1)",
+    )
+    run_cmd.add_argument(
+        "--port",
+        type=int,
+        metavar="PORT",
+        help="port the webhook server binds (env KBBOT_WEBHOOK_PORT; default 8443)",
+    )
+
     kb_cmd = commands.add_parser("kb", help="knowledge base tools")
     kb_commands = kb_cmd.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     kb_commands.add_parser("check", parents=[common], help="validate every knowledge file")
     kb_commands.add_parser("export", parents=[common], help="print all entries as JSON")
+    add_review_commands(commands, common)  # report, suggest, log (bot/review_cli.py)
+    commands.add_parser(
+        "health",
+        parents=[common],
+        help="exit 0 if the knowledge base loads and the question log is writable",
+    )
+    commands.add_parser(
+        "config", parents=[common], help="print the configuration in effect (secrets masked)"
+    )
     return parser
 
 
@@ -259,9 +352,19 @@ def run(
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
     try:
-        config = Config.from_env(knowledge_dir=args.knowledge, db_path=args.db)
-        configure_logging(config.log_level if args.command != "ask" else "WARNING")
-        command = args.command or "chat"
+        config = Config.from_env(
+            knowledge_dir=args.knowledge,
+            db_path=args.db,
+            webhook_url=getattr(args, "webhook_url", None),
+            webhook_listen=getattr(args, "listen", None),
+            webhook_port=getattr(args, "port", None),
+        )
+        command = args.command or ("run" if config.token else "chat")
+        # The bot logs at KBBOT_LOG_LEVEL; console tools stay quiet unless it is set explicitly.
+        quiet = command != "run" and "KBBOT_LOG_LEVEL" not in os.environ
+        configure_logging("WARNING" if quiet else config.log_level)
+        if command == "run":
+            return run_telegram(config)
         if command == "ask":
             questions: Iterable[str] = [" ".join(args.question)] if args.question else stdin
             return asyncio.run(
@@ -270,6 +373,12 @@ def run(
         if command == "chat":
             log_questions = not getattr(args, "no_log", False)
             return asyncio.run(chat(config, log_questions=log_questions, stdin=stdin, out=out))
+        if command in REVIEW_COMMANDS:
+            return run_review(config, args, out)
+        if command == "health":
+            return health_command(config, out)
+        if command == "config":
+            return config_command(config, out, os.environ.get("KBBOT_CONFIG"))
         if args.kb_command == "check":
             return kb_check(config, out)
         return kb_export(config, out)

@@ -265,6 +265,18 @@ def _parse(path: Path, problems: list[Problem]) -> yaml.Node | None:
     return node
 
 
+# YAML's folded blocks (>-) join wrapped lines with a space: right for English, wrong between two
+# Chinese characters ("报告里的内容： 行政复议"). Spaces next to latin text and newlines stay.
+_CJK_TEXT = (
+    "\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef\u201c\u201d\u2018\u2019"
+)
+_FOLDED_SPACE_RE = re.compile(f"(?<=[{_CJK_TEXT}]) +(?=[{_CJK_TEXT}])")
+
+
+def _unfold(text: str) -> str:
+    return _FOLDED_SPACE_RE.sub("", text)
+
+
 def _line(node: yaml.Node) -> int:
     return int(node.start_mark.line) + 1
 
@@ -280,7 +292,7 @@ def _text(
     if not isinstance(node, yaml.ScalarNode) or node.tag == "tag:yaml.org,2002:null":
         problems.append(Problem(name, _line(node), f"{what} 应该是一段文字"))
         return None
-    value = str(node.value).strip()
+    value = _unfold(str(node.value)).strip()
     if not value and not allow_empty:
         problems.append(Problem(name, _line(node), f"{what} 不能为空"))
         return None

@@ -24,6 +24,9 @@ _PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"(?<![0-9])(?:0\d{2,3}[- ]?)?[2-8]\d{6,7}(?![0-9])"), "[电话]"),
 )
 
+# What masked data looks like in the log: review tools must not copy these into the knowledge base.
+PLACEHOLDERS: tuple[str, ...] = tuple(placeholder for _, placeholder in _PATTERNS)
+
 
 def mask_personal_data(text: str) -> str:
     """Replace phone numbers, ID-card numbers and e-mail addresses with placeholders."""

@@ -8,12 +8,16 @@ an old file is upgraded in place without losing rows.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 import logging
+import os
+import secrets
 import sqlite3
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import aiosqlite
@@ -68,6 +72,22 @@ async def m002_people_suggestions_feedback(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE INDEX questions_user_hash ON questions (user_hash, asked_at)")
 
 
+@migration
+async def m003_question_ref(db: aiosqlite.Connection) -> None:
+    """A reference the front end chooses before the row exists (see `new_ref`).
+
+    The bot answers first and logs after, so it has no row id yet when it sends the 有帮助/没帮助
+    buttons; it puts this reference in their callback data instead.
+    """
+    await db.execute("ALTER TABLE questions ADD COLUMN ref TEXT")
+    await db.execute("CREATE UNIQUE INDEX questions_ref ON questions (ref)")
+
+
+def new_ref() -> str:
+    """A short random reference for `QuestionRecord.ref` (11 URL-safe characters)."""
+    return secrets.token_urlsafe(8)
+
+
 @dataclass(frozen=True)
 class QuestionRecord:
     """One row of the log, as a front end reports it."""
@@ -83,6 +103,56 @@ class QuestionRecord:
     chat_type: str | None = None
     user_hash: str | None = None  # bot.privacy.hash_user_id: never a raw id
     suggestions: tuple[str, ...] = ()  # entry ids offered, in order
+    ref: str | None = None  # new_ref(): lets feedback find the row before its id is known
+
+
+# A logged question is named by its row id or by the `ref` its front end gave it.
+QuestionKey = int | str
+
+
+@dataclass(frozen=True)
+class Totals:
+    """Counts over a window of the log."""
+
+    questions: int
+    answered: int
+    users: int  # distinct user hashes; console questions carry none
+    helpful: int
+    unhelpful: int
+    suggestions_taken: int
+    outcomes: Mapping[str, int]
+    channels: Mapping[str, int]
+
+
+@dataclass(frozen=True)
+class DayCount:
+    day: date
+    answered: int
+    unanswered: int
+
+
+@dataclass(frozen=True)
+class EntryCount:
+    """How often one entry was served (answered, or picked from suggestions), and its feedback."""
+
+    entry_id: str
+    served: int
+    helpful: int
+    unhelpful: int
+
+
+@dataclass(frozen=True)
+class LoggedQuestion:
+    """One stored question, as review tools read it back (already masked)."""
+
+    id: int
+    asked_at: datetime
+    question: str
+    normalised: str
+    outcome: str
+    user_hash: str | None
+    suggestions: tuple[str, ...]
+    suggestion_taken: str | None
 
 
 class StoreError(Exception):
@@ -95,20 +165,32 @@ class QuestionLog:
     def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
         self._db = db
         self.path = path
+        self._identity = _file_identity(path)
 
     @classmethod
-    async def open(cls, path: Path) -> QuestionLog:
-        """Open (creating the file and its directory if needed) and migrate to the latest schema."""
+    async def open(
+        cls, path: Path, *, busy_timeout: float = 5.0, create: bool = True
+    ) -> QuestionLog:
+        """Open (creating the file and its directory if needed) and migrate to the latest schema.
+
+        Args:
+            busy_timeout: seconds to wait for another connection's lock before failing; the bot's
+                background writer uses a short one and retries instead.
+            create: False for review tools, which should say "nothing logged here" rather than
+                leave an empty database behind a mistyped --db path.
+        """
+        if not create and not await asyncio.to_thread(path.is_file):
+            raise StoreError(
+                f"there is no question log at {path}: check --db / KBBOT_DB "
+                "(nothing has been logged there yet)"
+            )
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path, timeout=5.0)
+            db = await aiosqlite.connect(path, timeout=busy_timeout)
         except (OSError, sqlite3.Error) as exc:
             raise StoreError(f"cannot open the question log at {path}: {exc}") from exc
         try:
-            await db.execute("PRAGMA journal_mode=WAL")
-            await db.execute("PRAGMA synchronous=NORMAL")
-            await db.execute("PRAGMA busy_timeout=5000")
-            await migrate(db)
+            await _prepare(db, busy_timeout)
         except BaseException as exc:
             await db.close()
             if isinstance(exc, sqlite3.Error):
@@ -119,46 +201,51 @@ class QuestionLog:
     async def close(self) -> None:
         await self._db.close()
 
+    def moved(self) -> bool:
+        """Whether the file at `path` is gone or is no longer the one this connection opened.
+
+        In WAL mode SQLite keeps writing to a deleted file without an error, and those rows
+        vanish on close; a writer that checks this around each write can reopen instead.
+        """
+        return _file_identity(self.path) != self._identity
+
     async def record(self, item: QuestionRecord) -> int:
         """Append one question, with personal data masked; returns its row id."""
-        cursor = await self._db.execute(
-            """
-            INSERT INTO questions
-                (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
-                 chat_type, user_hash, suggestions)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            (
-                _timestamp(item.asked_at),
-                item.channel,
-                mask_personal_data(item.question),
-                mask_personal_data(item.normalised),
-                int(item.answered),
-                item.outcome,
-                item.entry_id,
-                item.score,
-                item.chat_type,
-                item.user_hash,
-                json.dumps(list(item.suggestions)),
-            ),
-        )
-        await self._db.commit()
-        return int(cursor.lastrowid or 0)
+        [row_id] = await self.record_many([item])
+        return row_id
 
-    async def record_feedback(self, question_id: int, helpful: bool) -> bool:
-        """Attach 有帮助 (True) / 没帮助 (False) to a logged question; False if there is no such row."""
+    async def record_many(self, items: Sequence[QuestionRecord]) -> list[int]:
+        """Append several questions in one transaction (all or none); returns their row ids.
+
+        One commit for a batch is what lets the background writer keep up with bursts.
+        """
+        ids: list[int] = []
+        try:
+            for item in items:
+                cursor = await self._db.execute(_INSERT, _insert_params(item))
+                ids.append(int(cursor.lastrowid or 0))
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        return ids
+
+    async def record_feedback(self, question: QuestionKey, helpful: bool) -> bool:
+        """Attach 有帮助 (True) / 没帮助 (False) to a logged question; False if there is no such row.
+
+        `question` is the row id or the record's `ref`.
+        """
+        column, key = _key(question)
         cursor = await self._db.execute(
-            "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
-            (1 if helpful else -1, _timestamp(datetime.now(UTC)), question_id),
+            _FEEDBACK_SQL[column], (1 if helpful else -1, _timestamp(datetime.now(UTC)), key)
         )
         await self._db.commit()
         return cursor.rowcount > 0
 
-    async def record_suggestion_taken(self, question_id: int, entry_id: str) -> bool:
+    async def record_suggestion_taken(self, question: QuestionKey, entry_id: str) -> bool:
         """Note which offered suggestion the person picked; False if there is no such row."""
-        cursor = await self._db.execute(
-            "UPDATE questions SET suggestion_taken = ? WHERE id = ?", (entry_id, question_id)
-        )
+        column, key = _key(question)
+        cursor = await self._db.execute(_TAKEN_SQL[column], (entry_id, key))
         await self._db.commit()
         return cursor.rowcount > 0
 
@@ -181,9 +268,292 @@ class QuestionLog:
     async def schema_version(self) -> int:
         return await _user_version(self._db)
 
+    # --- review queries (bot.report builds on these) -------------------------------------------
+    # A window is [start, end); None leaves that side open. Timestamps are stored as UTC ISO
+    # strings of one format, so comparing strings compares times and the asked_at index works.
+
+    async def totals(self, start: datetime | None = None, end: datetime | None = None) -> Totals:
+        """Volume, answered, distinct users, feedback and breakdowns for a window."""
+        bounds = _bounds(start, end)
+        async with self._db.execute(
+            """
+            SELECT count(*), coalesce(sum(answered), 0), count(DISTINCT user_hash),
+                   coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0),
+                   count(suggestion_taken)
+            FROM questions WHERE asked_at >= ? AND asked_at < ?
+            """,
+            bounds,
+        ) as cursor:
+            row = await cursor.fetchone()
+        assert row is not None  # an aggregate always returns one row
+        questions, answered, users, helpful, unhelpful, taken = (int(v) for v in row)
+        return Totals(
+            questions=questions,
+            answered=answered,
+            users=users,
+            helpful=helpful,
+            unhelpful=unhelpful,
+            suggestions_taken=taken,
+            outcomes=await self._breakdown(_OUTCOMES_SQL, bounds),
+            channels=await self._breakdown(_CHANNELS_SQL, bounds),
+        )
+
+    async def _breakdown(self, sql: str, bounds: tuple[str, str]) -> dict[str, int]:
+        async with self._db.execute(sql, bounds) as cursor:
+            return {str(key): int(n) for key, n in await cursor.fetchall()}
+
+    async def per_day(
+        self, start: datetime | None, end: datetime | None, utc_offset_minutes: int = 0
+    ) -> list[DayCount]:
+        """Answered / unanswered questions per calendar day, in a zone `utc_offset_minutes` east
+        of UTC (reviewers count days in their own time). Days without questions are omitted."""
+        modifier = f"{int(utc_offset_minutes):+d} minutes"
+        async with self._db.execute(
+            """
+            SELECT date(asked_at, ?) AS day, coalesce(sum(answered), 0), count(*)
+            FROM questions WHERE asked_at >= ? AND asked_at < ?
+            GROUP BY day ORDER BY day
+            """,
+            (modifier, *_bounds(start, end)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            DayCount(date.fromisoformat(str(day)), int(answered), int(total) - int(answered))
+            for day, answered, total in rows
+            if day is not None
+        ]
+
+    async def entry_counts(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        limit: int = 10,
+        by: str = "served",
+    ) -> list[EntryCount]:
+        """Entries served in a window: the most served (`by="served"`) or those with the most
+        没帮助 feedback (`by="unhelpful"`, only entries that have any).
+
+        An entry is served when it answered the question or the person picked it from the
+        suggestions; feedback on such a question is about that entry.
+        """
+        if by not in _ENTRY_SQL:
+            raise ValueError(f"by must be one of {sorted(_ENTRY_SQL)}, not {by!r}")
+        async with self._db.execute(_ENTRY_SQL[by], (*_bounds(start, end), limit)) as cursor:
+            rows = await cursor.fetchall()
+        return [EntryCount(str(e), int(n), int(good), int(bad)) for e, n, good, bad in rows]
+
+    async def unanswered(
+        self,
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        outcomes: Iterable[str],
+        limit: int = 5000,
+    ) -> list[LoggedQuestion]:
+        """The latest unanswered questions with one of `outcomes`, newest first."""
+        async with self._db.execute(
+            """
+            SELECT id, asked_at, question, normalised, outcome, user_hash, suggestions,
+                   suggestion_taken
+            FROM questions
+            WHERE answered = 0 AND outcome IN (SELECT value FROM json_each(?))
+              AND asked_at >= ? AND asked_at < ?
+            ORDER BY asked_at DESC, id DESC LIMIT ?
+            """,
+            (json.dumps(list(outcomes)), *_bounds(start, end), limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            LoggedQuestion(
+                id=int(row_id),
+                asked_at=datetime.fromisoformat(str(asked_at)),
+                question=str(question),
+                normalised=str(normalised),
+                outcome=str(outcome),
+                user_hash=None if user_hash is None else str(user_hash),
+                suggestions=_entry_ids(suggestions),
+                suggestion_taken=None if taken is None else str(taken),
+            )
+            for row_id, asked_at, question, normalised, outcome, user_hash, suggestions, taken in (
+                rows
+            )
+        ]
+
+    async def columns(self) -> list[str]:
+        """The columns of the log, in table order (what `export` yields)."""
+        async with self._db.execute("SELECT name FROM pragma_table_info('questions')") as cursor:
+            return [str(name) for (name,) in await cursor.fetchall()]
+
+    async def export(
+        self, start: datetime | None = None, end: datetime | None = None
+    ) -> AsyncIterator[dict[str, object]]:
+        """Every row in a window, oldest first, streamed (the log may be large)."""
+        async with self._db.execute(
+            "SELECT * FROM questions WHERE asked_at >= ? AND asked_at < ? ORDER BY id",
+            _bounds(start, end),
+        ) as cursor:
+            names = [column[0] for column in cursor.description]
+            async for row in cursor:
+                yield dict(zip(names, row, strict=True))
+
+    async def prune(self, before: datetime, *, dry_run: bool = False) -> int:
+        """Delete questions asked before `before` (retention); returns how many (would) go."""
+        bound = (_timestamp(before),)
+        if dry_run:
+            async with self._db.execute(
+                "SELECT count(*) FROM questions WHERE asked_at < ?", bound
+            ) as cursor:
+                row = await cursor.fetchone()
+            return int(row[0]) if row else 0
+        cursor = await self._db.execute("DELETE FROM questions WHERE asked_at < ?", bound)
+        await self._db.commit()
+        return cursor.rowcount
+
+    async def backup(self, target: Path) -> None:
+        """Copy the log to `target` with SQLite's online backup: consistent while the bot writes.
+
+        The copy is written next to `target` and renamed into place, so `target` is never a
+        half-written file, and it is a single self-contained file (no -wal beside it).
+        """
+        partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
+        try:
+            await asyncio.to_thread(_prepare_backup_target, target, self.path)
+            # aiosqlite runs the copy in its own thread, hence check_same_thread=False.
+            dest = sqlite3.connect(partial, check_same_thread=False)
+            try:
+                await self._db.backup(dest)
+                dest.execute("PRAGMA journal_mode=DELETE")
+            finally:
+                dest.close()
+            os.replace(partial, target)
+        except (OSError, sqlite3.Error) as exc:
+            partial.unlink(missing_ok=True)
+            raise StoreError(f"cannot back up the question log to {target}: {exc}") from exc
+
+
+_INSERT = """
+    INSERT INTO questions
+        (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
+         chat_type, user_hash, suggestions, ref)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+"""
+_FEEDBACK_SQL = {
+    "id": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
+    "ref": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE ref = ?",
+}
+_TAKEN_SQL = {
+    "id": "UPDATE questions SET suggestion_taken = ? WHERE id = ?",
+    "ref": "UPDATE questions SET suggestion_taken = ? WHERE ref = ?",
+}
+_OUTCOMES_SQL = """
+    SELECT outcome, count(*) FROM questions WHERE asked_at >= ? AND asked_at < ?
+    GROUP BY outcome ORDER BY count(*) DESC, outcome
+"""
+_CHANNELS_SQL = """
+    SELECT channel, count(*) FROM questions WHERE asked_at >= ? AND asked_at < ?
+    GROUP BY channel ORDER BY count(*) DESC, channel
+"""
+# The entry a question was served: the suggestion the person picked, else the answer given.
+_SERVED = (
+    "CASE WHEN suggestion_taken IS NOT NULL THEN suggestion_taken "
+    "WHEN answered = 1 THEN entry_id END"
+)
+_ENTRY_SQL = {
+    "served": f"""
+        SELECT {_SERVED} AS served_entry, count(*) AS n,
+               coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0) AS bad
+        FROM questions WHERE asked_at >= ? AND asked_at < ? AND {_SERVED} IS NOT NULL
+        GROUP BY served_entry ORDER BY n DESC, served_entry LIMIT ?
+    """,
+    "unhelpful": f"""
+        SELECT {_SERVED} AS served_entry, count(*) AS n,
+               coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0) AS bad
+        FROM questions WHERE asked_at >= ? AND asked_at < ? AND {_SERVED} IS NOT NULL
+        GROUP BY served_entry HAVING bad > 0 ORDER BY bad DESC, n DESC, served_entry LIMIT ?
+    """,
+}
+
+
+def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
+    return (
+        _timestamp(item.asked_at),
+        item.channel,
+        mask_personal_data(item.question),
+        mask_personal_data(item.normalised),
+        int(item.answered),
+        item.outcome,
+        item.entry_id,
+        item.score,
+        item.chat_type,
+        item.user_hash,
+        json.dumps(list(item.suggestions)),
+        item.ref,
+    )
+
+
+def _file_identity(path: Path) -> tuple[int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return (stat.st_dev, stat.st_ino)
+
+
+def _prepare_backup_target(target: Path, source: Path) -> None:
+    if target.exists() and target.resolve() == source.resolve():
+        raise StoreError(f"{target} is the question log itself: choose another file")
+    target.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _key(question: QuestionKey) -> tuple[str, QuestionKey]:
+    return ("ref", question) if isinstance(question, str) else ("id", int(question))
+
+
+def _entry_ids(raw: object) -> tuple[str, ...]:
+    try:
+        value = json.loads(str(raw)) if raw else []
+    except ValueError:
+        return ()
+    return tuple(str(v) for v in value) if isinstance(value, list) else ()
+
+
+async def _rollback_quietly(db: aiosqlite.Connection) -> None:
+    """Roll back after a failed write; the connection may itself be what failed."""
+    with contextlib.suppress(sqlite3.Error, ValueError):
+        await db.rollback()
+
+
+async def _prepare(db: aiosqlite.Connection, busy_timeout: float, attempts: int = 6) -> None:
+    """WAL mode, busy timeout and migrations, retried while another opener holds the file.
+
+    Switching to WAL and upgrading to the write lock can fail with "database is locked" at once,
+    without waiting for the busy timeout, when several processes open a fresh file together.
+    """
+    for attempt in range(attempts):
+        try:
+            # PRAGMA takes no parameters; this is an int we computed.
+            await db.execute(f"PRAGMA busy_timeout = {int(busy_timeout * 1000)}")
+            await db.execute("PRAGMA journal_mode=WAL")
+            await db.execute("PRAGMA synchronous=NORMAL")
+            await migrate(db)
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.02 * 2**attempt)
+
 
 def _timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat(timespec="milliseconds")
+
+
+def _bounds(start: datetime | None, end: datetime | None) -> tuple[str, str]:
+    """[start, end) as stored-format strings; "" and "~" sort before / after every timestamp."""
+    return (
+        _timestamp(start) if start is not None else "",
+        _timestamp(end) if end is not None else "~",
+    )
 
 
 async def _user_version(db: aiosqlite.Connection) -> int:
@@ -201,25 +571,31 @@ async def migrate(db: aiosqlite.Connection, upto: int | None = None) -> int:
     await db.execute(
         "CREATE TABLE IF NOT EXISTS migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
     )
-    version = await _user_version(db)
-    if version > len(MIGRATIONS):
-        raise StoreError(
-            f"the question log has schema version {version}, newer than this kbbot "
-            f"({len(MIGRATIONS)}): upgrade kbbot"
-        )
-    for number, (name, apply) in enumerate(MIGRATIONS[version:target], start=version + 1):
+    await db.commit()
+    while True:
+        # Read the version under the write lock: two processes opening a fresh file at once
+        # must not both apply the same migration ("duplicate column name").
         await db.execute("BEGIN IMMEDIATE")
         try:
+            version = await _user_version(db)
+            if version > len(MIGRATIONS):
+                raise StoreError(
+                    f"the question log has schema version {version}, newer than this kbbot "
+                    f"({len(MIGRATIONS)}): upgrade kbbot"
+                )
+            if version >= target:
+                await db.rollback()
+                return version
+            name, apply = MIGRATIONS[version]
             await apply(db)
             await db.execute(
                 "INSERT INTO migrations (name, applied_at) VALUES (?, ?)",
                 (name, datetime.now(UTC).isoformat(timespec="seconds")),
             )
-            # PRAGMA takes no parameters; `number` is an int we computed, never user input.
-            await db.execute(f"PRAGMA user_version = {int(number)}")
+            # PRAGMA takes no parameters; the version is an int we computed, never user input.
+            await db.execute(f"PRAGMA user_version = {int(version) + 1}")
             await db.commit()
         except BaseException:
             await db.rollback()
             raise
-        log.info("question log migrated to version %d (%s)", number, name)
-    return max(version, target)
+        log.info("question log migrated to version %d (%s)", version + 1, name)

@@ -164,3 +164,24 @@ def test_python_dash_m_bot_is_the_same_program(kb_dir: Path) -> None:
         check=True,
     )
     assert json.loads(done.stdout)["entry_id"] == "court-appearance-rate"
+
+
+def test_chat_browses_sections_then_entries(kb_dir: Path) -> None:
+    status, out = call(
+        ["chat", "--no-log", "--knowledge", str(kb_dir)], "/topics\n1\n2\n/help\nq\n"
+    )
+    assert status == 0
+    assert "1. 一、工作情况（二）加强复议机关监督职能（2）" in out
+    assert "2. 行政复议受案率" in out  # the section's entries, by topic
+    assert "75.86%" in out  # the second entry's answer
+    assert "可以这样问" in out
+
+
+def test_console_commands_do_not_print_info_logs(
+    kb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    status, _ = call(
+        ["ask", "--knowledge", str(kb_dir), "--db", str(tmp_path / "new.sqlite3"), "出庭应诉率"]
+    )
+    assert status == 0
+    assert "INFO" not in capsys.readouterr().err

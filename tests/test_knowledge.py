@@ -204,3 +204,25 @@ def test_any_file_content_gives_a_result_or_located_problems(
     except KnowledgeError as exc:
         assert exc.problems
         assert all(isinstance(p.line, int) and p.file for p in exc.problems)
+
+
+def test_folded_chinese_lines_join_without_spaces(kb_dir: Path) -> None:
+    text = (
+        "entries:\n  - id: folded\n    topic: 折行\n    questions: [折行的答案]\n"
+        "    answer: >-\n      第一行中文，\n      第二行中文 and English\n      words。\n"
+        "    source: 报告导语\n"
+    )
+    write(kb_dir, "20-folded.yaml", text)
+    kb = load_knowledge(kb_dir)
+    assert kb.by_id["folded"].answer == "第一行中文，第二行中文 and English words。"
+    assert "\n" in kb.replies["help"]  # literal blocks keep their line breaks
+
+
+def test_spaces_around_symbols_are_kept(kb_dir: Path) -> None:
+    text = kb_dir / "replies.yaml"
+    text.write_text(
+        text.read_text(encoding="utf-8").replace("button_back: ", "button_back: « "),
+        encoding="utf-8",
+    )
+    kb = load_knowledge(kb_dir)
+    assert kb.replies["button_back"].startswith("« ")

@@ -163,3 +163,18 @@ async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path:
         assert row["user_hash"] == "abc123" and row["chat_type"] == "private"
     finally:
         await log.close()
+
+
+async def test_opening_a_fresh_file_from_many_connections_at_once_migrates_once(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "race.sqlite3"
+    logs = await asyncio.gather(*(QuestionLog.open(path) for _ in range(6)))
+    try:
+        assert {await log.schema_version() for log in logs} == {len(MIGRATIONS)}
+        with sqlite3.connect(path) as raw:
+            names = [row[0] for row in raw.execute("SELECT name FROM migrations ORDER BY rowid")]
+        assert names == [name for name, _ in MIGRATIONS]
+    finally:
+        for log in logs:
+            await log.close()

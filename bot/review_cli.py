@@ -1,0 +1,363 @@
+"""`kbbot report`, `kbbot suggest` and `kbbot log ...`: reviewing the question log.
+
+Argument parsing and output only, like bot/cli.py, which registers these commands with
+`add_review_commands` and hands them to `run_review`; the work is in bot.report,
+bot.report_output, bot.report_html, bot.suggest and bot.store. Every command is a function
+tests call directly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import difflib
+import json
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import IO, Any
+
+from bot.config import Config
+from bot.engine import Engine
+from bot.knowledge import KnowledgeError
+from bot.matcher import Matcher
+from bot.report import (
+    Cluster,
+    Report,
+    Window,
+    WindowError,
+    build_report,
+    parse_duration,
+    parse_window,
+)
+from bot.report_html import render_html
+from bot.report_output import format_table, write_csv, write_json
+from bot.store import QuestionLog, StoreError
+from bot.suggest import SuggestError, add_questions, new_wordings, suggest, write_atomically
+
+REVIEW_COMMANDS = ("report", "suggest", "log")
+EXIT_OK, EXIT_ERROR = 0, 1
+MIN_RETENTION = timedelta(days=1)
+
+
+class ReviewError(Exception):
+    """A failure the reviewer can act on: printed as one line, exit status 1."""
+
+
+# --- parsing -----------------------------------------------------------------------------------
+
+
+def _window_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", metavar="SPAN", help="a span back from now: 7d, 24h, 2w")
+    parser.add_argument("--from", dest="start", metavar="YYYY-MM-DD", help="first day (included)")
+    parser.add_argument("--to", dest="end", metavar="YYYY-MM-DD", help="last day (included)")
+
+
+def add_review_commands(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """Register report, suggest and log on `kbbot`'s subcommands."""
+    report = commands.add_parser(
+        "report",
+        parents=[common],
+        help="trends, unanswered clusters and feedback from the question log",
+        description="Default window: the last 30 days. Days are counted in Beijing time.",
+    )
+    _window_args(report)
+    report.add_argument(
+        "--format",
+        choices=("table", "csv", "json"),
+        help="output on stdout (default: table; with --html, only when given)",
+    )
+    report.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML page")
+    report.add_argument("--top", type=int, default=10, metavar="N", help="list length (10)")
+
+    sug = commands.add_parser(
+        "suggest",
+        parents=[common],
+        help="YAML to paste for each unanswered cluster; --apply edits an entry",
+    )
+    _window_args(sug)
+    sug.add_argument("--top", type=int, default=10, metavar="N", help="clusters to show (10)")
+    sug.add_argument("--apply", metavar="ENTRY_ID", help="add a cluster's wordings to this entry")
+    sug.add_argument("--cluster", type=int, metavar="N", help="the cluster number for --apply")
+
+    log_cmd = commands.add_parser("log", help="export, prune or back up the question log")
+    log_commands = log_cmd.add_subparsers(dest="log_command", metavar="LOG_COMMAND", required=True)
+    export = log_commands.add_parser("export", parents=[common], help="every row as CSV or JSON")
+    export.add_argument("--format", choices=("csv", "json"), default="csv")
+    export.add_argument("--output", "-o", type=Path, metavar="FILE", help="default: stdout")
+    _window_args(export)
+    prune = log_commands.add_parser("prune", parents=[common], help="delete old questions")
+    prune.add_argument(
+        "--older-than", required=True, metavar="SPAN", help="e.g. 180d (at least 1d)"
+    )
+    prune.add_argument("--dry-run", action="store_true", help="only count what would go")
+    backup = log_commands.add_parser(
+        "backup", parents=[common], help="a consistent copy, safe while the bot runs"
+    )
+    backup.add_argument("file", type=Path, metavar="FILE")
+
+
+def run_review(config: Config, args: argparse.Namespace, out: IO[str]) -> int:
+    """Run a review command; errors become one line on stderr and exit status 1."""
+    try:
+        if args.command == "report":
+            window = _window(args, required=True)
+            assert window is not None
+            return asyncio.run(
+                report(config, window, fmt=args.format, html=args.html, top=args.top, out=out)
+            )
+        if args.command == "suggest":
+            window = _window(args, required=True)
+            assert window is not None
+            if (args.apply is None) != (args.cluster is None):
+                raise ReviewError("--apply ENTRY_ID and --cluster N go together")
+            if args.apply is not None:
+                return asyncio.run(apply(config, window, args.apply, args.cluster, out=out))
+            flags = _window_flags(args)
+            return asyncio.run(suggestions(config, window, top=args.top, flags=flags, out=out))
+        if args.log_command == "export":
+            window = _window(args, required=False)
+            return asyncio.run(export(config, window, fmt=args.format, output=args.output, out=out))
+        if args.log_command == "prune":
+            span = parse_duration(args.older_than)
+            return asyncio.run(prune(config, span, dry_run=args.dry_run, out=out))
+        return asyncio.run(backup(config, args.file, out=out))
+    except (ReviewError, StoreError, WindowError, SuggestError) as exc:
+        print(f"kbbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _window(args: argparse.Namespace, *, required: bool) -> Window | None:
+    """The window the flags ask for; None (everything) when optional and none was given."""
+    if not required and not (args.since or args.start or args.end):
+        return None
+    return parse_window(since=args.since, start=args.start, end=args.end)
+
+
+# --- commands ----------------------------------------------------------------------------------
+
+
+def _matcher(config: Config, *, required: bool) -> Matcher | None:
+    try:
+        return Engine.from_directory(config.knowledge_dir).matcher
+    except KnowledgeError as exc:
+        if required:
+            raise ReviewError(
+                f"the knowledge base in {config.knowledge_dir} is invalid: run `kbbot kb check`"
+            ) from exc
+        print(
+            "kbbot: warning: the knowledge base is invalid, so clusters are not matched "
+            "to entries (run `kbbot kb check`)",
+            file=sys.stderr,
+        )
+        return None
+
+
+async def _report(config: Config, window: Window, matcher: Matcher | None, top: int) -> Report:
+    if top < 1:
+        raise ReviewError("--top must be at least 1")
+    log = await QuestionLog.open(config.db_path, create=False)
+    try:
+        return await build_report(log, window, matcher, top=top)
+    finally:
+        await log.close()
+
+
+async def report(
+    config: Config,
+    window: Window,
+    *,
+    fmt: str | None = None,
+    html: Path | None = None,
+    top: int = 10,
+    out: IO[str],
+) -> int:
+    """`kbbot report`: the table (default), CSV or JSON on `out`, and/or an HTML page."""
+    result = await _report(config, window, _matcher(config, required=False), top)
+    if html is not None:
+        _write_page(html, render_html(result))
+        print(f"kbbot: wrote the HTML report to {html}", file=sys.stderr)
+    if fmt == "csv":
+        write_csv(result, out)
+    elif fmt == "json":
+        write_json(result, out)
+    elif fmt == "table" or html is None:
+        out.write(format_table(result))
+    return EXIT_OK
+
+
+def _write_page(path: Path, text: str) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        write_atomically(path, text)
+    except OSError as exc:
+        raise ReviewError(f"cannot write {path}: {exc}") from exc
+
+
+async def suggestions(
+    config: Config, window: Window, *, top: int = 10, flags: str = "", out: IO[str]
+) -> int:
+    """`kbbot suggest`: each unanswered cluster, its nearest entry, and the YAML to paste."""
+    matcher = _matcher(config, required=True)
+    assert matcher is not None
+    result = await _report(config, window, matcher, top)
+    tz = window.tz
+    out.write(f"未回答的问题：{window.describe()}，{result.unanswered} 条\n")
+    if not result.clusters:
+        out.write("没有未回答的问题，知识库暂时不用补充。\n")
+        return EXIT_OK
+    for cluster in result.clusters:
+        advice = suggest(cluster, matcher)
+        span = f"{cluster.first_asked.astimezone(tz):%m-%d} 至 {cluster.last_asked.astimezone(tz):%m-%d}"
+        out.write(f"\n=== 第 {cluster.number} 组：{cluster.count} 次，{span} ===\n")
+        out.write(f"问法：{' / '.join(cluster.examples[:5])}\n")
+        if cluster.nearest is not None:
+            near = cluster.nearest
+            out.write(f"最接近的条目：{near.entry_id}（{near.topic}），得分 {near.score:.2f}\n")
+        if advice.action == "add_questions":
+            out.write(f"建议：把问法加入条目 {advice.entry_id}（{advice.reason}）\n")
+        else:
+            out.write(f"建议：新增条目（{advice.reason}）\n")
+        out.write(advice.snippet)
+        if advice.action == "add_questions" and advice.wordings:
+            out.write(
+                f"# 或者直接写入：kbbot suggest --apply {advice.entry_id} "
+                f"--cluster {cluster.number}{flags}\n"
+            )
+    return EXIT_OK
+
+
+def _window_flags(args: argparse.Namespace) -> str:
+    """The window flags as given, to repeat in the --apply command line we print."""
+    pairs = (("--since", args.since), ("--from", args.start), ("--to", args.end))
+    return "".join(f" {flag} {value}" for flag, value in pairs if value)
+
+
+async def apply(config: Config, window: Window, entry_id: str, number: int, *, out: IO[str]) -> int:
+    """`kbbot suggest --apply ENTRY_ID --cluster N`: add cluster N's wordings to the entry,
+    then validate exactly as `kbbot kb check` does, undoing the edit if that fails."""
+    matcher = _matcher(config, required=True)
+    assert matcher is not None
+    entry = matcher.kb.by_id.get(entry_id)
+    if entry is None:
+        close = difflib.get_close_matches(entry_id, list(matcher.kb.by_id), n=3)
+        hint = f"; did you mean {', '.join(close)}?" if close else ""
+        raise ReviewError(f"there is no entry {entry_id!r} in {config.knowledge_dir}{hint}")
+    result = await _report(config, window, matcher, max(number, 1))
+    cluster = _cluster(result.clusters, number)
+    wordings = new_wordings(cluster, matcher)
+    if not wordings:
+        raise ReviewError(
+            f"cluster {number} has no wording the knowledge base lacks "
+            "(all are listed already, or contain masked personal data)"
+        )
+    _edit_and_check(config, Path(entry.file), entry_id, wordings, out)
+    return EXIT_OK
+
+
+def _edit_and_check(
+    config: Config, path: Path, entry_id: str, wordings: list[str], out: IO[str]
+) -> None:
+    original = path.read_text(encoding="utf-8")
+    write_atomically(path, add_questions(path, entry_id, wordings))
+    from bot.cli import kb_check  # lazy: bot.cli imports this module to register the commands
+
+    if kb_check(config, out) != EXIT_OK:
+        write_atomically(path, original)
+        raise ReviewError(f"the edit did not pass `kbbot kb check`; {path} is unchanged")
+    out.write(f"已在 {path} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
+    out.writelines(f"  - {w}\n" for w in wordings)
+    answered = _now_answered(config, entry_id, wordings)
+    out.write(f"其中 {answered}/{len(wordings)} 个现在会直接得到这个条目的回答。")
+    out.write("机器人重新加载知识库后生效。\n")
+
+
+def _cluster(clusters: tuple[Cluster, ...], number: int) -> Cluster:
+    for cluster in clusters:
+        if cluster.number == number:
+            return cluster
+    raise ReviewError(
+        f"there is no cluster {number} in this window ({len(clusters)} found): "
+        "run `kbbot suggest` with the same window to see the numbers"
+    )
+
+
+def _now_answered(config: Config, entry_id: str, wordings: list[str]) -> int:
+    """How many of the added wordings the edited knowledge base now answers with the entry."""
+    engine = Engine.from_directory(config.knowledge_dir)
+    replies = [engine.respond(w) for w in wordings]
+    return sum(1 for r in replies if r.entry is not None and r.entry.id == entry_id)
+
+
+async def export(
+    config: Config, window: Window | None, *, fmt: str, output: Path | None, out: IO[str]
+) -> int:
+    """`kbbot log export`: every column of every row (in the window), oldest first."""
+    log = await QuestionLog.open(config.db_path, create=False)
+    try:
+        if output is None:
+            await _export(log, window, fmt, out)
+        else:
+            with output.open("w", encoding="utf-8", newline="") as handle:
+                await _export(log, window, fmt, handle)
+    finally:
+        await log.close()
+    return EXIT_OK
+
+
+async def _export(log: QuestionLog, window: Window | None, fmt: str, out: IO[str]) -> None:
+    start, end = (window.start, window.end) if window else (None, None)
+    columns = await log.columns()
+    if fmt == "csv":
+        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
+        writer.writeheader()
+        async for row in log.export(start, end):
+            writer.writerow(row)
+        return
+    out.write("[")
+    first = True
+    async for row in log.export(start, end):
+        out.write(("\n" if first else ",\n") + json.dumps(_json_row(row), ensure_ascii=False))
+        first = False
+    out.write("\n]\n" if not first else "]\n")
+
+
+def _json_row(row: dict[str, Any]) -> dict[str, Any]:
+    """A row with its JSON-ish columns decoded: answered as a boolean, suggestions as a list."""
+    data = dict(row)
+    data["answered"] = bool(data.get("answered"))
+    with contextlib.suppress(ValueError):
+        data["suggestions"] = json.loads(data.get("suggestions") or "[]")
+    return data
+
+
+async def prune(config: Config, older_than: timedelta, *, dry_run: bool, out: IO[str]) -> int:
+    """`kbbot log prune --older-than 180d`: retention."""
+    if older_than < MIN_RETENTION:
+        raise ReviewError("--older-than must be at least 1d (a shorter span empties the log)")
+    cutoff = datetime.now(UTC) - older_than
+    log = await QuestionLog.open(config.db_path, create=False)
+    try:
+        count = await log.prune(cutoff, dry_run=dry_run)
+    finally:
+        await log.close()
+    verb = "会删除" if dry_run else "已删除"
+    out.write(f"{verb} {count} 条早于 {cutoff:%Y-%m-%d %H:%M} UTC 的提问记录\n")
+    return EXIT_OK
+
+
+async def backup(config: Config, target: Path, *, out: IO[str]) -> int:
+    """`kbbot log backup FILE`: SQLite's online backup, consistent while the bot writes."""
+    log = await QuestionLog.open(config.db_path, create=False)
+    try:
+        await log.backup(target)
+        count = await log.count()
+    finally:
+        await log.close()
+    out.write(f"已把问答日志（{count} 条）备份到 {target}\n")
+    return EXIT_OK

@@ -1,0 +1,182 @@
+"""What admins do from Telegram: read the statistics, review unanswered questions, ask why a
+question matched as it did, and reload the knowledge base.
+
+Only user ids in KBBOT_ADMINS reach these callbacks (the handlers are registered with a user
+filter, in private chats); everyone else falls through to the unknown-command reply, so the
+commands do not even reveal that they exist. The reports come from `bot.report`, the same code
+behind `kbbot report`, so Telegram and the command line never disagree.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+
+from telegram import Update
+from telegram.error import TelegramError
+
+from bot import report
+from bot.engine import Reply
+from bot.knowledge import Problem, fingerprint
+from bot.store import StoreError
+from bot.telegram.commands import publish_commands
+from bot.telegram.formatting import esc, fill, problems_html, why_html
+from bot.telegram.handlers import LAST_REPLY
+from bot.telegram.state import BotState, Context, state_of
+
+log = logging.getLogger(__name__)
+
+DEFAULT_WINDOW = "7d"
+DEFAULT_UNANSWERED = 10
+MAX_UNANSWERED = 50
+WHY_CANDIDATES = 5
+
+
+async def show_stats(update: Update, context: Context) -> None:
+    """/stats [7d]: questions and answered rate, top entries, top unanswered."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    since = context.args[0] if context.args else DEFAULT_WINDOW
+    try:
+        window = report.parse_window(since=since)
+    except report.WindowError as exc:
+        await message.reply_text(esc(exc))
+        return
+    try:
+        async with state.reading() as reader:
+            built = await report.build_report(reader, window, state.engine.matcher)
+    except (StoreError, OSError) as exc:
+        log.warning("/stats: the question log cannot be read: %s", exc)
+        await message.reply_text(esc(state.messages["log_unavailable"]))
+        return
+    await message.reply_text(esc(report.format_stats(built)))
+
+
+async def show_unanswered(update: Update, context: Context) -> None:
+    """/unanswered [N]: the latest N unanswered questions (similar wordings merged), with counts."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    limit = DEFAULT_UNANSWERED
+    if context.args:
+        arg = context.args[0]
+        if not arg.isascii() or not arg.isdigit() or not 1 <= int(arg) <= MAX_UNANSWERED:
+            await message.reply_text(
+                esc(f"用法：/unanswered [1-{MAX_UNANSWERED}]，例如 /unanswered 20")
+            )
+            return
+        limit = int(arg)
+    try:
+        async with state.reading() as reader:
+            clusters = await report.latest_unanswered(reader, limit, state.engine.matcher)
+    except (StoreError, OSError) as exc:
+        log.warning("/unanswered: the question log cannot be read: %s", exc)
+        await message.reply_text(esc(state.messages["log_unavailable"]))
+        return
+    await message.reply_text(esc(report.format_unanswered(clusters)))
+
+
+async def explain_last(update: Update, context: Context) -> None:
+    """/why: how the admin's own last question was matched, candidates and scores included."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    last = context.user_data.get(LAST_REPLY) if context.user_data is not None else None
+    if not isinstance(last, Reply):
+        await message.reply_text(esc(state.messages["why_none"]))
+        return
+    matcher = state.engine.matcher
+    ranked = matcher.rank(last.question)[:WHY_CANDIDATES] if last.match is not None else []
+    t = matcher.thresholds
+    limits = (
+        f"回答 ≥ {t.answer:.2f}（且领先第二名 ≥ {t.margin:.2f}，或 ≥ {t.sure:.2f}），"
+        f"建议 ≥ {t.suggest:.2f}"
+    )
+    await message.reply_text(why_html(last, ranked, limits))
+
+
+# --- reloading ------------------------------------------------------------------------------
+
+
+async def _reload(state: BotState) -> list[Problem]:
+    """Reload off the event loop: building the matcher takes long enough to stall answers."""
+    async with state.reload_lock:
+        stamp = fingerprint(state.engine.directory) if state.engine.directory else None
+        problems = await asyncio.to_thread(state.engine.reload)
+        broken = any(p.severity == "error" for p in problems)
+        state.broken_fingerprint = stamp if broken else None
+        return problems
+
+
+def _errors(problems: Sequence[Problem]) -> list[Problem]:
+    return [p for p in problems if p.severity == "error"]
+
+
+async def reload_knowledge(update: Update, context: Context) -> None:
+    """/reload: load the knowledge files again; errors keep the last good version serving."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    before = _command_texts(state)
+    problems = await _reload(state)
+    errors = _errors(problems)
+    messages = state.messages
+    if errors:
+        header = fill(messages["reload_failed"], errors=len(errors))
+        await message.reply_text(problems_html(header, errors))
+        return
+    text = fill(messages["reload_ok"], entries=len(state.engine.kb.entries), warnings=len(problems))
+    await message.reply_text(problems_html(text, problems) if problems else esc(text))
+    if _command_texts(state) != before:
+        await publish_commands(context.bot, state)
+
+
+def _command_texts(state: BotState) -> tuple[str, ...]:
+    return tuple(v for k, v in sorted(state.messages.items()) if k.startswith("command_"))
+
+
+async def watch_knowledge(context: Context) -> None:
+    """JobQueue: reload when an admin saves a knowledge file; tell admins if it is broken."""
+    state = state_of(context)
+    engine = state.engine
+    if engine.directory is None or not engine.changed_on_disk():
+        return
+    if fingerprint(engine.directory) == state.broken_fingerprint:
+        return  # already reported; wait for the next save
+    problems = await _reload(state)
+    errors = _errors(problems)
+    if not errors:
+        log.info("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
+        return
+    log.warning("knowledge files changed but are broken: %d error(s)", len(errors))
+    header = fill(state.messages["reload_broken"], errors=len(errors))
+    await notify_admins(context, problems_html(header, errors))
+
+
+async def notify_admins(context: Context, text: str) -> None:
+    """Message every admin; one who never opened a chat with the bot cannot be reached."""
+    for admin in sorted(state_of(context).config.admins):
+        try:
+            await context.bot.send_message(admin, text)
+        except TelegramError as exc:
+            log.warning("could not notify admin %s: %s", admin, exc)
+
+
+async def send_weekly_digest(context: Context) -> None:
+    """JobQueue, Mondays: the week's questions compared with the week before, to each admin."""
+    state = state_of(context)
+    if not state.config.admins:
+        return
+    try:
+        async with state.reading() as reader:
+            text = await report.weekly_digest(reader, state.engine.matcher)
+    except (StoreError, OSError) as exc:
+        log.warning("weekly digest skipped: the question log cannot be read: %s", exc)
+        return
+    await notify_admins(context, esc(text))

@@ -1,0 +1,119 @@
+"""What happens when something goes wrong: retries first, then a log line and an apology.
+
+Transient failures are retried before a handler ever sees them: `RetryingRateLimiter` is PTB's
+`AIORateLimiter` (Telegram's flood limits, and `RetryAfter` answered by waiting and retrying)
+plus a few retries of plain network errors. Anything still failing reaches `report_error`,
+which logs it (never the token: see `redact_token`) and tells the person something went wrong
+instead of leaving them waiting.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable, Coroutine, Sequence
+from typing import Any
+
+from telegram import Update
+from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
+from telegram.ext import AIORateLimiter
+
+from bot.telegram.formatting import esc
+from bot.telegram.state import Context, state_of
+
+log = logging.getLogger(__name__)
+
+# Waits before each retry of a request that failed with a network error (seconds).
+NETWORK_RETRY_DELAYS: tuple[float, ...] = (0.25, 1.0, 3.0)
+
+JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
+
+
+class RetryingRateLimiter(AIORateLimiter):
+    """`AIORateLimiter`, plus retries of requests that failed with a network error.
+
+    Only `NetworkError` itself is retried: a refused connection, a reset, a 5xx from the Bot
+    API. `BadRequest` (our mistake) is not, and neither is `TimedOut`, whose request may well
+    have arrived: resending it would send the answer twice.
+    """
+
+    def __init__(
+        self,
+        *,
+        retry_delays: Sequence[float] = NETWORK_RETRY_DELAYS,
+        overall_max_rate: float = 30,
+        max_retries: int = 3,
+    ) -> None:
+        super().__init__(overall_max_rate=overall_max_rate, max_retries=max_retries)
+        self._retry_delays = tuple(retry_delays)
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, JSONResult]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: int | None,
+    ) -> JSONResult:
+        for delay in (*self._retry_delays, None):
+            try:
+                return await super().process_request(
+                    callback, args, kwargs, endpoint, data, rate_limit_args
+                )
+            except (BadRequest, TimedOut):
+                raise
+            except NetworkError as exc:
+                if delay is None:
+                    raise
+                log.warning("%s failed (%s); retrying in %.2fs", endpoint, exc, delay)
+                await asyncio.sleep(delay)
+        raise AssertionError("unreachable")
+
+
+async def report_error(update: object, context: Context) -> None:
+    """The Application's error handler: log, then apologise to whoever was waiting."""
+    error = context.error
+    if isinstance(error, Forbidden):
+        log.info("cannot write to a chat (%s)", error)  # blocked, kicked: nothing to tell
+        return
+    kind = "a job" if update is None else f"update {getattr(update, 'update_id', '?')}"
+    log.error("error while handling %s", kind, exc_info=error)
+    if not isinstance(update, Update):
+        return
+    text = state_of(context).messages["error"]
+    try:
+        if update.callback_query is not None:
+            await update.callback_query.answer(text)
+        elif update.effective_chat is not None and update.effective_message is not None:
+            await update.effective_chat.send_message(esc(text))
+    except TelegramError as exc:
+        log.warning("could not tell the user about the error: %s", exc)
+
+
+class _Redact(logging.Filter):
+    def __init__(self, secret: str) -> None:
+        super().__init__()
+        self.secret = secret
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.secret in message:
+            record.msg, record.args = message.replace(self.secret, "<token>"), None
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text and self.secret in record.exc_text:
+            record.exc_text = record.exc_text.replace(self.secret, "<token>")
+        return True
+
+
+def redact_token(token: str) -> None:
+    """Make every log handler replace the token, wherever a library puts it in a message.
+
+    httpx is already kept at WARNING (its INFO lines are request URLs, token included), but an
+    exception text may quote a URL too; this is the net under that.
+    """
+    root = logging.getLogger()
+    for handler in root.handlers:
+        if not any(isinstance(f, _Redact) for f in handler.filters):
+            handler.addFilter(_Redact(token))

@@ -1,0 +1,99 @@
+"""Turning replies into Telegram HTML.
+
+Every message goes out with parse_mode=HTML (set once in `Defaults`), so every piece of text that
+is not our own markup must be escaped: a user's question, an answer or source an admin typed with
+`<` or `&` in it, an entry id. One unescaped `<` makes Telegram reject the whole message, and the
+person gets nothing. These functions are the only place that builds message text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Mapping, Sequence
+
+from bot.engine import Kind, Reply
+from bot.knowledge import Entry, Problem
+from bot.matcher import Candidate
+
+# Telegram's limit is 4096 characters after entity parsing; stay well inside it.
+MAX_TEXT = 3800
+_PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
+
+
+def esc(text: object) -> str:
+    """Escape text for Telegram HTML (quotes need no escaping outside attributes)."""
+    return html.escape(str(text), quote=False)
+
+
+def fill(template: str, **values: object) -> str:
+    """Substitute `{name}` placeholders an admin may have moved, kept or dropped.
+
+    Unlike `str.format`, an unknown `{placeholder}` or a stray brace in replies.yaml is left as
+    written instead of raising in the middle of a reply.
+    """
+    return _PLACEHOLDER_RE.sub(
+        lambda m: str(values[m[1]]) if m[1] in values else m[0],
+        template,
+    )
+
+
+def entry_html(entry: Entry, messages: Mapping[str, str]) -> str:
+    """An entry's answer and its source line."""
+    return f"{esc(entry.answer)}\n\n<i>{esc(messages['source_label'])}：{esc(entry.source)}</i>"
+
+
+def reply_html(reply: Reply, messages: Mapping[str, str]) -> str:
+    """The message text for any engine reply (the buttons carry the suggestions)."""
+    if reply.kind is Kind.ANSWER and reply.entry is not None:
+        return entry_html(reply.entry, messages)
+    return esc(reply.text)
+
+
+def problems_html(header: str, problems: Sequence[Problem]) -> str:
+    """A header and as many `file:line: message` lines as fit in one message."""
+    lines = [esc(header)]
+    size = len(lines[0])
+    for shown, problem in enumerate(problems):
+        line = f"<code>{esc(problem)}</code>"
+        if size + len(line) > MAX_TEXT:
+            lines.append(f"…（还有 {len(problems) - shown} 条，请运行 kbbot kb check 查看）")
+            break
+        lines.append(line)
+        size += len(line) + 1
+    return "\n".join(lines)
+
+
+def why_html(reply: Reply, ranked: Sequence[Candidate], thresholds: str) -> str:
+    """The admin's /why: what the question became, who competed, and why this outcome won."""
+    lines = [
+        f"<b>问题</b>：{esc(reply.question)}",
+        f"<b>规范化后</b>：{esc(reply.normalised or '（空）')}",
+        f"<b>结果</b>：{esc(reply.kind.value)}",
+    ]
+    if reply.kind is Kind.REFERRAL and reply.referral is not None:
+        lines.append(f"<b>原因</b>：命中转介规则 <code>{esc(reply.referral.id)}</code>")
+    elif reply.match is not None:
+        lines.append(f"<b>原因</b>：{esc(reply.match.reason)}")
+    elif reply.kind is Kind.EMPTY:
+        lines.append("<b>原因</b>：问题是空的")
+    elif reply.kind is Kind.TOO_LONG:
+        lines.append("<b>原因</b>：问题超过长度上限，没有匹配")
+    best = reply.match.best if reply.match else None
+    if reply.kind is Kind.ANSWER and best is not None:
+        lines.append(
+            f"<b>匹配</b>：条目 <code>{esc(best.entry.id)}</code> 的问法「{esc(best.phrase)}」"
+        )
+    if ranked:
+        lines.append("<b>候选</b>（分数 = 问题覆盖 × 问法覆盖 × 相似度的组合）：")
+        for number, candidate in enumerate(ranked, 1):
+            lines.append(
+                f"{number}. <code>{esc(candidate.entry.id)}</code> {candidate.score:.2f}"
+                f"（问题覆盖 {candidate.query_coverage:.2f}，问法覆盖 "
+                f"{candidate.phrase_coverage:.2f}，相似度 {candidate.similarity:.2f}）"
+                f"「{esc(candidate.phrase)}」"
+            )
+    elif reply.match is not None:
+        lines.append("<b>候选</b>：没有")
+    lines.append(f"<b>阈值</b>：{esc(thresholds)}")
+    return "\n".join(lines)

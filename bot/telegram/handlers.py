@@ -1,0 +1,357 @@
+"""What citizens do: start, ask, browse the report, pick a suggestion, rate an answer.
+
+One callback per user action, named for it. Every answer comes from `Engine.respond` (the same
+core the console uses) and every question is logged through `BotState.log_question`.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+
+from telegram import (
+    CallbackQuery,
+    InlineKeyboardMarkup,
+    Message,
+    MessageEntity,
+    Update,
+)
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import ApplicationHandlerStop
+
+from bot.store import new_ref
+from bot.telegram import keyboards
+from bot.telegram.flood import Verdict
+from bot.telegram.formatting import entry_html, esc, fill, reply_html
+from bot.telegram.state import Context, state_of
+
+log = logging.getLogger(__name__)
+
+LAST_REPLY = "last_reply"  # user_data key: an admin's latest Reply, for /why
+
+
+# --- who is talking to us -------------------------------------------------------------------
+
+
+def is_group(message: Message) -> bool:
+    return message.chat.type in (ChatType.GROUP, ChatType.SUPERGROUP)
+
+
+def mentions_bot(message: Message, username: str) -> bool:
+    wanted = f"@{username}".lower()
+    found = message.parse_entities([MessageEntity.MENTION]).values()
+    return any(mention.lower() == wanted for mention in found)
+
+
+def replies_to_bot(message: Message, bot_id: int) -> bool:
+    replied = message.reply_to_message
+    return replied is not None and replied.from_user is not None and replied.from_user.id == bot_id
+
+
+def command_for_bot(message: Message, username: str) -> bool:
+    """A command written `/cmd@thisbot` (in groups, a bare `/cmd` may be for another bot)."""
+    commands = message.parse_entities([MessageEntity.BOT_COMMAND]).values()
+    return any(cmd.lower().endswith(f"@{username.lower()}") for cmd in commands)
+
+
+def addressed_to_bot(message: Message, username: str, bot_id: int) -> bool:
+    """Private chats always; in groups only mentions, replies to the bot and our commands."""
+    if not is_group(message):
+        return message.chat.type == ChatType.PRIVATE
+    if message.text is not None and message.text.startswith("/"):
+        return True  # CommandHandler decides whose command it is
+    return mentions_bot(message, username) or replies_to_bot(message, bot_id)
+
+
+def without_mention(text: str, username: str) -> str:
+    return re.sub(rf"@{re.escape(username)}\b", " ", text, flags=re.IGNORECASE).strip()
+
+
+# --- the flood guard (handler group -1, before everything else) ------------------------------
+
+
+async def guard_flood(update: Update, context: Context) -> None:
+    """Let at most `flood_limit` messages and button presses per user through per period."""
+    user = update.effective_user
+    if user is None or update.inline_query is not None:
+        return  # inline queries arrive per keystroke; Telegram throttles those itself
+    message = update.message
+    if message is not None and not addressed_to_bot(message, context.bot.username, context.bot.id):
+        return  # group chatter we will not answer must not use up anyone's allowance
+    if message is None and update.callback_query is None:
+        return
+    state = state_of(context)
+    verdict = state.flood.check(user.id)
+    if verdict is Verdict.ALLOW:
+        return
+    if verdict is Verdict.WARN:
+        log.info("flood guard: user is over %d messages", state.flood.limit)
+        text = state.messages["slow_down"]
+        if message is not None:
+            await message.reply_text(esc(text))
+        elif update.callback_query is not None:
+            await update.callback_query.answer(text)
+    raise ApplicationHandlerStop
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+
+async def start(update: Update, context: Context) -> None:
+    """/start: what the bot knows and how to ask, with the browse menu."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    messages = state.messages
+    text = esc(messages["welcome"])
+    if is_group(message):
+        text += "\n\n" + esc(fill(messages["group_hint"], bot=context.bot.username))
+    await message.reply_text(
+        text, reply_markup=keyboards.sections_keyboard(state.engine.kb, 0, messages)
+    )
+
+
+async def help_command(update: Update, context: Context) -> None:
+    """/help: example questions."""
+    message = update.effective_message
+    if message is None:
+        return
+    messages = state_of(context).messages
+    text = esc(messages["help"])
+    if is_group(message):
+        text += "\n\n" + esc(fill(messages["group_hint"], bot=context.bot.username))
+    await message.reply_text(text)
+
+
+async def topics(update: Update, context: Context) -> None:
+    """/topics: the first page of the browse menu (the report's sections)."""
+    message = update.effective_message
+    if message is None:
+        return
+    state = state_of(context)
+    await message.reply_text(
+        esc(state.messages["topics_intro"]),
+        reply_markup=keyboards.sections_keyboard(state.engine.kb, 0, state.messages),
+    )
+
+
+async def unknown_command(update: Update, context: Context) -> None:
+    """Any other command (admin commands included, for everyone who is not an admin)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if is_group(message) and not command_for_bot(message, context.bot.username):
+        return  # a bare /cmd in a group may be meant for another bot
+    await message.reply_text(esc(state_of(context).messages["unknown_command"]))
+
+
+async def bot_added_to_group(update: Update, context: Context) -> None:
+    """Explain how to ask in a group when someone adds the bot to one."""
+    message = update.effective_message
+    if message is None or not any(m.id == context.bot.id for m in message.new_chat_members):
+        return
+    state = state_of(context)
+    await message.chat.send_message(
+        esc(fill(state.messages["group_hint"], bot=context.bot.username))
+    )
+
+
+# --- questions --------------------------------------------------------------------------------
+
+
+async def ask_question(update: Update, context: Context) -> None:
+    """Text in a private chat: answer it."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    await _answer(update, context, message, message.text)
+
+
+async def ask_in_group(update: Update, context: Context) -> None:
+    """Text in a group: answer only when it mentions the bot or replies to it."""
+    message = update.effective_message
+    if message is None or message.text is None:
+        return
+    username = context.bot.username
+    if not (mentions_bot(message, username) or replies_to_bot(message, context.bot.id)):
+        return
+    await _answer(update, context, message, without_mention(message.text, username))
+
+
+async def _answer(update: Update, context: Context, message: Message, text: str) -> None:
+    state = state_of(context)
+    reply = state.engine.respond(text)
+    user = update.effective_user
+    user_id = user.id if user else None
+    if state.is_admin(user_id) and context.user_data is not None:
+        context.user_data[LAST_REPLY] = reply
+    ref = new_ref()
+    try:
+        messages = state.messages
+        markup = keyboards.reply_keyboard(state.engine.kb, reply, ref, messages)
+        await message.reply_text(reply_html(reply, messages), reply_markup=markup)
+    finally:  # answer first, log after; a failed send is still a question asked
+        state.log_question(
+            reply, channel="telegram", chat_type=message.chat.type, user_id=user_id, ref=ref
+        )
+
+
+async def non_text(update: Update, context: Context) -> None:
+    """Stickers, photos, voice...: say we read text only (in groups, only when replied to)."""
+    message = update.effective_message
+    if message is None:
+        return
+    if is_group(message) and not replies_to_bot(message, context.bot.id):
+        return
+    if message.text is not None and not is_group(message):
+        # An empty text (filters.TEXT wants a non-empty one): a question with nothing in it.
+        await _answer(update, context, message, message.text)
+        return
+    await message.reply_text(esc(state_of(context).messages["non_text"]))
+
+
+# --- buttons ----------------------------------------------------------------------------------
+
+
+async def _genuine(query: CallbackQuery, context: Context) -> bool:
+    """Reject presses whose data is not on the message they came from (forged or stale)."""
+    if keyboards.offered(query):
+        return True
+    log.warning("rejected callback data that was not offered on its message")
+    await query.answer(state_of(context).messages["button_expired"])
+    return False
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as exc:
+        if "not modified" not in exc.message:  # pressed twice: nothing to change
+            raise
+
+
+async def _expired(query: CallbackQuery, context: Context) -> None:
+    """The button points at something a reload removed."""
+    await query.answer(state_of(context).messages["button_expired"])
+
+
+async def open_topics(update: Update, context: Context) -> None:
+    """A page of the browse menu (from a back or previous/next button)."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.TOPICS_RE.match(query.data or "")
+    if match is None:
+        return await _expired(query, context)
+    state = state_of(context)
+    await query.answer()
+    await _edit(
+        query,
+        esc(state.messages["topics_intro"]),
+        keyboards.sections_keyboard(state.engine.kb, int(match[1]), state.messages),
+    )
+
+
+async def open_section(update: Update, context: Context) -> None:
+    """A section of the report: its entries, or straight to the answer when it has only one."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.SECTION_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    found = keyboards.find_section(kb, match[1]) if match else None
+    if match is None or found is None:
+        return await _expired(query, context)
+    index, section = found
+    await query.answer()
+    if len(section.entries) == 1:
+        entry = section.entries[0]
+        markup = keyboards.browse_entry_keyboard(kb, entry, state.messages)
+        await _edit(query, entry_html(entry, state.messages), markup)
+        return
+    markup = keyboards.section_keyboard(section, index, int(match[2]), state.messages)
+    await _edit(query, f"<b>{esc(section.title)}</b>", markup)
+
+
+async def open_entry(update: Update, context: Context) -> None:
+    """An entry chosen in the menu: its answer in place, with a back button."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.ENTRY_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    entry = kb.by_id.get(match[1]) if match else None
+    if entry is None:
+        return await _expired(query, context)
+    await query.answer()
+    markup = keyboards.browse_entry_keyboard(kb, entry, state.messages)
+    await _edit(query, entry_html(entry, state.messages), markup)
+
+
+async def open_related(update: Update, context: Context) -> None:
+    """A related entry under an answer: sent as a new message, keeping the first answer."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.RELATED_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    entry = kb.by_id.get(match[1]) if match else None
+    if entry is None or not isinstance(query.message, Message):
+        return await _expired(query, context)
+    await query.answer()
+    markup = keyboards.answer_keyboard(kb, entry, None, state.messages)
+    await query.message.reply_text(entry_html(entry, state.messages), reply_markup=markup)
+
+
+async def take_suggestion(update: Update, context: Context) -> None:
+    """A "您是不是想问" button: answer that entry and note which suggestion was taken."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.SUGGESTION_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    entry = kb.by_id.get(match[2]) if match else None
+    if match is None or entry is None or not isinstance(query.message, Message):
+        return await _expired(query, context)
+    ref = match[1]
+    await query.answer()
+    # The feedback buttons rate this answer as the answer to the original question.
+    markup = keyboards.answer_keyboard(kb, entry, ref, state.messages)
+    try:
+        await query.message.reply_text(entry_html(entry, state.messages), reply_markup=markup)
+    finally:
+        state.log_suggestion_taken(ref, entry.id)
+
+
+async def rate_answer(update: Update, context: Context) -> None:
+    """有帮助 / 没帮助: attach the rating to the logged question, then drop the buttons."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.FEEDBACK_RE.match(query.data or "")
+    if match is None or not isinstance(query.message, Message):
+        return await _expired(query, context)
+    state = state_of(context)
+    state.log_feedback(match[1], helpful=match[2] == "1")
+    await query.answer(state.messages["feedback_thanks"])
+    try:
+        await query.edit_message_reply_markup(
+            keyboards.without_feedback(query.message.reply_markup)
+        )
+    except BadRequest as exc:
+        if "not modified" not in exc.message:  # pressed twice before the edit landed
+            raise
+
+
+async def expired_button(update: Update, context: Context) -> None:
+    """Any press no other handler recognised: an old format, or forged data."""
+    query = update.callback_query
+    if query is not None:
+        log.warning("rejected unrecognised callback data")
+        await query.answer(state_of(context).messages["button_expired"])

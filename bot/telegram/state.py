@@ -1,0 +1,118 @@
+"""What every handler shares: the engine, the question log, the settings and the flood guard.
+
+One `BotState` lives in `application.bot_data` for the life of the Application; `state_of`
+fetches it with its type, so handlers never juggle untyped dictionary keys.
+
+Answer first, log after: a reply goes out before its question is handed to the background
+`LogQueue`, which returns at once and writes in order, retrying while the database is away, so
+logging can neither delay nor break an answer. Buttons that must find the question later
+(有帮助/没帮助, the suggestion taken) carry a random `ref` chosen before the reply is sent, not a
+row id that does not exist yet.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+
+from telegram.ext import ContextTypes
+
+from bot.config import Config
+from bot.engine import Engine, Reply
+from bot.logqueue import LogQueue
+from bot.privacy import hash_user_id
+from bot.store import QuestionLog, QuestionRecord
+from bot.telegram.flood import FloodGuard
+
+log = logging.getLogger(__name__)
+
+Context = ContextTypes.DEFAULT_TYPE
+STATE_KEY = "kbbot"
+# How long a report waits for questions still being written before reading without them.
+FLUSH_SECONDS = 2.0
+
+
+@dataclass
+class BotState:
+    config: Config
+    engine: Engine
+    user_secret: bytes = field(repr=False)
+    flood: FloodGuard
+    questions: LogQueue | None = None  # opened in post_init, closed in post_shutdown
+    # Set by run_bot: this process owns SIGTERM/SIGINT (never in tests, which share a process).
+    owns_stop_signals: bool = False
+    # The knowledge files' fingerprint last found broken, so admins hear about it once.
+    broken_fingerprint: str | None = None
+    reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def messages(self) -> Mapping[str, str]:
+        """The wording being served (it changes on reload, so never keep a copy)."""
+        return self.engine.kb.replies.messages
+
+    def is_admin(self, user_id: int | None) -> bool:
+        return user_id is not None and user_id in self.config.admins
+
+    def log_question(
+        self,
+        reply: Reply,
+        *,
+        channel: str,
+        chat_type: str | None,
+        user_id: int | None,
+        ref: str | None = None,
+    ) -> None:
+        """Hand `reply`'s question to the background writer (returns at once, never raises)."""
+        if self.questions is None:
+            log.warning("question not logged: the question log is not open")
+            return
+        self.questions.submit(
+            QuestionRecord(
+                channel=channel,
+                question=reply.question,
+                normalised=reply.normalised,
+                answered=reply.answered,
+                outcome=reply.kind.value,
+                entry_id=reply.entry.id if reply.entry else None,
+                score=reply.score,
+                chat_type=chat_type,
+                user_hash=hash_user_id(user_id, self.user_secret) if user_id is not None else None,
+                suggestions=tuple(entry.id for entry in reply.suggestions),
+                ref=ref,
+            )
+        )
+
+    def log_feedback(self, ref: str, helpful: bool) -> None:
+        if self.questions is not None:
+            self.questions.submit_feedback(ref, helpful)
+
+    def log_suggestion_taken(self, ref: str, entry_id: str) -> None:
+        if self.questions is not None:
+            self.questions.submit_suggestion_taken(ref, entry_id)
+
+    @asynccontextmanager
+    async def reading(self) -> AsyncIterator[QuestionLog]:
+        """A read connection for the admins' reports, after everything submitted is written.
+
+        Separate from the writer's connection (WAL lets both work at once) and opened per
+        command, so a report never waits behind, or holds up, the questions being logged.
+        """
+        if self.questions is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.questions.flush(), FLUSH_SECONDS)
+        reader = await QuestionLog.open(self.config.db_path)
+        try:
+            yield reader
+        finally:
+            await reader.close()
+
+
+def state_of(context: Context) -> BotState:
+    state = context.bot_data.get(STATE_KEY)
+    if not isinstance(state, BotState):
+        raise RuntimeError("the Application was not built by bot.telegram.app.build_application")
+    return state

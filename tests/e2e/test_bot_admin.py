@@ -1,0 +1,189 @@
+"""Admins run the bot from Telegram: statistics, unanswered questions, /why, reloading.
+
+Each admin command is checked both ways: the admin gets it, anyone else gets exactly the reply
+an unknown command gets. Reload covers the good case, broken YAML (errors as file:line, the last
+good version keeps serving) and the JobQueue watcher noticing saved files on its own.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from bot.telegram import admin
+from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot
+from tests.e2e.fake_bot_api import DEFAULT_USER_ID
+
+UNKNOWN = "没有这个命令。发送 /help 查看用法。"
+WORK_FILE = "10-work.yaml"
+
+
+async def _admin(bot: RunningBot, text: str) -> str:
+    reply = await bot.ask(text, user_id=ADMIN_ID)
+    assert reply.ok, reply
+    return str(reply.result["text"])
+
+
+@pytest.mark.parametrize("command", ["/stats", "/unanswered 3", "/why", "/reload"])
+async def test_admin_commands_are_unknown_to_everyone_else(kbbot: RunningBot, command: str) -> None:
+    reply = await kbbot.ask(command, user_id=DEFAULT_USER_ID)
+    assert reply.result["text"] == UNKNOWN
+    # Not even an admin can use them in a group, where everyone would read the answer.
+    mark = kbbot.api.mark()
+    kbbot.api.send_group_text(f"{command.split()[0]}@kbbot_test_bot", user_id=ADMIN_ID)
+    reply = await kbbot.api.wait_for_call("sendMessage", after=mark)
+    assert reply.result["text"] == UNKNOWN
+
+
+async def test_the_command_menu_is_published_per_scope(kbbot: RunningBot) -> None:
+    commands = kbbot.api.commands
+    public = commands[(json.dumps({"type": "default"}), "")]
+    assert [c["command"] for c in public] == ["start", "help", "topics"]
+    scope = json.dumps({"chat_id": ADMIN_ID, "type": "chat"}, sort_keys=True)
+    admin_menu = commands[(scope, "")]
+    assert [c["command"] for c in admin_menu] == [
+        *["start", "help", "topics"],
+        *["stats", "unanswered", "why", "reload"],
+    ]
+    assert len(commands) == 2  # nobody else sees the admin commands
+
+
+async def test_stats_counts_the_last_seven_days(kbbot: RunningBot) -> None:
+    for question in ("法律顾问覆盖情况", "法律顾问覆盖情况", "明天天气怎么样", "复议"):
+        await kbbot.ask(question)
+    text = await _admin(kbbot, "/stats")
+    assert text.startswith("问答统计：最近7天")
+    assert "提问 4 条，已回答 2 条（回答率 50.0%），提问用户 1 人" in text
+    assert "法律顾问覆盖（legal-adviser-coverage） —— 2 次" in text
+    assert "明天天气怎么样" in text  # among the unanswered
+
+    assert (await _admin(kbbot, "/stats 30d")).startswith("问答统计：最近30天")
+    assert "无法识别的时间范围" in await _admin(kbbot, "/stats soon")
+
+
+async def test_unanswered_lists_the_latest_with_counts(kbbot: RunningBot) -> None:
+    for question in ("明天天气怎么样", "明天天气怎么样？", "公积金怎么提取"):
+        await kbbot.ask(question)
+    text = await _admin(kbbot, "/unanswered 5")
+    assert text.startswith("最近未回答的问题")
+    assert "公积金怎么提取" in text and "明天天气怎么样" in text
+    assert "2 次" in text  # the two weather questions are one cluster
+    assert (await _admin(kbbot, "/unanswered lots")).startswith("用法：/unanswered")
+
+
+async def test_why_explains_the_admins_own_last_question(kbbot: RunningBot) -> None:
+    assert (await _admin(kbbot, "/why")).startswith("还没有您最近的提问记录")
+    await kbbot.ask("<b>复议</b>申请有几件", user_id=ADMIN_ID)
+    await kbbot.ask("法律顾问覆盖情况")  # someone else's question does not count
+    reply = await kbbot.ask("/why", user_id=ADMIN_ID)
+    text = reply.result["text"]
+    assert "问题：<b>复议</b>申请有几件" in text  # escaped, so shown as typed
+    assert "结果：answer" in text
+    assert "匹配：条目 reconsideration-applications 的问法「行政复议申请有几件」" in text
+    assert (
+        "1. reconsideration-applications 1.00" in text or "1. reconsideration-applications" in text
+    )
+    assert "2. reconsideration-acceptance" in text  # the runner-up and its score
+    assert "阈值：回答 ≥" in text
+
+
+async def test_why_explains_a_suggestion_and_a_referral(kbbot: RunningBot) -> None:
+    await kbbot.ask("复议", user_id=ADMIN_ID)
+    text = await _admin(kbbot, "/why")
+    assert "结果：suggest" in text and "原因：最高分" in text
+    await kbbot.ask("我要投诉", user_id=ADMIN_ID)
+    assert "命中转介规则 complaint" in await _admin(kbbot, "/why")
+
+
+async def test_reload_applies_edits(kbbot: RunningBot, kb_dir: Path) -> None:
+    path = kb_dir / WORK_FILE
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("62个部门", "63个部门"), encoding="utf-8"
+    )
+    assert await _admin(kbbot, "/reload") == "知识库已重新加载：5 个条目，0 个警告。"
+    reply = await kbbot.ask("法律顾问覆盖情况")
+    assert "63个部门" in reply.result["text"]
+
+
+async def test_reload_with_broken_yaml_reports_file_and_line_and_keeps_serving(
+    kbbot: RunningBot, kb_dir: Path
+) -> None:
+    path = kb_dir / WORK_FILE
+    lines = path.read_text(encoding="utf-8").splitlines()
+    lines[3] = "    topic 行政复议申请数量"  # the colon is missing
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    text = await _admin(kbbot, "/reload")
+    assert text.startswith("知识库有 1 个错误，仍在使用上一个正确的版本。")
+    assert f"{path}:" in text and "YAML 格式错误" in text
+    reply = await kbbot.ask("法律顾问覆盖情况")
+    assert "62个部门" in reply.result["text"]
+
+
+def _spy(bot: RunningBot, name: str) -> Callable[[], asyncio.Event]:
+    """Wrap engine.`name` (called from a thread or the loop) to signal each call."""
+    loop = asyncio.get_running_loop()
+    engine = bot.state.engine
+    original = getattr(engine, name)
+    events: list[asyncio.Event] = [asyncio.Event()]
+
+    def spy(*args: object) -> object:
+        result = original(*args)
+        loop.call_soon_threadsafe(events[-1].set)
+        return result
+
+    setattr(engine, name, spy)
+
+    def next_call() -> asyncio.Event:
+        events.append(asyncio.Event())
+        return events[-1]
+
+    return next_call
+
+
+async def test_the_watcher_reloads_saved_files_by_itself(start_bot: StartBot, kb_dir: Path) -> None:
+    bot = await start_bot(reload_interval=0.05)
+    reloaded = _spy(bot, "reload")()
+    path = kb_dir / WORK_FILE
+    path.write_text(
+        path.read_text(encoding="utf-8").replace("62个部门", "64个部门"), encoding="utf-8"
+    )
+    await asyncio.wait_for(reloaded.wait(), 5)
+    reply = await bot.ask("法律顾问覆盖情况")
+    assert "64个部门" in reply.result["text"]
+
+
+async def test_the_watcher_tells_admins_once_when_saved_files_are_broken(
+    start_bot: StartBot, kb_dir: Path
+) -> None:
+    bot = await start_bot(reload_interval=0.05)
+    await bot.ask("/start", user_id=ADMIN_ID)  # an admin who has opened a chat with the bot
+    mark = bot.api.mark()
+    (kb_dir / "50-broken.yaml").write_text("entries:\n  - id: [oops\n", encoding="utf-8")
+    notice = await bot.api.wait_for_call(
+        "sendMessage", predicate=lambda c: c.params["chat_id"] == ADMIN_ID, after=mark
+    )
+    assert notice.result["text"].startswith("检测到知识库文件被修改，但新文件有 1 个错误")
+    assert "50-broken.yaml:" in notice.result["text"]
+
+    next_check = _spy(bot, "changed_on_disk")
+    for _ in range(3):  # three more looks at the files: no second message
+        await asyncio.wait_for(next_check().wait(), 5)
+    assert [c for c in bot.api.calls_of("sendMessage") if c.index > mark] == [notice]
+    reply = await bot.ask("法律顾问覆盖情况")  # still serving the last good version
+    assert "62个部门" in reply.result["text"]
+
+
+async def test_the_weekly_digest_goes_to_admins(kbbot: RunningBot) -> None:
+    await kbbot.ask("/start", user_id=ADMIN_ID)
+    await kbbot.ask("法律顾问覆盖情况")
+    await kbbot.logged(1)
+    assert kbbot.app.job_queue is not None
+    mark = kbbot.api.mark()
+    kbbot.app.job_queue.run_once(admin.send_weekly_digest, 0)
+    digest = await kbbot.api.wait_for_call("sendMessage", after=mark)
+    assert digest.params["chat_id"] == ADMIN_ID
+    assert digest.result["text"].startswith("每周问答摘要")

@@ -1,0 +1,47 @@
+"""Building question logs for the review tests: real SQLite files with rows at chosen times."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bot.engine import Engine
+from bot.store import QuestionLog, QuestionRecord
+
+# A fixed "now" so windows and day buckets are exact: Wednesday 2024-05-15 12:00 UTC
+# (20:00 in Beijing).
+NOW = datetime(2024, 5, 15, 12, 0, tzinfo=UTC)
+
+
+def asked(
+    engine: Engine,
+    question: str,
+    *,
+    hours_ago: float = 1.0,
+    user: str | None = "u1",
+    channel: str = "telegram",
+    ref: str | None = None,
+) -> QuestionRecord:
+    """The record the bot would log for `question`, asked `hours_ago` before NOW."""
+    reply = engine.respond(question)
+    return QuestionRecord(
+        channel=channel,
+        question=question,
+        normalised=reply.normalised,
+        answered=reply.answered,
+        outcome=reply.kind.value,
+        entry_id=reply.entry.id if reply.entry else None,
+        score=reply.score,
+        asked_at=NOW - timedelta(hours=hours_ago),
+        chat_type="private" if channel == "telegram" else None,
+        user_hash=user,
+        suggestions=tuple(entry.id for entry in reply.suggestions),
+        ref=ref,
+    )
+
+
+async def seeded_log(path: Path, records: Iterable[QuestionRecord]) -> QuestionLog:
+    log = await QuestionLog.open(path)
+    await log.record_many(list(records))
+    return log

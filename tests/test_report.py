@@ -1,0 +1,310 @@
+"""bot.report: windows, clustering of realistic Chinese wordings, reports and their texts."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, date, datetime, timedelta
+from itertools import combinations
+from pathlib import Path
+
+import pytest
+
+from bot.engine import Engine
+from bot.report import (
+    REPORT_TZ,
+    TELEGRAM_LIMIT,
+    WindowError,
+    build_report,
+    cluster_questions,
+    format_digest,
+    format_stats,
+    format_unanswered,
+    latest_unanswered,
+    new_clusters,
+    parse_duration,
+    parse_window,
+    similarity,
+    weekly_digest,
+)
+from bot.store import LoggedQuestion, QuestionLog
+from tests.review_helpers import NOW, asked, seeded_log
+
+# --- windows -----------------------------------------------------------------------------------
+
+
+def test_default_window_is_the_last_30_days() -> None:
+    window = parse_window(now=NOW)
+    assert window.end == NOW and window.start == NOW - timedelta(days=30)
+    assert window.label == "最近30天"
+
+
+@pytest.mark.parametrize(
+    ("since", "span", "label"),
+    [
+        ("7d", timedelta(days=7), "最近7天"),
+        ("24h", timedelta(hours=24), "最近1天"),
+        ("36h", timedelta(hours=36), "最近36小时"),
+        ("2w", timedelta(days=14), "最近14天"),
+        (" 30天 ", timedelta(days=30), "最近30天"),
+    ],
+)
+def test_since_counts_back_from_now(since: str, span: timedelta, label: str) -> None:
+    window = parse_window(since=since, now=NOW)
+    assert (window.start, window.end, window.label) == (NOW - span, NOW, label)
+
+
+def test_dates_are_whole_days_in_beijing_time_both_included() -> None:
+    window = parse_window(start="2024-05-01", end="2024-05-07", now=NOW)
+    assert window.start == datetime(2024, 4, 30, 16, 0, tzinfo=UTC)
+    assert window.end == datetime(2024, 5, 7, 16, 0, tzinfo=UTC)
+    assert window.days()[0] == date(2024, 5, 1) and window.days()[-1] == date(2024, 5, 7)
+    assert len(window.days()) == 7
+    assert "2024-05-01 至 2024-05-07" in window.describe()
+
+
+def test_only_from_runs_to_now_and_only_to_covers_30_days() -> None:
+    assert parse_window(start="2024-05-10", now=NOW).end == NOW
+    window = parse_window(end="2024-05-10", now=NOW)
+    assert window.end - window.start == timedelta(days=30)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"since": "7x"}, "7d"),
+        ({"since": "0d"}, "之间"),
+        ({"since": "7d", "start": "2024-05-01"}, "只能用一种"),
+        ({"start": "2024/05/01"}, "YYYY-MM-DD"),
+        ({"start": "2024-05-09", "end": "2024-05-01"}, "晚于"),
+    ],
+)
+def test_bad_windows_say_how_to_write_them(kwargs: dict[str, str], message: str) -> None:
+    with pytest.raises(WindowError, match=message):
+        parse_window(now=NOW, **kwargs)
+
+
+def test_durations_for_retention() -> None:
+    assert parse_duration("180d") == timedelta(days=180)
+    assert parse_duration("12w") == timedelta(weeks=12)
+    with pytest.raises(WindowError):
+        parse_duration("forever")
+
+
+# --- clustering --------------------------------------------------------------------------------
+
+# Questions people really ask a district bot that the report does not answer, several wordings
+# each: word order, question words, traditional characters and pinyin typos all vary.
+GROUPS: dict[str, list[str]] = {
+    "passport": [
+        "护照怎么办理",
+        "怎么办护照",
+        "办护照去哪里",
+        "在哪里办理护照",
+        "請問護照怎麼辦理？",
+    ],
+    "weather": ["明天天气怎么样", "明天的天气如何", "明天天气"],
+    "divorce": ["离婚需要什么材料", "办离婚要带什么材料", "离婚要准备哪些材料"],
+    "social-insurance": ["社保怎么交", "怎么缴社保", "社保在哪里缴纳"],
+    "free-lawyer": ["怎么找免费律师", "免费的律师去哪里找", "哪里可以找到免费律师"],
+    "2020-figures": ["2020年行政复议案件有多少", "二〇二〇年行政复议案件数量"],
+}
+
+
+def _logged(question: str, engine: Engine, n: int, hours_ago: float = 1.0) -> LoggedQuestion:
+    return LoggedQuestion(
+        id=n,
+        asked_at=NOW - timedelta(hours=hours_ago),
+        question=question,
+        normalised=engine.matcher.normalise(question),
+        outcome="none",
+        user_hash=f"u{n % 7}",
+        suggestions=(),
+        suggestion_taken=None,
+    )
+
+
+def test_similarity_tolerates_word_order_question_words_and_homophones(engine: Engine) -> None:
+    norm = engine.matcher.normalise
+    for wordings in GROUPS.values():
+        for a, b in combinations(wordings, 2):
+            assert similarity(norm(a), norm(b)) >= 60, (a, b)
+    names = list(GROUPS)
+    for first, second in combinations(names, 2):
+        for a in GROUPS[first]:
+            for b in GROUPS[second]:
+                assert similarity(norm(a), norm(b)) < 60, (a, b)
+
+
+def test_realistic_wordings_cluster_by_what_they_ask(engine: Engine) -> None:
+    questions = [
+        _logged(q, engine, n)
+        for n, q in enumerate(q for wordings in GROUPS.values() for q in wordings)
+    ]
+    clusters = cluster_questions(questions, engine.matcher)
+    found = sorted(sorted(c.examples) for c in clusters)
+    expected = sorted(sorted(w) for w in GROUPS.values())
+    assert found == expected
+
+
+def test_identical_questions_merge_and_the_most_asked_wording_leads(engine: Engine) -> None:
+    questions = [
+        _logged("护照怎么办理", engine, 1, hours_ago=30),
+        _logged("怎么办护照", engine, 2, hours_ago=20),
+        _logged("怎么办护照", engine, 3, hours_ago=10),
+        _logged("怎么办护照？", engine, 4, hours_ago=2),
+    ]
+    [cluster] = cluster_questions(questions, engine.matcher)
+    assert cluster.count == 4
+    assert cluster.examples[0] == "怎么办护照"
+    assert cluster.first_asked == NOW - timedelta(hours=30)
+    assert cluster.last_asked == NOW - timedelta(hours=2)
+    assert cluster.users == 4
+
+
+def test_without_a_matcher_the_stored_normalised_form_is_used(engine: Engine) -> None:
+    questions = [_logged(q, engine, n) for n, q in enumerate(GROUPS["passport"])]
+    [cluster] = cluster_questions(questions, None)
+    assert cluster.count == len(GROUPS["passport"])
+
+
+# --- reports -----------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def busy_log(tmp_path: Path, engine: Engine) -> QuestionLog:
+    """Two weeks of questions: answered ones, two unanswered clusters, feedback."""
+    records = [
+        asked(engine, "2019年收到多少行政复议申请", hours_ago=2, user="a"),
+        asked(engine, "复议申请一共几件", hours_ago=26, user="b"),
+        asked(engine, "合作的律所有哪些", hours_ago=50, user="a"),
+        asked(engine, "领导出庭", hours_ago=3, user="c"),
+        asked(engine, "护照怎么办理", hours_ago=5, user="d"),
+        asked(engine, "怎么办护照", hours_ago=6, user="e"),
+        asked(engine, "办护照去哪里", hours_ago=30, user="f"),
+        asked(engine, "明天天气怎么样", hours_ago=4, user="g"),
+        asked(engine, "行政复议情况", hours_ago=7, user="h"),
+        asked(engine, "复议的情况怎么样", hours_ago=8, user="i"),
+        # The week before: one cluster that is not new this week.
+        asked(engine, "明天天气如何", hours_ago=24 * 9, user="g"),
+        asked(engine, "2019年收到多少行政复议申请", hours_ago=24 * 10, user="z"),
+        # Referrals and empty messages are not knowledge-base gaps.
+        asked(engine, "", hours_ago=1, user="x"),
+        asked(engine, "护照怎么办理", hours_ago=24 * 40, user="old"),  # outside 30 days
+    ]
+    log = await seeded_log(tmp_path / "log.sqlite3", records)
+    first = (await log.rows(100))[-1]["id"]
+    assert isinstance(first, int)
+    await log.record_feedback(first, helpful=False)  # 2019年收到多少… (2 h ago)
+    await log.record_feedback(first + 1, helpful=False)  # 复议申请一共几件
+    await log.record_feedback(first + 2, helpful=True)  # 合作的律所
+    yield log  # type: ignore[misc]
+    await log.close()
+
+
+async def test_report_totals_days_entries_and_clusters(
+    busy_log: QuestionLog, engine: Engine
+) -> None:
+    window = parse_window(since="7d", now=NOW)
+    report = await build_report(busy_log, window, engine.matcher)
+    totals = report.totals
+    assert totals.questions == 11 and totals.answered == 4
+    assert report.answered_rate == pytest.approx(4 / 11)
+    assert totals.users == 10  # distinct hashes
+    assert (totals.helpful, totals.unhelpful) == (1, 2)
+    assert totals.outcomes["empty"] == 1
+    assert report.unanswered == 6  # none + suggest, not the empty message
+
+    assert [d.day for d in report.days] == window.days() and len(report.days) == 8
+    by_day = {d.day: (d.answered, d.unanswered) for d in report.days}
+    # 12:00 UTC on the 15th is 20:00 in Beijing; 26 h before is the 14th, 18:00 Beijing.
+    assert by_day[date(2024, 5, 15)] == (2, 6) and by_day[date(2024, 5, 14)] == (1, 1)
+    assert sum(a + u for a, u in by_day.values()) == 11
+
+    top = report.top_entries[0]
+    assert (top.entry_id, top.served, top.unhelpful) == ("reconsideration-applications", 2, 2)
+    assert top.topic == "行政复议申请数量"
+    assert [s.entry_id for s in report.unhelpful_entries] == ["reconsideration-applications"]
+
+    clusters = {c.examples[0]: c for c in report.clusters}
+    passport = clusters["护照怎么办理"]
+    assert passport.count == 3 and passport.number == 1
+    assert set(passport.examples) == {"护照怎么办理", "怎么办护照", "办护照去哪里"}
+    reconsideration = next(c for c in report.clusters if "行政复议情况" in c.examples)
+    assert reconsideration.count == 2
+    assert reconsideration.nearest is not None
+    assert reconsideration.nearest.entry_id.startswith("reconsideration-")
+    assert reconsideration.nearest.score >= engine.matcher.thresholds.suggest
+
+
+async def test_an_empty_window_is_a_report_too(tmp_path: Path) -> None:
+    log = await QuestionLog.open(tmp_path / "empty.sqlite3")
+    try:
+        report = await build_report(log, parse_window(now=NOW))
+    finally:
+        await log.close()
+    assert report.totals.questions == 0 and report.answered_rate is None
+    assert len(report.days) == 31 and not report.clusters
+    assert "提问 0 条" in format_stats(report)
+
+
+async def test_stats_text_is_plain_and_complete(busy_log: QuestionLog, engine: Engine) -> None:
+    report = await build_report(busy_log, parse_window(since="7d", now=NOW), engine.matcher)
+    text = format_stats(report)
+    assert "提问 11 条，已回答 4 条" in text and "36.4%" in text
+    assert "行政复议申请数量（reconsideration-applications）" in text
+    assert "没帮助 2" in text
+    assert "护照怎么办理 —— 3 次" in text and "其他问法" in text
+    assert "<" not in text and len(text) <= TELEGRAM_LIMIT
+
+
+async def test_unanswered_lists_the_latest_clusters_first(
+    busy_log: QuestionLog, engine: Engine
+) -> None:
+    clusters = await latest_unanswered(busy_log, limit=3, matcher=engine.matcher)
+    assert [c.number for c in clusters] == [1, 2, 3]
+    assert clusters[0].last_asked >= clusters[1].last_asked >= clusters[2].last_asked
+    text = format_unanswered(clusters)
+    assert text.startswith("最近未回答的问题") and "kbbot suggest" in text
+    assert format_unanswered([]) == "最近没有未回答的问题。"
+
+
+async def test_weekly_digest_compares_weeks_and_lists_only_new_clusters(
+    busy_log: QuestionLog, engine: Engine
+) -> None:
+    text = await weekly_digest(busy_log, engine.matcher, now=NOW)
+    assert text.startswith("每周问答摘要：最近7天")
+    assert "提问 11 条（上周 2 条）" in text and "个百分点" in text
+    assert "反馈：有帮助 1，没帮助 2" in text
+    new_part = text.split("新出现的未回答问题", 1)[1]
+    assert "护照怎么办理" in new_part
+    assert "明天天气" not in new_part  # asked the week before already
+
+
+async def test_digest_without_a_previous_week_treats_all_clusters_as_new(
+    busy_log: QuestionLog, engine: Engine
+) -> None:
+    report = await build_report(busy_log, parse_window(since="7d", now=NOW), engine.matcher)
+    assert new_clusters(report.clusters, ()) == list(report.clusters)
+    text = format_digest(report)
+    assert f"新出现的未回答问题（{len(report.clusters)} 组）" in text
+
+
+async def test_long_texts_are_cut_to_fit_a_telegram_message(tmp_path: Path, engine: Engine) -> None:
+    rng = random.Random(4)
+    pool = (
+        "天地玄黄宇宙洪荒日月盈昃辰宿列张寒来暑往秋收冬藏闰余成岁律吕调阳云腾致雨露结为霜金生丽水"
+    )
+    records = [
+        asked(engine, "".join(rng.sample(pool, 12)), hours_ago=1 + n % 100) for n in range(300)
+    ]
+    log = await seeded_log(tmp_path / "log.sqlite3", records)
+    try:
+        report = await build_report(log, parse_window(now=NOW), engine.matcher, top=200)
+    finally:
+        await log.close()
+    text = format_stats(report)
+    assert len(text) <= TELEGRAM_LIMIT and text.endswith("完整报告请用 kbbot report）")
+
+
+def test_report_timezone_is_beijing() -> None:
+    assert REPORT_TZ.utcoffset(None) == timedelta(hours=8)
