@@ -162,10 +162,12 @@ class StoreError(Exception):
 class QuestionLog:
     """An open question log. Use `await QuestionLog.open(path)`, then `close()`."""
 
-    def __init__(self, db: aiosqlite.Connection, path: Path) -> None:
+    def __init__(
+        self, db: aiosqlite.Connection, path: Path, identity: tuple[int, int] | None = None
+    ) -> None:
         self._db = db
         self.path = path
-        self._identity = _file_identity(path)
+        self._identity = identity or _file_identity(path)
 
     @classmethod
     async def open(
@@ -184,19 +186,27 @@ class QuestionLog:
                 f"there is no question log at {path}: check --db / KBBOT_DB "
                 "(nothing has been logged there yet)"
             )
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            db = await aiosqlite.connect(path, timeout=busy_timeout)
-        except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the question log at {path}: {exc}") from exc
-        try:
-            await _prepare(db, busy_timeout)
-        except BaseException as exc:
+        for _ in range(3):
+            before = _file_identity(path)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                db = await aiosqlite.connect(path, timeout=busy_timeout)
+            except (OSError, sqlite3.Error) as exc:
+                raise StoreError(f"cannot open the question log at {path}: {exc}") from exc
+            try:
+                await _prepare(db, busy_timeout)
+            except BaseException as exc:
+                await db.close()
+                if isinstance(exc, sqlite3.Error):
+                    raise StoreError(f"cannot prepare the question log at {path}: {exc}") from exc
+                raise
+            # The identity `moved()` compares against must be the file this connection opened.
+            # If the path was replaced while connecting (a restore), open the new file instead.
+            after = _file_identity(path)
+            if before is None or before == after:
+                return cls(db, path, after)
             await db.close()
-            if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"cannot prepare the question log at {path}: {exc}") from exc
-            raise
-        return cls(db, path)
+        raise StoreError(f"the question log at {path} kept being replaced while opening it")
 
     async def close(self) -> None:
         await self._db.close()

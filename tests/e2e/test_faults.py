@@ -314,17 +314,12 @@ async def test_a_log_made_read_only_under_the_running_bot(tmp_path: Path, kb_dir
     assert sorted(logged_questions(db)) == sorted(QUESTIONS)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bot/store.py QuestionLog.__init__ takes the file's identity after connecting, so a "
-    "file replaced while the writer opens it is never noticed: rows go to the unlinked file",
-)
-async def test_a_log_replaced_while_being_opened_is_noticed(
+async def test_a_log_replaced_while_being_opened_is_opened_anew(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The narrow race behind the read-only test's first version: the writer connects, the
-    file is replaced (a restore), then the identity `moved()` compares with is read from the
-    *new* file, so the writer keeps writing into the old, deleted one and loses every row."""
+    """The narrow race behind the read-only test's first version: the writer connects, then the
+    file is replaced (a restore). The log must end up writing to the file now at the path, not
+    to the old, unlinked one whose rows would vanish on close."""
     from bot import store
 
     db = tmp_path / "questions.sqlite3"
@@ -333,17 +328,30 @@ async def test_a_log_replaced_while_being_opened_is_noticed(
         created = await store.QuestionLog.open(path)
         await created.close()
     real_migrate = store.migrate
+    replaced: list[bool] = []
 
     async def replaced_meanwhile(connection: object, upto: int | None = None) -> int:
-        other.replace(db)
+        if not replaced:
+            other.replace(db)
+            replaced.append(True)
         return await real_migrate(connection, upto)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "migrate", replaced_meanwhile)
     log = await store.QuestionLog.open(db)
     try:
-        assert log.moved()
+        assert replaced and not log.moved()
+        await log.record(
+            store.QuestionRecord(
+                channel="cli",
+                question="恢复后",
+                normalised="恢复后",
+                answered=False,
+                outcome="none",
+            )
+        )
     finally:
         await log.close()
+    assert logged_questions(db) == ["恢复后"]
 
 
 # --- the knowledge base replaced by something broken while the bot runs ---------------------
