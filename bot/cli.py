@@ -24,7 +24,7 @@ from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
 from bot.matcher import Matcher
 from bot.review_cli import REVIEW_COMMANDS, add_review_commands, run_review
 from bot.settings import config_command
-from bot.store import QuestionLog, QuestionRecord, StoreError
+from bot.store import QuestionLog, StoreError, record_for
 
 log = logging.getLogger("kbbot")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
@@ -49,18 +49,6 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "normalised": reply.normalised,
         "suggestions": [{"entry_id": e.id, "question": e.questions[0]} for e in reply.suggestions],
     }
-
-
-def record_for(reply: Reply, channel: str) -> QuestionRecord:
-    return QuestionRecord(
-        channel=channel,
-        question=reply.question,
-        normalised=reply.normalised,
-        answered=reply.answered,
-        outcome=reply.kind.value,
-        entry_id=reply.entry.id if reply.entry else None,
-        score=reply.score,
-    )
 
 
 class _Logger:

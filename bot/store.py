@@ -22,6 +22,7 @@ from pathlib import Path
 
 import aiosqlite
 
+from bot.engine import Reply
 from bot.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
@@ -153,6 +154,30 @@ class LoggedQuestion:
     user_hash: str | None
     suggestions: tuple[str, ...]
     suggestion_taken: str | None
+
+
+def record_for(
+    reply: Reply,
+    channel: str,
+    *,
+    chat_type: str | None = None,
+    user_hash: str | None = None,
+    ref: str | None = None,
+) -> QuestionRecord:
+    """The log row for one reply, as every front end (console, Telegram, inline) writes it."""
+    return QuestionRecord(
+        channel=channel,
+        question=reply.question,
+        normalised=reply.normalised,
+        answered=reply.answered,
+        outcome=reply.kind.value,
+        entry_id=reply.entry.id if reply.entry else None,
+        score=reply.score,
+        chat_type=chat_type,
+        user_hash=user_hash,
+        suggestions=tuple(entry.id for entry in reply.suggestions),
+        ref=ref,
+    )
 
 
 class StoreError(Exception):

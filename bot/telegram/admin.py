@@ -11,15 +11,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
-from telegram import Update
+from telegram import Message, Update
 from telegram.error import TelegramError
 
 from bot import report
 from bot.engine import Reply
 from bot.knowledge import Problem, fingerprint
-from bot.store import StoreError
+from bot.store import QuestionLog, StoreError
 from bot.telegram.commands import publish_commands
 from bot.telegram.formatting import esc, fill, problems_html, why_html
 from bot.telegram.handlers import LAST_REPLY
@@ -31,6 +31,23 @@ DEFAULT_WINDOW = "7d"
 DEFAULT_UNANSWERED = 10
 MAX_UNANSWERED = 50
 WHY_CANDIDATES = 5
+
+
+async def _reply_from_log(
+    message: Message,
+    state: BotState,
+    command: str,
+    build: Callable[[QuestionLog], Awaitable[str]],
+) -> None:
+    """Reply with text built from the question log, or say the log cannot be read right now."""
+    try:
+        async with state.reading() as reader:
+            text = await build(reader)
+    except (StoreError, OSError) as exc:
+        log.warning("%s: the question log cannot be read: %s", command, exc)
+        await message.reply_text(esc(state.messages["log_unavailable"]))
+        return
+    await message.reply_text(esc(text))
 
 
 async def show_stats(update: Update, context: Context) -> None:
@@ -45,14 +62,11 @@ async def show_stats(update: Update, context: Context) -> None:
     except report.WindowError as exc:
         await message.reply_text(esc(exc))
         return
-    try:
-        async with state.reading() as reader:
-            built = await report.build_report(reader, window, state.engine.matcher)
-    except (StoreError, OSError) as exc:
-        log.warning("/stats: the question log cannot be read: %s", exc)
-        await message.reply_text(esc(state.messages["log_unavailable"]))
-        return
-    await message.reply_text(esc(report.format_stats(built)))
+
+    async def stats(reader: QuestionLog) -> str:
+        return report.format_stats(await report.build_report(reader, window, state.engine.matcher))
+
+    await _reply_from_log(message, state, "/stats", stats)
 
 
 async def show_unanswered(update: Update, context: Context) -> None:
@@ -70,14 +84,12 @@ async def show_unanswered(update: Update, context: Context) -> None:
             )
             return
         limit = int(arg)
-    try:
-        async with state.reading() as reader:
-            clusters = await report.latest_unanswered(reader, limit, state.engine.matcher)
-    except (StoreError, OSError) as exc:
-        log.warning("/unanswered: the question log cannot be read: %s", exc)
-        await message.reply_text(esc(state.messages["log_unavailable"]))
-        return
-    await message.reply_text(esc(report.format_unanswered(clusters)))
+
+    async def unanswered(reader: QuestionLog) -> str:
+        clusters = await report.latest_unanswered(reader, limit, state.engine.matcher)
+        return report.format_unanswered(clusters)
+
+    await _reply_from_log(message, state, "/unanswered", unanswered)
 
 
 async def explain_last(update: Update, context: Context) -> None:

@@ -25,7 +25,7 @@ from bot.config import Config
 from bot.engine import Engine, Reply
 from bot.logqueue import LogQueue
 from bot.privacy import hash_user_id
-from bot.store import QuestionLog, QuestionRecord
+from bot.store import QuestionLog, record_for
 from bot.telegram.flood import FloodGuard
 
 log = logging.getLogger(__name__)
@@ -70,20 +70,9 @@ class BotState:
         if self.questions is None:
             log.warning("question not logged: the question log is not open")
             return
+        user_hash = hash_user_id(user_id, self.user_secret) if user_id is not None else None
         self.questions.submit(
-            QuestionRecord(
-                channel=channel,
-                question=reply.question,
-                normalised=reply.normalised,
-                answered=reply.answered,
-                outcome=reply.kind.value,
-                entry_id=reply.entry.id if reply.entry else None,
-                score=reply.score,
-                chat_type=chat_type,
-                user_hash=hash_user_id(user_id, self.user_secret) if user_id is not None else None,
-                suggestions=tuple(entry.id for entry in reply.suggestions),
-                ref=ref,
-            )
+            record_for(reply, channel, chat_type=chat_type, user_hash=user_hash, ref=ref)
         )
 
     def log_feedback(self, ref: str, helpful: bool) -> None:
