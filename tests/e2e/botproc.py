@@ -114,6 +114,11 @@ class BotProcess:
             async with asyncio.timeout(timeout):
                 status = await self.process.wait()
                 await asyncio.gather(*self._readers)
+        except TimeoutError as exc:
+            tail = "".join(self.lines[-80:])
+            raise AssertionError(
+                f"no exit {timeout:g}s after SIGTERM; last lines:\n{tail}"
+            ) from exc
         finally:
             await self.kill()
         return status
