@@ -55,6 +55,8 @@ async def test_the_command_menu_is_published_per_scope(kbbot: RunningBot) -> Non
 async def test_stats_counts_the_last_seven_days(kbbot: RunningBot) -> None:
     for question in ("法律顾问覆盖情况", "法律顾问覆盖情况", "明天天气怎么样", "复议"):
         await kbbot.ask(question)
+    # The reply is sent before the question is handed to the log: wait for all four rows.
+    await kbbot.logged(4)
     text = await _admin(kbbot, "/stats")
     assert text.startswith("问答统计：最近7天")
     assert "提问 4 条，已回答 2 条（回答率 50.0%），提问用户 1 人" in text
@@ -68,6 +70,7 @@ async def test_stats_counts_the_last_seven_days(kbbot: RunningBot) -> None:
 async def test_unanswered_lists_the_latest_with_counts(kbbot: RunningBot) -> None:
     for question in ("明天天气怎么样", "明天天气怎么样？", "公积金怎么提取"):
         await kbbot.ask(question)
+    await kbbot.logged(3)
     text = await _admin(kbbot, "/unanswered 5")
     assert text.startswith("最近未回答的问题")
     assert "公积金怎么提取" in text and "明天天气怎么样" in text
