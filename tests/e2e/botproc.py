@@ -44,6 +44,23 @@ def bot_env(api: FakeBotApi, kb_dir: Path, data_dir: Path, **settings: str) -> d
     return env
 
 
+async def spawn(
+    env: dict[str, str], *args: str, prefix: Sequence[str] = ()
+) -> asyncio.subprocess.Process:
+    """`python -m bot ARGS` from the repository, with stdout and stderr piped."""
+    return await asyncio.create_subprocess_exec(
+        *prefix,
+        sys.executable,
+        "-m",
+        "bot",
+        *args,
+        env=env,
+        cwd=REPO,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
 class BotProcess:
     """A running `python -m bot run`, with everything it prints kept in `lines`."""
 
@@ -62,18 +79,7 @@ class BotProcess:
     async def start(
         cls, env: dict[str, str], *, prefix: Sequence[str] = (), args: Sequence[str] = ("run",)
     ) -> BotProcess:
-        process = await asyncio.create_subprocess_exec(
-            *prefix,
-            sys.executable,
-            "-m",
-            "bot",
-            *args,
-            env=env,
-            cwd=REPO,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        return cls(process)
+        return cls(await spawn(env, *args, prefix=prefix))
 
     async def _read(self, stream: asyncio.StreamReader) -> None:
         while line := await stream.readline():

@@ -9,7 +9,6 @@ import os
 import signal
 import socket
 import sqlite3
-import sys
 from pathlib import Path
 
 import aiohttp
@@ -17,6 +16,7 @@ import aiohttp
 from bot.config import Config
 from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_options
+from tests.e2e.botproc import spawn
 from tests.e2e.conftest import CLIENT_TIMEOUT, api_origin, stop_bot_app
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID, FakeBotApi
 
@@ -44,26 +44,13 @@ def _env(api: FakeBotApi, tmp_path: Path, kb_dir: Path, token: str) -> dict[str,
     return env
 
 
-async def _kbbot(*args: str, env: dict[str, str]) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        *args,
-        env=env,
-        cwd=REPO,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
-
-
 async def test_kbbot_starts_the_bot_and_sigterm_logs_every_question(
     tmp_path: Path, kb_dir: Path
 ) -> None:
     questions = ["法律顾问覆盖情况", "复议", "明天天气怎么样", "负责人出庭应诉率", "我要投诉"] * 4
     async with FakeBotApi(token=REAL_SHAPED_TOKEN) as api:
         # No command: with KBBOT_TOKEN set, the main job is the Telegram bot.
-        process = await _kbbot(env=_env(api, tmp_path, kb_dir, REAL_SHAPED_TOKEN))
+        process = await spawn(_env(api, tmp_path, kb_dir, REAL_SHAPED_TOKEN))
         try:
             # Polling starts right after deleteWebhook; updates sent now wait for that poll.
             await api.wait_for_call("deleteWebhook", timeout=30)
@@ -97,7 +84,7 @@ async def test_kbbot_starts_the_bot_and_sigterm_logs_every_question(
 
 async def test_a_rejected_token_is_one_line_and_never_printed(tmp_path: Path, kb_dir: Path) -> None:
     async with FakeBotApi(token="1:" + "x" * 35) as api:  # the server knows another token
-        process = await _kbbot("run", env=_env(api, tmp_path, kb_dir, REAL_SHAPED_TOKEN))
+        process = await spawn(_env(api, tmp_path, kb_dir, REAL_SHAPED_TOKEN), "run")
         _, stderr = await asyncio.wait_for(process.communicate(), 30)
     log = stderr.decode()
     assert process.returncode == 1
