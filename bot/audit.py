@@ -13,11 +13,11 @@ from bot.matcher import Matcher
 def confusable_questions(matcher: Matcher) -> list[Problem]:
     """Warnings for stored questions whose closest other entry outscores their own entry."""
     problems: list[Problem] = []
-    floor = matcher.thresholds.suggest
+    floor = matcher.model.suggest_at
     for entry in matcher.kb.entries:
         for question in entry.questions:
-            ranked = matcher.rank(question, exclude_phrase=question)
-            if not ranked or ranked[0].entry.id == entry.id or ranked[0].score < floor:
+            ranked = matcher.rank(question, exclude=(question,))
+            if not ranked or ranked[0].entry.id == entry.id or ranked[0].confidence < floor:
                 continue
             rival = ranked[0]
             own = next((c.score for c in ranked if c.entry.id == entry.id), 0.0)

@@ -9,24 +9,38 @@ Pure: no Telegram, no database.
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from bot.broad import broad_sections
+from bot.constraints import Conflict, ConflictKind
+from bot.decision import shipped_models
+from bot.document import Sentence
 from bot.knowledge import Entry, KnowledgeBase, KnowledgeError, Problem, Referral, fingerprint
 from bot.knowledge import load_knowledge as _load
 from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
+from bot.multipart import Part, split_question
+from bot.passages import PassageFinder
 from bot.text import clean
 
 log = logging.getLogger(__name__)
 
 # A question longer than this is almost always pasted text, not a question about the report.
 MAX_QUESTION_CHARS = 300
+# A referral trigger word (投诉, 我的申请) yields to an answer only when the question is all but
+# a stored phrasing ("信访答复被撤销" is a fact of the report, not a complaint).
+REFERRAL_OVERRIDE_SCORE = 0.85
 
 
 class Kind(StrEnum):
     ANSWER = "answer"
+    PASSAGE = "passage"  # no entry fits, but a sentence of the report does: quoted
+    OVERVIEW = "overview"  # a broad word (执法, 改革): the parts of the report that speak of it
+    PARTIAL = "partial"  # the report speaks of it but not of what was asked (year, place...)
+    MULTI = "multi"  # several questions in one message, each answered in `parts`
     SUGGEST = "suggest"
     NONE = "none"
     REFERRAL = "referral"
@@ -46,11 +60,34 @@ class Reply:
     suggestions: tuple[Entry, ...] = ()
     match: MatchResult | None = None
     referral: Referral | None = None
+    # Close runners-up offered beside an answer ("您可能还想了解").
+    also: tuple[Entry, ...] = ()
+    # What the report lacks of the question as asked (Kind.PARTIAL).
+    conflicts: tuple[Conflict, ...] = ()
+    # One reply per question of a several-question message (Kind.MULTI).
+    parts: tuple[Reply, ...] = ()
+    # The sentence of the report quoted (Kind.PASSAGE).
+    quote: Sentence | None = None
 
     @property
     def answered(self) -> bool:
-        """True only when a knowledge-base answer is given."""
-        return self.kind is Kind.ANSWER
+        """True only when the reply answers from the report: an entry's answer, or a quoted
+        sentence of the report (for every part of a several-question message)."""
+        if self.kind is Kind.MULTI:
+            return all(part.answered for part in self.parts)
+        return self.kind in (Kind.ANSWER, Kind.PASSAGE)
+
+    @property
+    def source(self) -> str | None:
+        """The section of the report the reply rests on."""
+        if self.quote is not None:
+            return self.quote.section
+        return self.entry.source if self.entry is not None else None
+
+    @property
+    def confidence(self) -> float:
+        best = self.match.best if self.match else None
+        return best.confidence if best else 0.0
 
     @property
     def score(self) -> float | None:
@@ -83,7 +120,9 @@ class Engine:
     def _install(self, kb: KnowledgeBase) -> None:
         # The matcher carries its knowledge base, so swapping this one attribute switches both
         # at once: a question being answered during a reload sees the old or the new, never a mix.
-        self.matcher = Matcher(kb, self.thresholds)
+        models = shipped_models()
+        self.matcher = Matcher(kb, self.thresholds, models.entries)
+        self.passages = PassageFinder(kb, models.passages)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -122,16 +161,45 @@ class Engine:
     # --- answering ---------------------------------------------------------------------------
 
     def respond(self, question: str) -> Reply:
-        """The reply to one question. Never raises for any input string."""
+        """The reply to one message. Never raises for any input string."""
         matcher = self.matcher
-        kb = matcher.kb
-        messages = kb.replies
+        messages = matcher.kb.replies
         stripped = _strip_invisible(question)
         if not stripped:
             return Reply(question, Kind.EMPTY, messages["empty"])
         if len(stripped) > MAX_QUESTION_CHARS:
             text = messages["too_long"].format(limit=MAX_QUESTION_CHARS)
             return Reply(question, Kind.TOO_LONG, text)
+        whole = self._respond_one(matcher, question, stripped)
+        if whole.kind is Kind.OVERVIEW:
+            return whole
+        parts = split_question(stripped)
+        if len(parts) == 1:
+            return whole
+        replies: list[Reply] = []
+        for part in parts:
+            reply = self._respond_part(matcher, part)
+            if not any(_same_answer(reply, earlier) for earlier in replies):
+                replies.append(reply)
+        # Answer piecemeal only when that finds two different facts; a message that merely
+        # has two clauses ("有没有固定安排，是怎么学的") is one question.
+        if sum(reply.kind in (Kind.ANSWER, Kind.PARTIAL) for reply in replies) < 2:
+            return whole
+        text = "\n".join(f"{n}. {reply.text}" for n, reply in enumerate(replies, 1))
+        return Reply(question, Kind.MULTI, text, parts=tuple(replies), match=whole.match)
+
+    def _respond_part(self, matcher: Matcher, part: Part) -> Reply:
+        """One question of a several-question message; a part that cannot be answered alone
+        because it leaves out its subject (一共多少卷) is read with the first part's."""
+        reply = self._respond_one(matcher, part.text, part.text)
+        if part.with_subject is None or reply.kind in (Kind.ANSWER, Kind.PARTIAL):
+            return reply
+        fuller = self._respond_one(matcher, part.text, part.with_subject)
+        return fuller if fuller.kind in (Kind.ANSWER, Kind.PARTIAL) else reply
+
+    def _respond_one(self, matcher: Matcher, question: str, stripped: str) -> Reply:
+        kb = matcher.kb
+        messages = kb.replies
         result = matcher.match(stripped)
         if not result.normalised and not _has_words(stripped):
             return Reply(question, Kind.NO_WORDS, messages["no_words"], match=result)
@@ -143,12 +211,39 @@ class Engine:
         sure = (
             result.outcome is Outcome.ANSWER
             and best is not None
-            and best.score >= matcher.thresholds.sure
+            and best.score >= REFERRAL_OVERRIDE_SCORE
         )
         if referral is not None and not sure:
             return Reply(question, Kind.REFERRAL, referral.reply, match=result, referral=referral)
+        overview = broad_sections(result, [section.title for section in kb.sections()])
+        if overview:
+            names = "、".join(f"“{short_section(section)}”" for section, _ in overview)
+            text = messages["overview"].format(topic=result.normalised, sections=names)
+            entries = tuple(entry for _, entry in overview)
+            return Reply(question, Kind.OVERVIEW, text, suggestions=entries, match=result)
         if result.outcome is Outcome.ANSWER and best is not None:
-            return Reply(question, Kind.ANSWER, best.entry.answer, entry=best.entry, match=result)
+            conflicts = tuple(matcher.conflicts(result.frame, best.entry)) if result.frame else ()
+            if conflicts:
+                text = messages["partial"].format(
+                    missing="；".join(_missing(conflict, kb) for conflict in conflicts),
+                    answer=best.entry.answer,
+                )
+                return Reply(
+                    question,
+                    Kind.PARTIAL,
+                    text,
+                    entry=best.entry,
+                    match=result,
+                    conflicts=conflicts,
+                )
+            also = tuple(c.entry for c in result.also)
+            return Reply(
+                question, Kind.ANSWER, best.entry.answer, entry=best.entry, match=result, also=also
+            )
+        quote = self.passages.quote(stripped)
+        if quote is not None:
+            text = messages["passage"].format(sentence=quote.sentence.text)
+            return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)
         if result.outcome is Outcome.SUGGEST:
             entries = tuple(c.entry for c in result.suggestions)
             return Reply(
@@ -162,6 +257,27 @@ class Engine:
         if entry is None:
             return None
         return Reply(question or entry.questions[0], Kind.ANSWER, entry.answer, entry=entry)
+
+
+def short_section(section: str) -> str:
+    """A section's own heading, without the chapter before it: 一、工作情况（二）加强复议机关监督职能
+    -> 加强复议机关监督职能; 二、存在问题 -> 存在问题."""
+    heading = re.split(r"[）)]", section, maxsplit=1)[-1] if "（" in section else section
+    return re.sub(r"^[一二三四五六七八九十]+、", "", heading)
+
+
+def _same_answer(reply: Reply, other: Reply) -> bool:
+    return reply.entry is not None and reply.entry == other.entry
+
+
+def _missing(conflict: Conflict, kb: KnowledgeBase) -> str:
+    """What the report lacks, in the words of replies.yaml (missing_year, missing_count...)."""
+    key = (
+        f"missing_{conflict.detail}"
+        if conflict.kind is ConflictKind.ASKED
+        else f"missing_{conflict.kind.value}"
+    )
+    return kb.replies[key].format(detail=conflict.detail)
 
 
 def _strip_invisible(text: str) -> str:
@@ -186,8 +302,16 @@ def _referral_for(question: str, referrals: tuple[Referral, ...]) -> Referral | 
 
 def format_plain(reply: Reply, source_label: str = "来源") -> str:
     """The reply as plain text, for the console."""
-    if reply.kind is Kind.ANSWER and reply.entry is not None:
-        return f"{reply.text}\n{source_label}：{reply.entry.source}"
+    if reply.kind is Kind.MULTI:
+        return "\n".join(
+            f"{n}. {format_plain(part, source_label)}" for n, part in enumerate(reply.parts, 1)
+        )
+    if reply.kind in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE) and reply.source is not None:
+        return f"{reply.text}\n{source_label}：{reply.source}"
+    if reply.kind is Kind.OVERVIEW:
+        lines = [reply.text]
+        lines += [f"  {n}. {entry.topic}" for n, entry in enumerate(reply.suggestions, 1)]
+        return "\n".join(lines)
     if reply.kind is Kind.SUGGEST:
         lines = [reply.text]
         lines += [f"  {n}. {entry.questions[0]}" for n, entry in enumerate(reply.suggestions, 1)]

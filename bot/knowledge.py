@@ -18,12 +18,13 @@ from typing import Literal
 
 import yaml
 
+from bot.document import REPORT_FILE, SourceDocument, load_document
 from bot.text import is_cjk
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 8
 ENTRY_KEYS_REQUIRED = ("id", "topic", "questions", "answer", "source")
-ENTRY_KEYS_OPTIONAL = ("keywords", "related")
+ENTRY_KEYS_OPTIONAL = ("passage", "keywords", "related")
 ENTRY_KEYS = ENTRY_KEYS_REQUIRED + ENTRY_KEYS_OPTIONAL
 MAX_ANSWER_CHARS = 300
 MAX_TOPIC_CHARS = 24
@@ -68,8 +69,10 @@ class Entry:
     source: str
     keywords: tuple[str, ...] = ()
     related: tuple[str, ...] = ()
+    passage: tuple[str, ...] = ()
     file: str = ""
     line: int = 0
+    passage_line: int = 0
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,20 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "slow_down",
     "error",
     "feedback_thanks",
+    "passage",
+    "overview",
+    "partial",
+    "missing_year",
+    "missing_place",
+    "missing_counted",
+    "missing_count",
+    "missing_percent",
+    "missing_date",
+    "missing_document",
+    "missing_organisation",
+    "missing_person",
+    "missing_money",
+    "missing_contact",
     "topics_intro",
     "unknown_command",
     # The Telegram front end: buttons, groups, inline mode, admin replies, the command menu.
@@ -150,6 +167,7 @@ class KnowledgeBase:
     replies: Replies
     fingerprint: str
     warnings: tuple[Problem, ...] = ()
+    document: SourceDocument | None = None
     by_id: Mapping[str, Entry] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -178,7 +196,8 @@ def fingerprint(directory: Path) -> str:
     """A cheap digest of names, sizes and mtimes: changes whenever an admin saves a file."""
     digest = hashlib.sha256()
     if directory.is_dir():
-        for path in knowledge_files(directory):
+        report = directory / REPORT_FILE
+        for path in [*knowledge_files(directory), *([report] if report.is_file() else [])]:
             stat = path.stat()
             digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
     return digest.hexdigest()
@@ -208,6 +227,9 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     if not entries and not any(p.severity == "error" for p in problems):
         problems.append(Problem(str(directory), 0, "知识库里没有任何条目"))
     _cross_check(entries, synonyms, problems)
+    document = _read_document(directory, problems)
+    if document is not None:
+        _check_passages(entries, document, problems)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeError(problems)
     return KnowledgeBase(
@@ -216,6 +238,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         replies=replies,
         fingerprint=stamp,
         warnings=tuple(problems),
+        document=document,
     )
 
 
@@ -383,6 +406,7 @@ def _read_entry(name: str, node: yaml.Node, problems: list[Problem]) -> Entry | 
     related = (
         _text_list(fields["related"], name, "related", problems) if "related" in fields else []
     )
+    passage = _passage(fields["passage"], name, problems) if "passage" in fields else []
     if len(problems) > before or None in (entry_id, topic, answer, source):
         return None
     assert entry_id and topic and answer and source
@@ -409,9 +433,19 @@ def _read_entry(name: str, node: yaml.Node, problems: list[Problem]) -> Entry | 
         source=source,
         keywords=tuple(keywords),
         related=tuple(related),
+        passage=tuple(passage),
         file=name,
         line=line,
+        passage_line=_line(fields["passage"]) if "passage" in fields else line,
     )
+
+
+def _passage(node: yaml.Node, name: str, problems: list[Problem]) -> list[str]:
+    """`passage:` is one quoted sentence, or a list of them (one per line)."""
+    if isinstance(node, yaml.SequenceNode):
+        return _text_list(node, name, "passage", problems)
+    text = _text(node, name, "passage", problems)
+    return [text] if text is not None else []
 
 
 def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict[str, str]:
@@ -512,6 +546,49 @@ def _read_referrals(name: str, node: yaml.Node, problems: list[Problem]) -> list
         if ref_id and reply and triggers:
             referrals.append(Referral(id=ref_id, triggers=tuple(triggers), reply=reply))
     return referrals
+
+
+def _read_document(directory: Path, problems: list[Problem]) -> SourceDocument | None:
+    path = directory / REPORT_FILE
+    try:
+        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
+            size = path.stat().st_size
+            problems.append(
+                Problem(str(path), 0, f"文件过大（{size} 字节，上限 {MAX_FILE_BYTES}）")
+            )
+            return None
+        return load_document(directory)
+    except UnicodeDecodeError as exc:
+        problems.append(Problem(str(path), 0, f"不是 UTF-8 编码：{exc.reason}"))
+    except OSError as exc:
+        problems.append(Problem(str(path), 0, f"无法读取报告原文：{exc.strerror}"))
+    return None
+
+
+def _check_passages(
+    entries: list[Entry], document: SourceDocument, problems: list[Problem]
+) -> None:
+    """Every passage must be the report's own words: a misquote is an error, none a warning."""
+    for entry in entries:
+        if not entry.passage:
+            problems.append(
+                Problem(
+                    entry.file,
+                    entry.line,
+                    f"条目 `{entry.id}` 没有 passage（报告原文），回答无法核对出处",
+                    "warning",
+                )
+            )
+        for passage in entry.passage:
+            if not document.contains(passage):
+                problems.append(
+                    Problem(
+                        entry.file,
+                        entry.passage_line,
+                        f"条目 `{entry.id}` 的 passage 在报告原文（{REPORT_FILE}）里找不到："
+                        f"“{passage[:30]}”。请从报告里原样复制（标点全角半角、空格不影响）",
+                    )
+                )
 
 
 # --- cross-file checks -------------------------------------------------------------------------

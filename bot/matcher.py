@@ -18,43 +18,61 @@ from __future__ import annotations
 
 import heapq
 import math
+import re
 from collections import defaultdict
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
 
 from rapidfuzz import fuzz
 
+from bot.constraints import (
+    Conflict,
+    QuestionFrame,
+    Statement,
+    conflicts,
+    fit,
+    read_question,
+    replace_vocabulary,
+    report_years,
+    state,
+)
+from bot.decision import DecisionModel, features, shipped_model
 from bot.knowledge import Entry, KnowledgeBase
-from bot.text import Normaliser, fuzzy_pinyin, is_cjk, question_word_mask, tokens
+from bot.segment import Segmenter
+from bot.text import (
+    Normaliser,
+    clean,
+    fold_numerals,
+    fuzzy_pinyin,
+    is_cjk,
+    question_word_mask,
+    tokens,
+)
 
 
 @dataclass(frozen=True)
 class Thresholds:
-    """Every number that decides an outcome, in one place.
+    """The scorer's hand-set numbers, in one place.
 
-    A wrong confident answer is worse than a suggestion, so `answer` also needs a `margin` over
-    the runner-up entry unless the match is `sure`. A somewhat weaker match still answers when
-    it stands far clear of every other entry (`clear_answer` with `clear_margin`): one stray
-    word the knowledge base lacks should not hide an otherwise unambiguous answer, while
-    questions about things the report does not cover stay below `clear_answer`.
+    These shape the *score* (how coverage is credited and candidates are gathered). Whether a
+    score is an answer, a suggestion or nothing is the fitted decision model's call
+    (bot/decision.py), not a threshold here.
     """
 
-    answer: float = 0.66
-    sure: float = 0.85
-    margin: float = 0.05
-    clear_answer: float = 0.55
-    clear_margin: float = 0.2
-    suggest: float = 0.42
     suggest_window: float = 0.25
     max_suggestions: int = 3
     pinyin_credit: float = 0.8
-    answer_text_credit: float = 0.5
+    answer_text_credit: float = 0.7
+    passage_credit: float = 0.3
     entry_credit: float = 0.9
     candidate_phrases: int = 20
     phrases_per_entry: int = 3
+    # Share of a candidate's score lost when its answer holds none of what the question asks
+    # for (a count question against an entry that states no number).
+    kind_mismatch_cost: float = 0.25
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
 
@@ -75,6 +93,17 @@ class Candidate:
     query_coverage: float
     phrase_coverage: float
     similarity: float
+    # How much of the question the entry as a whole accounts for: IDF mass covered (evidence),
+    # the covered share of the words the knowledge base knows at all (known_coverage), and the
+    # share of the question's words (segmented) found in the entry (word_coverage).
+    evidence: float = 0.0
+    known_coverage: float = 0.0
+    word_coverage: float = 0.0
+    # Share of the kinds of answer the question asks for (a count, a date...) that the entry's
+    # answer holds; 1.0 when the question's wording asks for no particular kind.
+    kind_fit: float = 1.0
+    # The decision model's probability that this is the entry the question asks for.
+    confidence: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,10 +113,18 @@ class MatchResult:
     outcome: Outcome
     candidates: tuple[Candidate, ...]
     reason: str
+    frame: QuestionFrame | None = None
+    # Every entry that shares anything with the question, best first (at most a shortlist).
+    ranked: tuple[Candidate, ...] = ()
 
     @property
     def best(self) -> Candidate | None:
         return self.candidates[0] if self.candidates else None
+
+    @property
+    def also(self) -> tuple[Candidate, ...]:
+        """Close runners-up offered beside an answer ("您可能还想了解")."""
+        return self.candidates[1:] if self.outcome is Outcome.ANSWER else ()
 
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
@@ -147,9 +184,26 @@ class _Phrase:
 
 
 @dataclass(frozen=True)
+class _EntryFacts:
+    """What one entry as a whole covers of one question (computed once per entry and query)."""
+
+    coverage: float
+    evidence: float
+    known_coverage: float
+    word_coverage: float
+    kind_fit: float
+
+
+@dataclass(frozen=True)
 class _EntryTexts:
     combined: _Text  # questions, keywords and topic together
     answer: _Text
+    passage: _Text  # the report's own sentences the entry rests on
+    words: frozenset[str]  # every word of all of the above (and the parts of compounds)
+    statement: Statement  # what the answer states: years, numbers, dates, documents
+
+
+_QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
 @dataclass
@@ -158,13 +212,18 @@ class Matcher:
 
     kb: KnowledgeBase
     thresholds: Thresholds = field(default_factory=Thresholds)
+    model: DecisionModel = field(default_factory=shipped_model)
 
     def __post_init__(self) -> None:
         self.normalise = Normaliser(self.kb.synonyms)
+        self.segmenter = Segmenter(self._terms())
         texts_by_entry: list[list[tuple[str, _Text]]] = []
         self._entries: list[_EntryTexts] = []
         char_df: dict[str, int] = defaultdict(int)
         pinyin_df: dict[str, int] = defaultdict(int)
+        word_df: dict[str, int] = defaultdict(int)
+        default_years = report_years(self.kb.document.title) if self.kb.document else frozenset()
+        self._report_years = default_years
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
             normalised = [(raw, self.normalise(raw)) for raw in raws]
@@ -174,28 +233,75 @@ class Matcher:
             texts_by_entry.append(
                 [(raw, _Text.of(norm)) for norm, raw in reversed(distinct.items())]
             )
-            combined = _Text.of(" ".join(norm for _, norm in normalised if norm))
-            answer = _Text.of(self.normalise(entry.answer))
-            self._entries.append(_EntryTexts(combined, answer))
-            for tok in {*combined.toks, *answer.toks}:
+            combined_norm = " ".join(norm for _, norm in normalised if norm)
+            answer_norm = self.normalise(entry.answer)
+            passage_norm = self.normalise(" ".join(entry.passage))
+            words = frozenset(
+                word
+                for text in (combined_norm, answer_norm, passage_norm)
+                for word in self.segmenter.search_words(text)
+            )
+            texts = _EntryTexts(
+                _Text.of(combined_norm),
+                _Text.of(answer_norm),
+                _Text.of(passage_norm),
+                words,
+                state([fold_numerals(entry.answer)], default_years),
+            )
+            self._entries.append(texts)
+            for tok in {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}:
                 char_df[tok] += 1
                 pinyin_df[fuzzy_pinyin(tok)] += 1
+            for word in words:
+                word_df[word] += 1
+        # What each section speaks of, for the counted-word check (constraints.py).
+        section_text: dict[str, list[str]] = defaultdict(list)
+        for entry, texts in zip(self.kb.entries, self._entries, strict=True):
+            section_text[entry.source] += [
+                texts.combined.norm,
+                texts.answer.norm,
+                texts.passage.norm,
+            ]
+        vocabulary = {source: " ".join(parts) for source, parts in section_text.items()}
+        self._entries = [
+            replace(texts, statement=replace_vocabulary(texts.statement, vocabulary[entry.source]))
+            for entry, texts in zip(self.kb.entries, self._entries, strict=True)
+        ]
         total = max(len(self.kb.entries), 1)
         self._char_idf = {t: math.log(1 + total / df) for t, df in char_df.items()}
         self._pinyin_idf = {t: math.log(1 + total / df) for t, df in pinyin_df.items()}
+        self._word_idf = {w: math.log(1 + total / df) for w, df in word_df.items()}
         self._unknown_idf = math.log(1 + 2 * total)
+        # Tokens the knowledge base or the report uses anywhere: a question word outside this
+        # set is about something the report does not mention (or a colloquialism).
+        document = self.kb.document
+        report = clean(document.text) if document else ""
+        self._known = frozenset(char_df) | frozenset(tokens(self.normalise(report)))
+        # The places the report itself speaks of: naming one of them is not a near miss.
+        self._home = report + "".join(clean(entry.answer) for entry in self.kb.entries)
         self._phrases: list[_Phrase] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
-        for index, texts in enumerate(texts_by_entry):
-            for raw, text in texts:
+        for index, phrasings in enumerate(texts_by_entry):
+            for raw, text in phrasings:
                 number = len(self._phrases)
                 self._phrases.append(_Phrase(index, raw, self._weigh(text)))
                 for gram in text.bigrams:
                     self._postings[gram].append(number)
                 for gram in text.pinyin_bigrams:
                     self._pinyin_postings[gram].append(number)
+        self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
+
         self._cached_match = lru_cache(maxsize=4096)(self._match)
+
+    def _terms(self) -> list[str]:
+        """Words the segmenter should keep whole: the knowledge base's keywords and topics, the
+        report's quoted terms (“马上办”) and the canonical side of the synonyms."""
+        terms = [term for entry in self.kb.entries for term in (*entry.keywords, entry.topic)]
+        terms += list(dict.fromkeys(self.kb.synonyms.values()))
+        for entry in self.kb.entries:
+            terms += _QUOTED_RE.findall(" ".join((entry.answer, *entry.passage)))
+        return [self.normalise(term) for term in terms]
 
     # --- public API --------------------------------------------------------------------------
 
@@ -203,13 +309,31 @@ class Matcher:
         """Score `question` against every entry and decide answer / suggest / none."""
         return self._cached_match(question)
 
-    def rank(self, question: str, *, exclude_phrase: str | None = None) -> list[Candidate]:
+    def rank(self, question: str, *, exclude: Collection[str] = ()) -> list[Candidate]:
         """All entries that share anything with `question`, best first.
 
-        `exclude_phrase` leaves one stored phrasing out: `kb check` uses it to ask whether a
-        question would still find its own entry if it were not stored verbatim.
+        `exclude` leaves stored phrasings out: `kb check` uses it to ask whether a question
+        would still find its own entry if it were not stored verbatim.
         """
-        return self._rank(_Text.of(self.normalise(question)), exclude_phrase)
+        norm = self.normalise(question)
+        return self._rank(_Text.of(norm), self.frame(question, norm), exclude)
+
+    def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
+        """What the question pins down (years, places) and the kind of answer it asks for."""
+        cleaned = clean(question)
+        norm = self.normalise(question) if norm is None else norm
+        return read_question(
+            cleaned,
+            norm,
+            self.segmenter.tagged(cleaned),
+            self._home,
+            self.segmenter.tagged(norm),
+        )
+
+    def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
+        """What `entry`'s answer cannot give of a question with this frame."""
+        index = self._index_of[entry.id]
+        return conflicts(frame, self._entries[index].statement, self._report_years)
 
     # --- scoring -----------------------------------------------------------------------------
 
@@ -217,8 +341,9 @@ class Matcher:
         norm = self.normalise(question)
         if not norm:
             return MatchResult(question, norm, Outcome.NONE, (), "问题里没有可以匹配的文字")
-        ranked = self._rank(_Text.of(norm), None)
-        return self._decide(question, norm, ranked)
+        frame = self.frame(question, norm)
+        ranked = self._rank(_Text.of(norm), frame, ())
+        return self._decide(question, norm, frame, ranked)
 
     def _weigh(self, text: _Text) -> _Weighted:
         """IDF per token, with question and function words damped."""
@@ -274,19 +399,53 @@ class Matcher:
         """Share of `source`'s weight whose tokens `target` covers (exactly or by pinyin)."""
         return self._share(self._credits(source.text, target), source)
 
-    def _entry_coverage(self, query: _Weighted, texts: _EntryTexts) -> float:
-        """Coverage by the entry as a whole: all its phrasings, plus its answer at a discount.
+    def _entry_credits(self, query: _Weighted, texts: _EntryTexts) -> list[float]:
+        """Per token, its coverage by the entry as a whole: all its phrasings, and its answer
+        and the report passage it rests on at a discount.
 
         A question may take one word from one phrasing and another from the answer
-        ("执法案卷评查抽取了多少卷": 案卷评查 from a phrasing, 抽取 and 执法 from the answer).
+        ("执法案卷评查抽取了多少卷": 案卷评查 from a phrasing, 抽取 and 执法 from the answer), or
+        ask about a detail only the report's own sentence mentions.
         """
-        discount = self.thresholds.answer_text_credit
+        limits = self.thresholds
         phrased = self._credits(query.text, texts.combined)
         answered = self._credits(query.text, texts.answer)
-        union = [max(p, discount * a) for p, a in zip(phrased, answered, strict=True)]
-        return self._share(union, query)
+        quoted = self._credits(query.text, texts.passage)
+        return [
+            max(p, limits.answer_text_credit * a, limits.passage_credit * q)
+            for p, a, q in zip(phrased, answered, quoted, strict=True)
+        ]
 
-    def _rank(self, query_text: _Text, exclude_phrase: str | None) -> list[Candidate]:
+    def content_words(self, norm: str) -> list[tuple[str, float]]:
+        """The content words (segmented) of a normalised question, with their IDF; question
+        and function words are left out."""
+        words = []
+        for word in self.segmenter.words(norm):
+            toks = tokens(word)
+            if not toks or max(question_word_mask(toks)) < 1.0:
+                continue
+            words.append((word, self._word_idf.get(word, self._unknown_idf)))
+        return words
+
+    def _word_coverage(self, words: list[tuple[str, float]], texts: _EntryTexts) -> float:
+        """Share of the question's word weight found among the entry's words; a compound the
+        entry lacks counts half when all of its parts are there."""
+        total = sum(weight for _, weight in words)
+        if total <= 0:
+            return 0.0
+        found = 0.0
+        for word, weight in words:
+            if word in texts.words:
+                found += weight
+            else:
+                parts = [p for p in self.segmenter.search_words(word) if p != word]
+                if parts and all(p in texts.words for p in parts):
+                    found += 0.5 * weight
+        return found / total
+
+    def _rank(
+        self, query_text: _Text, frame: QuestionFrame, exclude: Collection[str]
+    ) -> list[Candidate]:
         if not query_text.toks:
             return []
         limits = self.thresholds
@@ -318,24 +477,49 @@ class Matcher:
                 hits[number] += weight
         if not hits:
             return []
-        if exclude_phrase is not None:
+        if exclude:
             for number, phrase in enumerate(self._phrases):
-                if phrase.raw == exclude_phrase:
+                if phrase.raw in exclude:
                     hits.pop(number, None)
         shortlist = self._shortlist(hits)
         # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
-        entry_coverage: dict[int, float] = {}
+        known_weight = sum(
+            w for tok, w in zip(query_text.toks, weights, strict=True) if tok in self._known
+        )
+        words = self.content_words(query_text.norm)
+        entry_facts: dict[int, _EntryFacts] = {}
         best: dict[int, Candidate] = {}
         for number in shortlist:
             phrase = self._phrases[number]
             index = phrase.entry_index
-            if index not in entry_coverage:
-                entry_coverage[index] = self._entry_coverage(query, self._entries[index])
-            candidate = self._score(query, phrase, entry_coverage[index])
+            facts = entry_facts.get(index)
+            if facts is None:
+                texts = self._entries[index]
+                credits = self._entry_credits(query, texts)
+                covered = sum(c * w for c, w in zip(credits, weights, strict=True))
+                facts = entry_facts[index] = _EntryFacts(
+                    coverage=covered / query.total if query.total > 0 else 0.0,
+                    evidence=covered,
+                    known_coverage=covered / known_weight if known_weight > 0 else 0.0,
+                    word_coverage=self._word_coverage(words, texts),
+                    kind_fit=fit(frame, texts.statement),
+                )
+            candidate = self._score(query, phrase, facts)
             current = best.get(index)
             if current is None or candidate.score > current.score:
                 best[index] = candidate
-        return sorted(best.values(), key=lambda c: c.score, reverse=True)
+        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
+        model = self.model
+        return [
+            replace(
+                c,
+                confidence=round(
+                    model.probability(features(c, ranked[i + 1] if i + 1 < len(ranked) else None)),
+                    4,
+                ),
+            )
+            for i, c in enumerate(ranked)
+        ]
 
     def _shortlist(self, hits: dict[int, float]) -> list[int]:
         """The best-hit phrasings, at most `phrases_per_entry` from any one entry.
@@ -364,15 +548,16 @@ class Matcher:
                     break
         return picked
 
-    def _score(self, query: _Weighted, phrase: _Phrase, covered_by_entry: float) -> Candidate:
+    def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
         limits = self.thresholds
         covered_by_phrase = self._coverage(query, phrase.body.text)
         # Words of the question may be spread over several phrasings, or appear only in the answer
         # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
-        query_coverage = max(covered_by_phrase, limits.entry_credit * covered_by_entry)
+        query_coverage = max(covered_by_phrase, limits.entry_credit * facts.coverage)
         phrase_coverage = self._coverage(phrase.body, query.text)
         similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
         score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
+        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - facts.kind_fit)
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
             score=round(min(score, 1.0), 4),
@@ -380,41 +565,43 @@ class Matcher:
             query_coverage=round(query_coverage, 4),
             phrase_coverage=round(phrase_coverage, 4),
             similarity=round(similarity, 4),
+            evidence=round(facts.evidence, 4),
+            known_coverage=round(min(facts.known_coverage, 1.0), 4),
+            word_coverage=round(facts.word_coverage, 4),
+            kind_fit=round(facts.kind_fit, 4),
         )
 
-    def _decide(self, question: str, norm: str, ranked: list[Candidate]) -> MatchResult:
-        limits = self.thresholds
+    def _decide(
+        self, question: str, norm: str, frame: QuestionFrame, ranked: list[Candidate]
+    ) -> MatchResult:
+        limits, model = self.thresholds, self.model
         if not ranked:
-            return MatchResult(question, norm, Outcome.NONE, (), "没有任何条目与问题有共同的词")
+            return MatchResult(
+                question, norm, Outcome.NONE, (), "没有任何条目与问题有共同的词", frame
+            )
         best = ranked[0]
-        runner_up = ranked[1].score if len(ranked) > 1 else 0.0
-        lead = best.score - runner_up
-        confident = best.score >= limits.answer and (
-            best.score >= limits.sure or lead >= limits.margin
-        )
         # A bare number ("2", "300") names no subject: answer it only when it is a stored
         # phrasing word for word ("92.3%"), otherwise offer what it might refer to.
         numbers_only = all(tok[0].isdigit() for tok in tokens(norm))
-        exact = best.similarity >= 1.0
-        if (not numbers_only or exact) and (
-            confident or (best.score >= limits.clear_answer and lead >= limits.clear_margin)
-        ):
-            threshold = limits.answer if confident else limits.clear_answer
-            reason = f"最高分 {best.score:.2f} ≥ 回答阈值 {threshold:.2f}，领先第二名 {lead:.2f}"
-            return MatchResult(question, norm, Outcome.ANSWER, (best,), reason)
-        if best.score >= limits.suggest:
-            floor = max(limits.suggest, best.score - limits.suggest_window)
+        if best.confidence >= model.answer_at and (not numbers_only or best.similarity >= 1.0):
+            also = tuple(
+                c
+                for c in ranked[1:3]
+                if c.score >= best.score - model.also_within and c.confidence >= model.suggest_at
+            )
+            reason = f"置信度 {best.confidence:.2f} ≥ 回答线 {model.answer_at:.2f}"
+            return MatchResult(
+                question, norm, Outcome.ANSWER, (best, *also), reason, frame, tuple(ranked)
+            )
+        if best.confidence >= model.suggest_at or (numbers_only and best.confidence > 0):
+            floor = best.score - limits.suggest_window
             picks = tuple(c for c in ranked if c.score >= floor)[: limits.max_suggestions]
-            if best.score >= limits.answer:
-                reason = (
-                    f"最高分 {best.score:.2f} 达到回答阈值，但与第二名只差 "
-                    f"{best.score - runner_up:.2f}（< {limits.margin:.2f}），改为给出建议"
-                )
-            else:
-                reason = (
-                    f"最高分 {best.score:.2f} 低于回答阈值 {limits.answer:.2f}，"
-                    f"但高于建议阈值 {limits.suggest:.2f}"
-                )
-            return MatchResult(question, norm, Outcome.SUGGEST, picks, reason)
-        reason = f"最高分 {best.score:.2f} 低于建议阈值 {limits.suggest:.2f}"
-        return MatchResult(question, norm, Outcome.NONE, tuple(ranked[:3]), reason)
+            reason = (
+                f"置信度 {best.confidence:.2f} 低于回答线 {model.answer_at:.2f}，"
+                f"但达到建议线 {model.suggest_at:.2f}"
+            )
+            return MatchResult(question, norm, Outcome.SUGGEST, picks, reason, frame, tuple(ranked))
+        reason = f"置信度 {best.confidence:.2f} 低于建议线 {model.suggest_at:.2f}"
+        return MatchResult(
+            question, norm, Outcome.NONE, tuple(ranked[:3]), reason, frame, tuple(ranked)
+        )

@@ -181,11 +181,11 @@ def _day(text: str, flag: str, tz: timezone) -> datetime:
 
 @dataclass(frozen=True)
 class Nearest:
-    """The knowledge-base entry closest to a cluster, by the matcher's own score."""
+    """The knowledge-base entry closest to a cluster, by the matcher's own confidence."""
 
     entry_id: str
     topic: str
-    score: float
+    score: float  # the decision model's mean confidence over the cluster's wordings
     phrase: str  # the stored phrasing that came closest
 
 
@@ -478,14 +478,15 @@ def _cluster(keys: Sequence[str], groups: Mapping[str, Sequence[LoggedQuestion]]
 
 
 def nearest_entry(wordings: Sequence[str], matcher: Matcher) -> Nearest | None:
-    """The entry that scores best over a cluster's wordings (their mean score), or None."""
+    """The entry the matcher is most confident of over a cluster's wordings (their mean
+    confidence), or None."""
     scores: dict[str, list[float]] = {}
     phrases: dict[str, tuple[float, str]] = {}
     sample = list(wordings[:5])
     for wording in sample:
         for candidate in matcher.rank(wording):
             entry_id = candidate.entry.id
-            scores.setdefault(entry_id, []).append(candidate.score)
+            scores.setdefault(entry_id, []).append(candidate.confidence)
             if candidate.score > phrases.get(entry_id, (-1.0, ""))[0]:
                 phrases[entry_id] = (candidate.score, candidate.phrase)
     if not scores:

@@ -79,8 +79,8 @@ def suggest(cluster: Cluster, matcher: Matcher) -> Suggestion:
     """Decide add-to-entry or new-entry for one cluster and write the snippet.
 
     The target entry is the suggestion people picked most often from this cluster (they told
-    us what they meant), else the nearest entry when it scores at least the matcher's
-    suggestion threshold; otherwise nothing in the knowledge base is close: a new entry.
+    us what they meant), else the nearest entry when the matcher is at least confident enough
+    to suggest it; otherwise nothing in the knowledge base is close: a new entry.
     """
     wordings = new_wordings(cluster, matcher)
     nearest = cluster.nearest
@@ -89,14 +89,14 @@ def suggest(cluster: Cluster, matcher: Matcher) -> Suggestion:
     if cluster.taken and cluster.taken[0][0] in matcher.kb.by_id:
         target, times = cluster.taken[0]
         reason = f"有 {times} 次提问者从建议里选了这个条目"
-    elif nearest is not None and nearest.score >= matcher.thresholds.suggest:
+    elif nearest is not None and nearest.score >= matcher.model.suggest_at:
         target = nearest.entry_id
         reason = (
-            f"最接近的条目得分 {nearest.score:.2f}（≥ 建议阈值 {matcher.thresholds.suggest:.2f}）"
+            f"最接近的条目置信度 {nearest.score:.2f}（≥ 建议线 {matcher.model.suggest_at:.2f}）"
         )
     else:
         reason = (
-            f"最接近的条目只有 {score:.2f} 分（< 建议阈值 {matcher.thresholds.suggest:.2f}）"
+            f"最接近的条目置信度只有 {score:.2f}（< 建议线 {matcher.model.suggest_at:.2f}）"
             if score is not None
             else "知识库里没有任何相近的条目"
         )

@@ -138,6 +138,9 @@ _DIGIT_RUN_RE = re.compile("([〇零一二三四五六七八九]{2,4})(?=年)")
 _QUANTITY_RE = re.compile(f"([{_NUM_CHARS}]+(?:点[〇零一二三四五六七八九]+)?)(?=[{_MEASURE}])")
 _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _LATIN_WORD_RE = re.compile(r"[a-z]{4,}")
+# "除了代理官司，还参与了哪些工作": what follows 除了 is what the asker already knows, not what
+# they ask about; it would pull the match towards the wrong fact.
+_ALREADY_KNOWN_RE = re.compile(r"除了\S*?(?:以外|之外)?(?:\s+|(?=还|也|另外))")
 # Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
 _TAG_RE = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>")
 
@@ -189,6 +192,11 @@ def _parse_with_units(text: str) -> int | None:
         else:
             return None
     return total + section + (digit or 0)
+
+
+def fold_numerals(text: str) -> str:
+    """Width-folded text with Chinese numerals as digits, punctuation kept (两次 -> 2次)."""
+    return _replace_numerals(unicodedata.normalize("NFKC", text))
 
 
 def _replace_numerals(text: str) -> str:
@@ -344,7 +352,8 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
         # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
-        text = compact(self._filler_re.sub(" ", clean(text)))
+        text = _ALREADY_KNOWN_RE.sub(" ", clean(text))
+        text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             text = self._apply_synonyms(text)
         text = self._filler_re.sub(" ", text)

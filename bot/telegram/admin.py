@@ -104,11 +104,8 @@ async def explain_last(update: Update, context: Context) -> None:
         return
     matcher = state.engine.matcher
     ranked = matcher.rank(last.question)[:WHY_CANDIDATES] if last.match is not None else []
-    t = matcher.thresholds
-    limits = (
-        f"回答 ≥ {t.answer:.2f}（且领先第二名 ≥ {t.margin:.2f}，或 ≥ {t.sure:.2f}），"
-        f"建议 ≥ {t.suggest:.2f}"
-    )
+    model = matcher.model
+    limits = f"置信度 ≥ {model.answer_at:.2f} 回答，≥ {model.suggest_at:.2f} 给出建议"
     await message.reply_text(why_html(last, ranked, limits))
 
 

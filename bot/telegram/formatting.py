@@ -85,10 +85,11 @@ def why_html(reply: Reply, ranked: Sequence[Candidate], thresholds: str) -> str:
             f"<b>匹配</b>：条目 <code>{esc(best.entry.id)}</code> 的问法「{esc(best.phrase)}」"
         )
     if ranked:
-        lines.append("<b>候选</b>（分数 = 问题覆盖 × 问法覆盖 × 相似度的组合）：")
+        lines.append("<b>候选</b>（置信度；分数 = 问题覆盖 × 问法覆盖 × 相似度的组合）：")
         for number, candidate in enumerate(ranked, 1):
             lines.append(
-                f"{number}. <code>{esc(candidate.entry.id)}</code> {candidate.score:.2f}"
+                f"{number}. <code>{esc(candidate.entry.id)}</code> 置信度 "
+                f"{candidate.confidence:.2f}，分数 {candidate.score:.2f}"
                 f"（问题覆盖 {candidate.query_coverage:.2f}，问法覆盖 "
                 f"{candidate.phrase_coverage:.2f}，相似度 {candidate.similarity:.2f}）"
                 f"「{esc(candidate.phrase)}」"

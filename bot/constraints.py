@@ -1,0 +1,400 @@
+"""What a question pins down and asks for, checked against what an entry states.
+
+A question can share almost every word with an entry and still ask for something the report
+does not give: another year (`2018年的受理数`), another district (`洪山区的出庭应诉率`), a kind
+of answer the entry does not hold (an amount of money, a date, people's names, a phone number),
+or a count the entry never states. Matching alone would answer those with a 2019 Jianghan
+figure as if it were the answer. This module reads the question's *frame* (years, places, the
+kind of answer asked for and the measure word of a count) and an entry's *statement* (the years,
+numbers, measure words, dates and document titles its answer and passage hold), and says where
+the two conflict, and how well an entry's kind of content fits the question (for ranking).
+Pure: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from bot.text import fuzzy_pinyin
+
+
+class Asked(StrEnum):
+    """The kind of answer a question asks for, where it can be told from its wording."""
+
+    COUNT = "count"  # 多少件, 几家, how many
+    PERCENT = "percent"  # 比例, 占比, 受案率是多少
+    DATE = "date"  # 什么时候, 哪天, 哪一年
+    DOCUMENT = "document"  # 依据哪个文件, 哪份意见
+    ORGANISATION = "organisation"  # 哪个部门, 哪几家单位
+    PERSON = "person"  # 叫什么名字, 名单, 分别是谁
+    MONEY = "money"  # 多少钱, 经费
+    CONTACT = "contact"  # 电话, 地址, 网址
+
+
+class ConflictKind(StrEnum):
+    YEAR = "year"
+    PLACE = "place"
+    ASKED = "asked"
+    COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why an entry cannot answer the question as asked."""
+
+    kind: ConflictKind
+    detail: str  # the year, the place, or the Asked value the entry lacks
+
+
+# Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
+_MEASURE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset("个家名人位"),
+    frozenset({"人次", "次"}),
+)
+_MEASURES = "人次|[件名个家卷项次人位条份类种岁天年元]"
+# "电话是多少" asks what the number is, not how many: a bare 是多少 asks for no count.
+_ASKED_COUNT_RE = re.compile(
+    rf"(?<!哪)(?:多少|几)(?P<measure>{_MEASURES})|(?<![是为])多少|(?<!哪)几(?!乎)|数量|总数|"
+    r"how many|number of|count"
+)
+_ASKED_PERCENT_RE = re.compile(
+    r"(?:比例|占比|比重|百分比|率)(?:是|为|有|能|达到?|大概|大约|一共|到底)?(?:多少|几|多高|多大)|"
+    r"百分之(?:多少|几)|(?:多少|几)%|(?:多少|几)成|"
+    r"(?:what|how much|how high).{0,30}(?:rate|percentage|proportion|share)|"
+    r"(?:rate|percentage|proportion|share).{0,12}(?:what|how)"
+)
+_ASKED_DATE_RE = re.compile(
+    r"什么时候|什么时间|哪天|哪一天|何时|几月|几号|哪个月|日期|when|what date|"
+    r"(?P<year>哪一年|哪年|什么年份|which year)"
+)
+_ASKED_DOCUMENT_RE = re.compile(
+    r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|办法|意见|法规|制度文件|政策文件)|"
+    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|which (?:document|regulation|rule)"
+)
+_ASKED_ORGANISATION_RE = re.compile(
+    r"(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家|which (?:department|unit)"
+)
+_ASKED_PERSON_RE = re.compile(
+    r"名字|姓名|名单|分别是谁|都是谁|是哪几位|是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|"
+    r"局长|区长|书记|主任是谁|who are|names?\b"
+)
+_ASKED_MONEY_RE = re.compile(
+    r"多少钱|经费|资金|费用|预算|金额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
+    r"how much money|budget|cost|funding|fee"
+)
+_ASKED_CONTACT_RE = re.compile(
+    r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|phone|address|website|email"
+)
+_YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?:年|(?!\d))")
+_NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_MEASURES})?")
+# A named body: 区司法局, 得伟君尚…律师事务所, 江汉区政府, or "各部门、各街道" as a whole.
+_ORGANISATION_RE = re.compile(
+    r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
+)
+_DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
+# Places a question may name instead of the report's own: Wuhan's districts, and any other
+# 区/市/省/县 name the segmenter tags as a place.
+WUHAN_DISTRICTS: tuple[str, ...] = (
+    "江岸区",
+    "江汉区",
+    "硚口区",
+    "汉阳区",
+    "武昌区",
+    "青山区",
+    "洪山区",
+    "东西湖区",
+    "汉南区",
+    "蔡甸区",
+    "江夏区",
+    "黄陂区",
+    "新洲区",
+    "东湖高新区",
+    "光谷",
+    "经开区",
+)
+_PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    """What a question pins down (years, places) and what kind of answer it asks for."""
+
+    asked: frozenset[Asked]
+    measures: frozenset[str]
+    years: frozenset[int]
+    places: tuple[str, ...]
+    # The words next to 多少/几 (normalised): what is being counted.
+    counted: tuple[str, ...] = ()
+    # The word right after 多少/几 and its measure (几个部门): the answer must count it.
+    counted_after: tuple[str, ...] = ()
+    # The date asked for is only a year (哪一年): a year in the answer will do.
+    year_only: bool = False
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What an entry states: the raw material a question's frame is checked against."""
+
+    years: frozenset[int]
+    explicit_years: frozenset[int]
+    measures: frozenset[str]
+    has_number: bool
+    has_percent: bool
+    has_date: bool
+    has_document: bool
+    has_organisation: bool
+    has_money: bool
+    text: str
+    # Every normalised text of the entry and of the entries in its section: what it speaks of
+    # (a count of 败诉 or 不合格 asks about something else), also as folded pinyin.
+    vocabulary: str = ""
+    sounds: str = ""
+
+
+def read_question(
+    cleaned: str,
+    normalised: str = "",
+    tagged: Iterable[tuple[str, str]] = (),
+    home: str = "",
+    normalised_words: Sequence[tuple[str, str]] = (),
+) -> QuestionFrame:
+    """The frame of a question.
+
+    Args:
+        cleaned: the question folded (width, script, numerals) but with its own words, since
+            synonyms merge 几件 and 多少 and so lose the measure word.
+        normalised: the fully normalised question, where 去年 and 前年 have become years.
+        tagged: the cleaned question's words with part-of-speech tags (ns: a place name).
+        home: text of the report itself; a place it names is not "another place".
+        normalised_words: the normalised question cut into words with part-of-speech tags,
+            to find what is counted.
+    """
+    # 几个/好几 opening a clause means "several" (几个部门之间互相推诿), not "how many".
+    norm = re.sub(r"(?:^|(?<=\s))几(?=个)|好几", "若干", cleaned)
+    asked: set[Asked] = set()
+    measures: set[str] = set()
+    for match in _ASKED_COUNT_RE.finditer(norm):
+        asked.add(Asked.COUNT)
+        if match.group("measure"):
+            measures.add(match.group("measure"))
+    date = _ASKED_DATE_RE.search(norm)
+    year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
+    for kind, pattern in (
+        (Asked.PERCENT, _ASKED_PERCENT_RE),
+        (Asked.DATE, _ASKED_DATE_RE),
+        (Asked.DOCUMENT, _ASKED_DOCUMENT_RE),
+        (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
+        (Asked.PERSON, _ASKED_PERSON_RE),
+        (Asked.MONEY, _ASKED_MONEY_RE),
+        (Asked.CONTACT, _ASKED_CONTACT_RE),
+    ):
+        if pattern.search(norm):
+            asked.add(kind)
+    if Asked.PERCENT in asked and not measures:
+        asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
+    if Asked.MONEY in asked:
+        asked.discard(Asked.COUNT)
+    years = frozenset(int(y) for y in _YEAR_RE.findall(f"{cleaned} {normalised}"))
+    places = [d for d in WUHAN_DISTRICTS if d in norm]
+    for word, tag in tagged:
+        if tag == "ns" and len(word) >= 3 and word.endswith(_PLACE_SUFFIXES):
+            places.append(word)
+    foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
+    counted, after = _counted_words(normalised_words) if Asked.COUNT in asked else ([], [])
+    if not measures & _NOUN_MEASURES:
+        after = []  # 几次 counts actions, and a bare 多少 may ask anything: no counted noun
+    return QuestionFrame(
+        frozenset(asked),
+        frozenset(measures),
+        years,
+        foreign,
+        tuple(counted),
+        tuple(after),
+        year_only,
+    )
+
+
+_COUNT_WORDS = frozenset({"多少", "几", "几个"})
+_COUNT_GLUE = frozenset(
+    "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
+    "中 中有 里 里有 其中 其中有 当中 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "
+    "2019年 2018年 具体 分别 各 各有 大约有 一下".split()
+)
+
+
+def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+    """The words right before and after each 多少/几 (glue and measure words skipped): in
+    "败诉了几件" and "多少卷不合格" they say what is being counted. Also, apart, the words that
+    follow a 多少/几 and its measure directly (几个部门): the counted thing itself."""
+    words = [word for word, _ in tagged]
+    found: list[str] = []
+    after_measure: list[str] = []
+    for index, word in enumerate(words):
+        if word not in _COUNT_WORDS:
+            continue
+        before = index - 1
+        while before >= 0 and words[before] in _COUNT_GLUE:
+            before -= 1
+        after = index + 1
+        while after < len(words) and (
+            words[after] in _MEASURE_WORDS or words[after] in _COUNT_GLUE
+        ):
+            after += 1
+        for neighbour in (before, after):
+            if 0 <= neighbour < len(words) and _is_content(words[neighbour]):
+                found.append(words[neighbour])
+        # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
+        # is the thing counted: in 几个人组成 the verb after the measure is not.
+        if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
+            after_measure.append(words[after])
+    return found, after_measure
+
+
+_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种岁天年元", "人次"})
+# Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
+_NOUN_MEASURES = frozenset("个家名位件卷项条份类种")
+
+
+def _is_content(word: str) -> bool:
+    return len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+def state(
+    texts: Iterable[str], default_years: frozenset[int] = frozenset(), vocabulary: str = ""
+) -> Statement:
+    """The statement of an entry, from its answer with numerals folded to digits (punctuation
+    kept: a 《title》 is how a named document is recognised). An answer that names no year
+    speaks of the report's own year(s), `default_years`; `vocabulary` is what the entry and its
+    section speak of, normalised."""
+    text = " ".join(texts)
+    numbers = [m for m in _NUMBER_RE.finditer(text) if not _is_year(m)]
+    explicit = frozenset(int(y) for y in _YEAR_RE.findall(text))
+    return Statement(
+        years=explicit or default_years,
+        explicit_years=explicit,
+        measures=frozenset(m.group("measure") for m in numbers if m.group("measure")),
+        has_number=bool(numbers),
+        has_percent="%" in text,
+        has_date=bool(_DATE_RE.search(text)),
+        has_document="《" in text,
+        has_organisation=bool(_ORGANISATION_RE.search(text)),
+        has_money=bool(re.search(r"\d+(?:\.\d+)?万?元", text)),
+        text=text,
+        vocabulary=vocabulary,
+        sounds=_sounds(vocabulary),
+    )
+
+
+def replace_vocabulary(statement: Statement, vocabulary: str) -> Statement:
+    """`statement` speaking of `vocabulary` (its section's text)."""
+    return replace(statement, vocabulary=vocabulary, sounds=_sounds(vocabulary))
+
+
+def _is_year(match: re.Match[str]) -> bool:
+    return match.group("measure") == "年" and bool(_YEAR_RE.match(match.group(0)))
+
+
+def report_years(title: str) -> frozenset[int]:
+    """The year(s) a report is about, from its title (江汉区2019年法治政府建设工作报告)."""
+    return frozenset(int(y) for y in _YEAR_RE.findall(title))
+
+
+def conflicts(
+    frame: QuestionFrame, statement: Statement, report_years: frozenset[int] = frozenset()
+) -> list[Conflict]:
+    """Everything the question pins down or asks for that the entry does not state.
+
+    The report's own year never conflicts: every entry speaks of it, even one whose answer
+    names another year (发文日期 2020-01-25)."""
+    found: list[Conflict] = []
+    for year in sorted(frame.years - report_years):
+        if statement.years and year not in statement.years:
+            found.append(Conflict(ConflictKind.YEAR, str(year)))
+    for place in frame.places:
+        if place not in statement.text:
+            found.append(Conflict(ConflictKind.PLACE, place))
+    for kind in sorted(frame.asked):
+        if not _holds(kind, frame, statement):
+            found.append(Conflict(ConflictKind.ASKED, kind.value))
+    found.extend(
+        Conflict(ConflictKind.COUNTED, word)
+        for word in frame.counted
+        if not _spoken_of(word, statement)
+    )
+    found.extend(
+        Conflict(ConflictKind.COUNTED, word)
+        for word in frame.counted_after
+        if not _counts(statement.text, word) and _spoken_of(word, statement)
+    )
+    return found
+
+
+# How far after a number and its measure word the counted thing may stand (62个部门及街道).
+_COUNTED_REACH = 6
+
+
+def _counts(text: str, word: str) -> bool:
+    """Whether `text` gives a number of `word`: the word stands within a few characters of a
+    number (全区政府系统62个部门, 随机抽取19家执法部门, 案卷共计165卷)."""
+    reach = _COUNTED_REACH + len(word)
+    return any(
+        word in text[match.end() : match.end() + reach]
+        or word in text[max(0, match.start() - reach) : match.start()]
+        for match in _NUMBER_RE.finditer(text)
+        if not _is_year(match)
+    )
+
+
+def _spoken_of(word: str, statement: Statement) -> bool:
+    """Whether the entry's section speaks of `word`: every character of it occurs there, as
+    itself or as a character that sounds the same (a typo'd 旧正 is the section's 旧证). A word
+    cut oddly by the segmenter (会开, 团由) passes; a new subject (败诉, 人口) does not."""
+    return all(
+        ch in statement.vocabulary or f" {fuzzy_pinyin(ch)} " in statement.sounds for ch in word
+    )
+
+
+def _sounds(text: str) -> str:
+    """Folded pinyin of every character, with separators."""
+    return " " + " ".join(fuzzy_pinyin(ch) for ch in text if not ch.isspace()) + " "
+
+
+def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
+    if kind is Asked.COUNT:
+        if not statement.has_number:
+            return False
+        return not frame.measures or any(
+            _same_measure(asked, stated)
+            for asked in frame.measures
+            for stated in statement.measures
+        )
+    if kind is Asked.PERCENT:
+        return statement.has_percent
+    if kind is Asked.DATE:
+        return statement.has_date or (frame.year_only and bool(statement.explicit_years))
+    if kind is Asked.DOCUMENT:
+        return statement.has_document
+    if kind is Asked.ORGANISATION:
+        return statement.has_organisation
+    if kind is Asked.MONEY:
+        return statement.has_money
+    return False  # the report names no people and gives no contact details
+
+
+def _same_measure(asked: str, stated: str) -> bool:
+    # 几个 is the all-purpose count: 规范性文件发了几个 is answered by 1件.
+    return (
+        asked == stated or asked == "个" or any(asked in g and stated in g for g in _MEASURE_GROUPS)
+    )
+
+
+def fit(frame: QuestionFrame, statement: Statement) -> float:
+    """How well the entry's kind of content fits what the question asks for, 0..1 (1: no
+    objection). Used to rank: a count question prefers the entry that states the count."""
+    if not frame.asked:
+        return 1.0
+    held = sum(_holds(kind, frame, statement) for kind in frame.asked)
+    return held / len(frame.asked)
