@@ -30,6 +30,8 @@ class Asked(StrEnum):
     DOCUMENT = "document"  # 依据哪个文件, 哪份意见
     ORGANISATION = "organisation"  # 哪个部门, 哪几家单位
     PERSON = "person"  # 叫什么名字, 名单, 分别是谁
+    REASON = "reason"  # 为什么, 什么原因
+    PROCEDURE = "procedure"  # 怎么查询, 如何申请: how a citizen gets something done
     MONEY = "money"  # 多少钱, 经费
     CONTACT = "contact"  # 电话, 地址, 网址
 
@@ -72,14 +74,22 @@ _ASKED_DATE_RE = re.compile(
 )
 _ASKED_DOCUMENT_RE = re.compile(
     r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|办法|意见|法规|制度文件|政策文件)|"
-    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|which (?:document|regulation|rule)"
+    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|"
+    r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
+    r"which (?:document|regulation|rule)"
 )
 _ASKED_ORGANISATION_RE = re.compile(
     r"(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家|which (?:department|unit)"
 )
 _ASKED_PERSON_RE = re.compile(
-    r"名字|姓名|名单|分别是谁|都是谁|是哪几位|是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|"
-    r"局长|区长|书记|主任是谁|who are|names?\b"
+    r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)(?:名字|姓名)|名单|分别是谁|都是谁|是哪几位|"
+    r"是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|(?:局长|区长|书记|主任)是谁|who are|names?\b"
+)
+_ASKED_REASON_RE = re.compile(r"为什么|为何|为啥|什么原因|啥原因|原因是|原因有|\bwhy\b")
+_ASKED_PROCEDURE_RE = re.compile(
+    r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
+    r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名)|"
+    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i"
 )
 _ASKED_MONEY_RE = re.compile(
     r"多少钱|经费|资金|费用|预算|金额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
@@ -94,6 +104,8 @@ _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_ME
 _ORGANISATION_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
 )
+# Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
+_REASON_RE = re.compile(r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防")
 _DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
 # Places a question may name instead of the report's own: Wuhan's districts, and any other
 # 区/市/省/县 name the segmenter tags as a place.
@@ -147,6 +159,7 @@ class Statement:
     has_document: bool
     has_organisation: bool
     has_money: bool
+    has_reason: bool
     text: str
     # Every normalised text of the entry and of the entries in its section: what it speaks of
     # (a count of 败诉 or 不合格 asks about something else), also as folded pinyin.
@@ -188,6 +201,8 @@ def read_question(
         (Asked.DOCUMENT, _ASKED_DOCUMENT_RE),
         (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
         (Asked.PERSON, _ASKED_PERSON_RE),
+        (Asked.REASON, _ASKED_REASON_RE),
+        (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
         (Asked.MONEY, _ASKED_MONEY_RE),
         (Asked.CONTACT, _ASKED_CONTACT_RE),
     ):
@@ -282,6 +297,7 @@ def state(
         has_document="《" in text,
         has_organisation=bool(_ORGANISATION_RE.search(text)),
         has_money=bool(re.search(r"\d+(?:\.\d+)?万?元", text)),
+        has_reason=bool(_REASON_RE.search(text)),
         text=text,
         vocabulary=vocabulary,
         sounds=_sounds(vocabulary),
@@ -332,19 +348,19 @@ def conflicts(
     return found
 
 
-# How far after a number and its measure word the counted thing may stand (62个部门及街道).
-_COUNTED_REACH = 6
+_CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")
 
 
 def _counts(text: str, word: str) -> bool:
-    """Whether `text` gives a number of `word`: the word stands within a few characters of a
-    number (全区政府系统62个部门, 随机抽取19家执法部门, 案卷共计165卷)."""
-    reach = _COUNTED_REACH + len(word)
+    """Whether `text` gives a number of `word`: a clause holds both the word and a number
+    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队, 案卷共计165卷)."""
     return any(
-        word in text[match.end() : match.end() + reach]
-        or word in text[max(0, match.start() - reach) : match.start()]
-        for match in _NUMBER_RE.finditer(text)
-        if not _is_year(match)
+        word in clause.group(0)
+        and any(
+            not _is_year(number) and number.group("measure") != "%"
+            for number in _NUMBER_RE.finditer(clause.group(0))
+        )
+        for clause in _CLAUSE_RE.finditer(text)
     )
 
 
@@ -381,7 +397,9 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return statement.has_organisation
     if kind is Asked.MONEY:
         return statement.has_money
-    return False  # the report names no people and gives no contact details
+    if kind is Asked.REASON:
+        return statement.has_reason
+    return False  # the report names no people, no contact details and no citizens' procedures
 
 
 def _same_measure(asked: str, stated: str) -> bool:

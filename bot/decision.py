@@ -4,8 +4,9 @@ Whether the best-ranked entry is the right one cannot be read off one score with
 threshold: a short plain question and a long colloquial one score very differently when both
 are right. The decision is a small logistic model over what the matcher measured (score,
 coverage of the question, of its words and of the words the knowledge base knows at all, the IDF
-mass covered, the lead over the runner-up, whether the entry holds the kind of answer asked
-for). Its parameters and cut-offs live in `decision_model.json`, written by
+mass covered, the lead over the runner-up). Whether the entry holds the kind of answer asked for
+is not the model's business: bot/constraints.py answers such near misses with what the report
+does say. Its parameters and cut-offs live in `decision_model.json`, written by
 `python -m bot.decision_fit` from the knowledge base's own phrasings and generated near misses,
 never from evaluation questions. A change to the decision is a reviewed diff of numbers.
 Pure: no Telegram, no database.
@@ -31,7 +32,6 @@ FEATURES: tuple[str, ...] = (
     "word_coverage",
     "log_evidence",
     "lead",
-    "kind_fit",
 )
 
 
@@ -57,16 +57,17 @@ class Scored(Protocol):
 def features(candidate: Scored, runner_up: Scored | None) -> list[float]:
     """The model's inputs for `candidate`, judged against the next candidate down."""
     lead = candidate.score - (runner_up.score if runner_up is not None else 0.0)
-    return [
-        candidate.score,
-        candidate.query_coverage,
-        candidate.phrase_coverage,
-        candidate.known_coverage,
-        candidate.word_coverage,
-        math.log1p(candidate.evidence),
-        lead,
-        candidate.kind_fit,
-    ]
+    values = {
+        "score": candidate.score,
+        "query_coverage": candidate.query_coverage,
+        "phrase_coverage": candidate.phrase_coverage,
+        "known_coverage": candidate.known_coverage,
+        "word_coverage": candidate.word_coverage,
+        "log_evidence": math.log1p(candidate.evidence),
+        "lead": lead,
+        "kind_fit": candidate.kind_fit,
+    }
+    return [values[name] for name in FEATURES]
 
 
 @dataclass(frozen=True)

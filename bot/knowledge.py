@@ -123,6 +123,8 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "missing_person",
     "missing_money",
     "missing_contact",
+    "missing_reason",
+    "missing_procedure",
     "topics_intro",
     "unknown_command",
     # The Telegram front end: buttons, groups, inline mode, admin replies, the command menu.

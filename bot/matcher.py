@@ -66,6 +66,9 @@ class Thresholds:
     max_suggestions: int = 3
     pinyin_credit: float = 0.8
     answer_text_credit: float = 0.7
+    # Like BM25's length normalisation: a long answer (a section summary) covers many words
+    # of many questions, so its answer text is credited less, by sqrt(pivot / length).
+    answer_length_pivot: int = 40
     passage_credit: float = 0.3
     entry_credit: float = 0.9
     candidate_phrases: int = 20
@@ -201,6 +204,7 @@ class _EntryTexts:
     passage: _Text  # the report's own sentences the entry rests on
     words: frozenset[str]  # every word of all of the above (and the parts of compounds)
     statement: Statement  # what the answer states: years, numbers, dates, documents
+    answer_credit: float  # the credit for covering a word through the answer text
 
 
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
@@ -215,7 +219,7 @@ class Matcher:
     model: DecisionModel = field(default_factory=shipped_model)
 
     def __post_init__(self) -> None:
-        self.normalise = Normaliser(self.kb.synonyms)
+        self.normalise = Normaliser(self._synonyms())
         self.segmenter = Segmenter(self._terms())
         texts_by_entry: list[list[tuple[str, _Text]]] = []
         self._entries: list[_EntryTexts] = []
@@ -247,6 +251,7 @@ class Matcher:
                 _Text.of(passage_norm),
                 words,
                 state([fold_numerals(entry.answer)], default_years),
+                self._answer_credit(len(tokens(answer_norm))),
             )
             self._entries.append(texts)
             for tok in {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}:
@@ -293,6 +298,21 @@ class Matcher:
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
 
         self._cached_match = lru_cache(maxsize=4096)(self._match)
+
+    def _answer_credit(self, length: int) -> float:
+        limits = self.thresholds
+        shortening = min(1.0, math.sqrt(limits.answer_length_pivot / max(length, 1)))
+        return limits.answer_text_credit * shortening
+
+    def _synonyms(self) -> dict[str, str]:
+        """The knowledge base's synonyms, plus the report's own title as a way of saying "the
+        report": a question that names it in full (江汉区2019年法治政府建设工作报告的发文日期)
+        asks about the report, not about every entry that shares the title's words."""
+        synonyms = dict(self.kb.synonyms)
+        document = self.kb.document
+        if document is not None and document.title:
+            synonyms.setdefault(document.title, synonyms.get("报告", "报告"))
+        return synonyms
 
     def _terms(self) -> list[str]:
         """Words the segmenter should keep whole: the knowledge base's keywords and topics, the
@@ -412,17 +432,24 @@ class Matcher:
         answered = self._credits(query.text, texts.answer)
         quoted = self._credits(query.text, texts.passage)
         return [
-            max(p, limits.answer_text_credit * a, limits.passage_credit * q)
+            max(p, texts.answer_credit * a, limits.passage_credit * q)
             for p, a, q in zip(phrased, answered, quoted, strict=True)
         ]
 
     def content_words(self, norm: str) -> list[tuple[str, float]]:
         """The content words (segmented) of a normalised question, with their IDF; question
         and function words are left out."""
+        # The mask is read over the whole question, so a question phrase that spans words
+        # (工作报告中, 有哪些) is set aside as a whole.
+        toks = tokens(norm)
+        mask = question_word_mask(toks)
         words = []
+        position = 0
         for word in self.segmenter.words(norm):
-            toks = tokens(word)
-            if not toks or max(question_word_mask(toks)) < 1.0:
+            size = len(tokens(word))
+            kept = mask[position : position + size]
+            position += size
+            if not kept or max(kept) < 1.0:
                 continue
             words.append((word, self._word_idf.get(word, self._unknown_idf)))
         return words

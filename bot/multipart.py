@@ -61,7 +61,7 @@ def split_question(message: str) -> list[Part]:
     if len(questions) == 1:
         each = _each(questions[0])
         return [Part(q) for q in each] if each else [Part(text)]
-    if len(questions) > MAX_PARTS:
+    if not 2 <= len(questions) <= MAX_PARTS:
         return [Part(text)]
     parts = [Part(questions[0])]
     subject = _subject(questions[0])

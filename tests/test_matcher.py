@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -9,7 +10,8 @@ from hypothesis import strategies as st
 
 from bot.engine import Engine
 from bot.knowledge import load_knowledge
-from bot.matcher import Matcher, Outcome, Thresholds
+from bot.decision import shipped_model
+from bot.matcher import Matcher, Outcome
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 DEV_QUESTIONS = Path(__file__).parent / "data" / "dev_questions.yaml"
@@ -24,7 +26,7 @@ def test_exact_question_is_a_sure_answer(matcher: Matcher) -> None:
     result = matcher.match("区政府和哪些律师事务所签了协议")
     assert result.outcome is Outcome.ANSWER
     assert result.best is not None and result.best.entry.id == "law-firms"
-    assert result.best.score >= matcher.thresholds.sure
+    assert result.best.confidence >= matcher.model.answer_at
 
 
 @pytest.mark.parametrize(
@@ -81,18 +83,19 @@ def test_unknown_words_cost_more_than_question_words(matcher: Matcher) -> None:
     assert plain.score >= wordy.score
 
 
-def test_thresholds_decide_the_outcome() -> None:
+def test_the_decision_models_cut_offs_decide_the_outcome() -> None:
     kb = load_knowledge(FIXTURE_KNOWLEDGE)
-    strict = Matcher(kb, Thresholds(answer=0.99, sure=0.995, clear_answer=0.99, suggest=0.98))
+    model = shipped_model()
+    strict = Matcher(kb, model=replace(model, answer_at=1.01, suggest_at=1.01))
     assert strict.match("去年复议申请收到几件").outcome is Outcome.NONE
-    lenient = Matcher(kb, Thresholds(answer=0.1, margin=0.0, suggest=0.05))
+    lenient = Matcher(kb, model=replace(model, answer_at=0.0, suggest_at=0.0))
     assert lenient.match("复议申请").outcome is Outcome.ANSWER
 
 
 def test_rank_can_leave_a_stored_phrasing_out(matcher: Matcher) -> None:
     question = "合作的律师事务所"
     with_it = matcher.rank(question)[0]
-    without = matcher.rank(question, exclude_phrase=question)[0]
+    without = matcher.rank(question, exclude=(question,))[0]
     assert with_it.phrase == question and without.phrase != question
 
 
@@ -101,9 +104,10 @@ def test_rank_can_leave_a_stored_phrasing_out(matcher: Matcher) -> None:
 def test_matching_never_crashes_and_scores_stay_in_range(text: str) -> None:
     result = _MATCHER.match(text)
     assert result.outcome in Outcome
-    assert all(0.0 <= c.score <= 1.0 for c in result.candidates)
+    assert all(0.0 <= c.score <= 1.0 and 0.0 <= c.confidence <= 1.0 for c in result.candidates)
     if result.outcome is Outcome.ANSWER:
-        assert len(result.candidates) == 1
+        best, *also = result.candidates
+        assert len(also) <= 2 and all(c.score <= best.score for c in also)
 
 
 _MATCHER = Matcher(load_knowledge(FIXTURE_KNOWLEDGE))
@@ -152,7 +156,7 @@ def test_leaving_out_a_phrasing_shared_by_topic_and_keyword_still_finds_the_entr
     )
     path.write_text(text, encoding="utf-8")
     matcher = Matcher(load_knowledge(kb_dir))
-    ranked = matcher.rank("出庭应诉率", exclude_phrase="出庭应诉率")
+    ranked = matcher.rank("出庭应诉率", exclude=("出庭应诉率",))
     assert ranked and ranked[0].entry.id == "court-appearance-rate"
     assert ranked[0].phrase != "出庭应诉率"
 

@@ -233,7 +233,7 @@ async def test_report_totals_days_entries_and_clusters(
     assert reconsideration.count == 2
     assert reconsideration.nearest is not None
     assert reconsideration.nearest.entry_id.startswith("reconsideration-")
-    assert reconsideration.nearest.score >= engine.matcher.thresholds.suggest
+    assert reconsideration.nearest.score >= engine.matcher.model.suggest_at
 
 
 async def test_an_empty_window_is_a_report_too(tmp_path: Path) -> None:

@@ -91,13 +91,13 @@ async def test_why_explains_the_admins_own_last_question(kbbot: RunningBot) -> N
         "1. reconsideration-applications 1.00" in text or "1. reconsideration-applications" in text
     )
     assert "2. reconsideration-acceptance" in text  # the runner-up and its score
-    assert "阈值：回答 ≥" in text
+    assert "阈值：置信度 ≥" in text  # the decision model's cut-offs
 
 
 async def test_why_explains_a_suggestion_and_a_referral(kbbot: RunningBot) -> None:
     await kbbot.ask("复议", user_id=ADMIN_ID)
     text = await _admin(kbbot, "/why")
-    assert "结果：suggest" in text and "原因：最高分" in text
+    assert "结果：suggest" in text and "原因：置信度" in text
     await kbbot.ask("我要投诉", user_id=ADMIN_ID)
     assert "命中转介规则 complaint" in await _admin(kbbot, "/why")
 
