@@ -44,10 +44,17 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "answer": reply.text,
         "entry_id": entry.id if entry else None,
         "topic": entry.topic if entry else None,
-        "source": entry.source if entry else None,
+        "source": reply.source,
         "score": reply.score,
+        "confidence": round(reply.confidence, 4) if reply.match else None,
         "normalised": reply.normalised,
         "suggestions": [{"entry_id": e.id, "question": e.questions[0]} for e in reply.suggestions],
+        "also": [{"entry_id": e.id, "question": e.questions[0]} for e in reply.also],
+        "passage": reply.quote.text if reply.quote else None,
+        "missing": [
+            {"kind": conflict.kind.value, "detail": conflict.detail} for conflict in reply.conflicts
+        ],
+        "parts": [reply_json(part) for part in reply.parts],
     }
 
 
@@ -122,8 +129,9 @@ async def ask(
 async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[str]) -> int:
     """An interactive console conversation on the same engine as the bot.
 
-    A number picks from the last list shown (suggestions, sections or entries); /topics
-    browses the report section by section, /help shows example questions, q quits.
+    A number picks from the last list shown (suggestions, sections, entries or an answer's
+    runners-up); /topics browses the report section by section, /help shows example questions,
+    q quits.
     """
     engine = load_engine(config)
     label = engine.message("source_label")
@@ -155,15 +163,19 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
                 continue
             reply = engine.respond(text)
             out.write(format_plain(reply, label) + "\n")
-            if reply.suggestions:
-                menu.offer_entries(reply.suggestions)
-                out.write("（输入序号查看对应答案）\n")
+            offer = menu.offer_reply(engine, reply)
+            if offer:
+                out.write(offer + "\n")
             await logger.record(reply)
     return EXIT_OK
 
 
+PICK_HINT = "（输入序号查看对应答案）"
+
+
 class ConsoleMenu:
-    """The numbered list the console user can pick from: sections, entries or suggestions."""
+    """The numbered list the console user can pick from: sections, entries, suggestions, a broad
+    word's sections or an answer's close runners-up."""
 
     def __init__(self) -> None:
         self._sections: list[str] = []
@@ -174,6 +186,23 @@ class ConsoleMenu:
 
     def offer_entries(self, entries: Iterable[Entry]) -> None:
         self._sections, self._entries = [], [entry.id for entry in entries]
+
+    def offer_reply(self, engine: Engine, reply: Reply) -> str:
+        """Offer what a reply leads on to, and return the lines to print under it ("" if none).
+
+        Suggestions and a broad word's sections are already numbered in the reply; an answer's
+        close runners-up ("您可能还想了解") are listed here. A several-question message's parts
+        offer nothing: the numbers there are the parts.
+        """
+        if reply.suggestions:
+            self.offer_entries(reply.suggestions)
+            return PICK_HINT
+        if reply.also:
+            self.offer_entries(reply.also)
+            lines = [engine.message("also_intro")]
+            lines += [f"  {n}. {entry.questions[0]}" for n, entry in enumerate(reply.also, 1)]
+            return "\n".join([*lines, PICK_HINT])
+        return ""
 
     def show_sections(self, engine: Engine) -> str:
         sections = engine.kb.sections()

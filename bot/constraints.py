@@ -68,9 +68,10 @@ _ASKED_PERCENT_RE = re.compile(
     r"(?:what|how much|how high).{0,30}(?:rate|percentage|proportion|share)|"
     r"(?:rate|percentage|proportion|share).{0,12}(?:what|how)"
 )
+# Numerals are digits by now: 哪一天 reads 哪1天.
 _ASKED_DATE_RE = re.compile(
-    r"什么时候|什么时间|哪天|哪一天|何时|几月|几号|哪个月|日期|when|what date|"
-    r"(?P<year>哪一年|哪年|什么年份|which year)"
+    r"什么时候|什么时间|哪[一1]?天|何时|几月|几号|哪个月|日期|when|what date|"
+    r"(?P<year>哪[一1]?年|什么年份|which year)"
 )
 _ASKED_DOCUMENT_RE = re.compile(
     r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|办法|意见|法规|制度文件|政策文件)|"
@@ -161,10 +162,10 @@ class Statement:
     has_money: bool
     has_reason: bool
     text: str
-    # Every normalised text of the entry and of the entries in its section: what it speaks of
-    # (a count of 败诉 or 不合格 asks about something else), also as folded pinyin.
-    vocabulary: str = ""
-    sounds: str = ""
+    # The characters of the entry's section, and their folded pinyin: what it speaks of (a
+    # count of 败诉 or 不合格 asks about something else).
+    vocabulary: frozenset[str] = frozenset()
+    sounds: frozenset[str] = frozenset()
 
 
 def read_question(
@@ -277,13 +278,11 @@ def _is_content(word: str) -> bool:
     return len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
 
 
-def state(
-    texts: Iterable[str], default_years: frozenset[int] = frozenset(), vocabulary: str = ""
-) -> Statement:
+def state(texts: Iterable[str], default_years: frozenset[int] = frozenset()) -> Statement:
     """The statement of an entry, from its answer with numerals folded to digits (punctuation
     kept: a 《title》 is how a named document is recognised). An answer that names no year
-    speaks of the report's own year(s), `default_years`; `vocabulary` is what the entry and its
-    section speak of, normalised."""
+    speaks of the report's own year(s), `default_years`. What it speaks of is added per section
+    with `speaking_of`."""
     text = " ".join(texts)
     numbers = [m for m in _NUMBER_RE.finditer(text) if not _is_year(m)]
     explicit = frozenset(int(y) for y in _YEAR_RE.findall(text))
@@ -299,14 +298,21 @@ def state(
         has_money=bool(re.search(r"\d+(?:\.\d+)?万?元", text)),
         has_reason=bool(_REASON_RE.search(text)),
         text=text,
-        vocabulary=vocabulary,
-        sounds=_sounds(vocabulary),
     )
 
 
-def replace_vocabulary(statement: Statement, vocabulary: str) -> Statement:
-    """`statement` speaking of `vocabulary` (its section's text)."""
-    return replace(statement, vocabulary=vocabulary, sounds=_sounds(vocabulary))
+def vocabulary_of(texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The characters of `texts` (a section's normalised texts) and their folded pinyin."""
+    chars = frozenset(ch for text in texts for ch in text if not ch.isspace())
+    return chars, frozenset(fuzzy_pinyin(ch) for ch in chars)
+
+
+def speaking_of(
+    statement: Statement, vocabulary: tuple[frozenset[str], frozenset[str]]
+) -> Statement:
+    """`statement` with its section's vocabulary (see `vocabulary_of`)."""
+    chars, sounds = vocabulary
+    return replace(statement, vocabulary=chars, sounds=sounds)
 
 
 def _is_year(match: re.Match[str]) -> bool:
@@ -368,14 +374,7 @@ def _spoken_of(word: str, statement: Statement) -> bool:
     """Whether the entry's section speaks of `word`: every character of it occurs there, as
     itself or as a character that sounds the same (a typo'd 旧正 is the section's 旧证). A word
     cut oddly by the segmenter (会开, 团由) passes; a new subject (败诉, 人口) does not."""
-    return all(
-        ch in statement.vocabulary or f" {fuzzy_pinyin(ch)} " in statement.sounds for ch in word
-    )
-
-
-def _sounds(text: str) -> str:
-    """Folded pinyin of every character, with separators."""
-    return " " + " ".join(fuzzy_pinyin(ch) for ch in text if not ch.isspace()) + " "
+    return all(ch in statement.vocabulary or fuzzy_pinyin(ch) in statement.sounds for ch in word)
 
 
 def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:

@@ -11,8 +11,9 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 
 from bot.broad import broad_sections
@@ -181,10 +182,16 @@ class Engine:
             reply = self._respond_part(matcher, part)
             if not any(_same_answer(reply, earlier) for earlier in replies):
                 replies.append(reply)
-        # Answer piecemeal only when that finds two different facts; a message that merely
-        # has two clauses ("有没有固定安排，是怎么学的") is one question.
-        if sum(reply.kind in (Kind.ANSWER, Kind.PARTIAL) for reply in replies) < 2:
+        # Answer piecemeal when that finds two different facts, or finds one where the message
+        # as a whole found none; a message that merely has two clauses ("有没有固定安排，是怎么
+        # 学的") and reads best whole is one question.
+        found = [reply for reply in replies if reply.kind in (Kind.ANSWER, Kind.PARTIAL)]
+        if len(found) < 2 and not (
+            found and whole.kind is not Kind.ANSWER and found[0].confidence > whole.confidence
+        ):
             return whole
+        if len(replies) == 1:  # every part came back to the same entry: one question after all
+            return replace(replies[0], question=question)
         text = "\n".join(f"{n}. {reply.text}" for n, reply in enumerate(replies, 1))
         return Reply(question, Kind.MULTI, text, parts=tuple(replies), match=whole.match)
 
@@ -215,27 +222,30 @@ class Engine:
         )
         if referral is not None and not sure:
             return Reply(question, Kind.REFERRAL, referral.reply, match=result, referral=referral)
-        overview = broad_sections(result, [section.title for section in kb.sections()])
+        overview = broad_sections(result, matcher.section_order)
         if overview:
             names = "、".join(f"“{short_section(section)}”" for section, _ in overview)
             text = messages["overview"].format(topic=result.normalised, sections=names)
             entries = tuple(entry for _, entry in overview)
             return Reply(question, Kind.OVERVIEW, text, suggestions=entries, match=result)
+        # What the question pins down that the best entry does not state: said plainly, with
+        # what the report does say, as soon as the entry is close enough to be suggested.
+        conflicts = (
+            tuple(matcher.conflicts(result.frame, best.entry))
+            if result.frame is not None
+            and best is not None
+            and result.outcome in (Outcome.ANSWER, Outcome.SUGGEST)
+            else ()
+        )
+        if conflicts and best is not None:
+            text = messages["partial"].format(
+                missing="；".join(_missing(conflict, kb) for conflict in conflicts),
+                answer=best.entry.answer,
+            )
+            return Reply(
+                question, Kind.PARTIAL, text, entry=best.entry, match=result, conflicts=conflicts
+            )
         if result.outcome is Outcome.ANSWER and best is not None:
-            conflicts = tuple(matcher.conflicts(result.frame, best.entry)) if result.frame else ()
-            if conflicts:
-                text = messages["partial"].format(
-                    missing="；".join(_missing(conflict, kb) for conflict in conflicts),
-                    answer=best.entry.answer,
-                )
-                return Reply(
-                    question,
-                    Kind.PARTIAL,
-                    text,
-                    entry=best.entry,
-                    match=result,
-                    conflicts=conflicts,
-                )
             also = tuple(c.entry for c in result.also)
             return Reply(
                 question, Kind.ANSWER, best.entry.answer, entry=best.entry, match=result, also=also
@@ -292,12 +302,17 @@ def _has_words(text: str) -> bool:
 
 
 def _referral_for(question: str, referrals: tuple[Referral, ...]) -> Referral | None:
-    folded = clean(question).replace(" ", "")
+    folded = _folded(question)
     for referral in referrals:
         for trigger in referral.triggers:
-            if clean(trigger).replace(" ", "") in folded:
+            if _folded(trigger) in folded:
                 return referral
     return None
+
+
+@lru_cache(maxsize=2048)
+def _folded(text: str) -> str:
+    return clean(text).replace(" ", "")
 
 
 def format_plain(reply: Reply, source_label: str = "来源") -> str:

@@ -35,19 +35,22 @@ from bot.constraints import (
     conflicts,
     fit,
     read_question,
-    replace_vocabulary,
     report_years,
+    speaking_of,
     state,
+    vocabulary_of,
 )
 from bot.decision import DecisionModel, features, shipped_model
 from bot.knowledge import Entry, KnowledgeBase
 from bot.segment import Segmenter
 from bot.text import (
+    QUESTION_WEIGHT,
     Normaliser,
     clean,
     fold_numerals,
     fuzzy_pinyin,
     is_cjk,
+    is_negated,
     question_word_mask,
     tokens,
 )
@@ -71,11 +74,14 @@ class Thresholds:
     answer_length_pivot: int = 40
     passage_credit: float = 0.3
     entry_credit: float = 0.9
-    candidate_phrases: int = 20
+    candidate_phrases: int = 12
     phrases_per_entry: int = 3
     # Share of a candidate's score lost when its answer holds none of what the question asks
     # for (a count question against an entry that states no number).
     kind_mismatch_cost: float = 0.25
+    # Share lost when the phrasing negates and the question does not, or the other way round
+    # (不予受理 against 受理).
+    negation_mismatch_cost: float = 0.2
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
 
@@ -145,6 +151,7 @@ class _Text:
     singles: tuple[int, ...]  # positions of numbers and latin words, which also stand alone
     bigrams: frozenset[str]
     pinyin_bigrams: frozenset[str]
+    negated: bool  # 不予受理, 未达标: see text.is_negated
 
     @classmethod
     def of(cls, norm: str) -> _Text:
@@ -167,6 +174,7 @@ class _Text:
             singles,
             frozenset(grams) | alone,
             frozenset(pinyin_grams) | alone,
+            is_negated(norm),
         )
 
 
@@ -207,6 +215,9 @@ class _EntryTexts:
     answer_credit: float  # the credit for covering a word through the answer text
 
 
+# How many of the best candidates get the decision model's confidence.
+CONFIDENT_CANDIDATES = 6
+_YEAR_TOKEN_RE = re.compile(r"(?:19[89]|20[0-4])\d")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
@@ -267,9 +278,9 @@ class Matcher:
                 texts.answer.norm,
                 texts.passage.norm,
             ]
-        vocabulary = {source: " ".join(parts) for source, parts in section_text.items()}
+        vocabulary = {source: vocabulary_of(parts) for source, parts in section_text.items()}
         self._entries = [
-            replace(texts, statement=replace_vocabulary(texts.statement, vocabulary[entry.source]))
+            replace(texts, statement=speaking_of(texts.statement, vocabulary[entry.source]))
             for entry, texts in zip(self.kb.entries, self._entries, strict=True)
         ]
         total = max(len(self.kb.entries), 1)
@@ -296,6 +307,8 @@ class Matcher:
                 for gram in text.pinyin_bigrams:
                     self._pinyin_postings[gram].append(number)
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
+        # The report's sections in knowledge-base order (the browse and overview order).
+        self.section_order = tuple(dict.fromkeys(entry.source for entry in self.kb.entries))
 
         self._cached_match = lru_cache(maxsize=4096)(self._match)
 
@@ -340,15 +353,9 @@ class Matcher:
 
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
         """What the question pins down (years, places) and the kind of answer it asks for."""
-        cleaned = clean(question)
         norm = self.normalise(question) if norm is None else norm
-        return read_question(
-            cleaned,
-            norm,
-            self.segmenter.tagged(cleaned),
-            self._home,
-            self.segmenter.tagged(norm),
-        )
+        tagged = self.segmenter.tagged(norm)
+        return read_question(clean(question), norm, tagged, self._home, tagged)
 
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
@@ -366,9 +373,14 @@ class Matcher:
         return self._decide(question, norm, frame, ranked)
 
     def _weigh(self, text: _Text) -> _Weighted:
-        """IDF per token, with question and function words damped."""
+        """IDF per token, with question and function words damped, and years too: which year
+        a question pins down is checked against the entry (bot/constraints.py), so a year the
+        report has no figure for should not hide the entry it would otherwise find."""
         mask = question_word_mask(text.toks)
-        weights = tuple(self._idf(tok) * keep for tok, keep in zip(text.toks, mask, strict=True))
+        weights = tuple(
+            self._idf(tok) * (QUESTION_WEIGHT if _YEAR_TOKEN_RE.fullmatch(tok) else keep)
+            for tok, keep in zip(text.toks, mask, strict=True)
+        )
         return _Weighted(text, weights, sum(weights))
 
     def _idf(self, tok: str) -> float:
@@ -536,17 +548,14 @@ class Matcher:
             if current is None or candidate.score > current.score:
                 best[index] = candidate
         ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
+        # Only the leading candidates are ever answered, suggested or offered; the rest keep
+        # confidence 0 (the model's call is not needed to rank them).
         model = self.model
-        return [
-            replace(
-                c,
-                confidence=round(
-                    model.probability(features(c, ranked[i + 1] if i + 1 < len(ranked) else None)),
-                    4,
-                ),
-            )
-            for i, c in enumerate(ranked)
-        ]
+        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
+            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
+            probability = model.probability(features(candidate, runner_up))
+            ranked[i] = replace(candidate, confidence=round(probability, 4))
+        return ranked
 
     def _shortlist(self, hits: dict[int, float]) -> list[int]:
         """The best-hit phrasings, at most `phrases_per_entry` from any one entry.
@@ -585,6 +594,8 @@ class Matcher:
         similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
         score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - facts.kind_fit)
+        if phrase.body.text.negated != query.text.negated:
+            score *= 1.0 - limits.negation_mismatch_cost
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
             score=round(min(score, 1.0), 4),

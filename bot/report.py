@@ -44,8 +44,10 @@ REPORT_TZ = timezone(timedelta(hours=8), "北京时间")
 DEFAULT_DAYS = 30
 MAX_DAYS = 3660
 # Outcomes that mean "the knowledge base had no answer": what reviewers can fix by editing it.
+# A partial answer (the report speaks of the subject, not of what was asked) and a several-
+# question message with a part left unanswered count too; only their unanswered rows are read.
 # Referrals (personal matters), empty and over-long messages are not knowledge-base gaps.
-REVIEW_OUTCOMES: tuple[str, ...] = ("none", "suggest")
+REVIEW_OUTCOMES: tuple[str, ...] = ("none", "suggest", "partial", "multi")
 # Two unanswered questions belong together when their normalised forms score at least this
 # (0-100) in `similarity`. Tuned on realistic wordings in tests/test_report.py.
 CLUSTER_THRESHOLD = 60.0
@@ -272,7 +274,7 @@ async def _build(
             _entry_stat(e.entry_id, e.served, e.helpful, e.unhelpful, matcher) for e in disliked
         ),
         clusters=tuple(clusters),
-        unanswered=sum(totals.outcomes.get(outcome, 0) for outcome in REVIEW_OUTCOMES),
+        unanswered=sum(totals.unanswered_outcomes.get(o, 0) for o in REVIEW_OUTCOMES),
     )
 
 
@@ -562,6 +564,10 @@ _OUTCOME_NAMES = {
     "answer": "直接回答",
     "suggest": "给出建议",
     "none": "无答案",
+    "partial": "部分相关",
+    "passage": "引用原文",
+    "overview": "列出相关部分",
+    "multi": "多个问题",
     "referral": "转介",
     "empty": "空消息",
     "too_long": "过长",

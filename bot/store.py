@@ -22,7 +22,7 @@ from pathlib import Path
 
 import aiosqlite
 
-from bot.engine import Reply
+from bot.engine import Kind, Reply
 from bot.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
@@ -123,6 +123,8 @@ class Totals:
     suggestions_taken: int
     outcomes: Mapping[str, int]
     channels: Mapping[str, int]
+    # Unanswered questions by outcome: a "multi" row may be either, a "partial" never answered.
+    unanswered_outcomes: Mapping[str, int] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -164,18 +166,25 @@ def record_for(
     user_hash: str | None = None,
     ref: str | None = None,
 ) -> QuestionRecord:
-    """The log row for one reply, as every front end (console, Telegram, inline) writes it."""
+    """The log row for one reply, as every front end (console, Telegram, inline) writes it.
+
+    The outcome is the reply's kind. A partial answer ("partial") names the entry it gave but
+    is not answered; a quote of the report ("passage") is answered without an entry; a
+    several-question message ("multi") is one row, answered only when every part was, naming
+    no entry and no suggestions (its parts' are not offered as buttons).
+    """
+    several = reply.kind is Kind.MULTI
     return QuestionRecord(
         channel=channel,
         question=reply.question,
         normalised=reply.normalised,
         answered=reply.answered,
         outcome=reply.kind.value,
-        entry_id=reply.entry.id if reply.entry else None,
+        entry_id=reply.entry.id if reply.entry and not several else None,
         score=reply.score,
         chat_type=chat_type,
         user_hash=user_hash,
-        suggestions=tuple(entry.id for entry in reply.suggestions),
+        suggestions=() if several else tuple(entry.id for entry in reply.suggestions),
         ref=ref,
     )
 
@@ -331,6 +340,7 @@ class QuestionLog:
             suggestions_taken=taken,
             outcomes=await self._breakdown(_OUTCOMES_SQL, bounds),
             channels=await self._breakdown(_CHANNELS_SQL, bounds),
+            unanswered_outcomes=await self._breakdown(_UNANSWERED_OUTCOMES_SQL, bounds),
         )
 
     async def _breakdown(self, sql: str, bounds: tuple[str, str]) -> dict[str, int]:
@@ -483,6 +493,11 @@ _TAKEN_SQL = {
 }
 _OUTCOMES_SQL = """
     SELECT outcome, count(*) FROM questions WHERE asked_at >= ? AND asked_at < ?
+    GROUP BY outcome ORDER BY count(*) DESC, outcome
+"""
+_UNANSWERED_OUTCOMES_SQL = """
+    SELECT outcome, count(*) FROM questions
+    WHERE answered = 0 AND asked_at >= ? AND asked_at < ?
     GROUP BY outcome ORDER BY count(*) DESC, outcome
 """
 _CHANNELS_SQL = """

@@ -78,6 +78,20 @@ _QUESTION_WORD_RE = re.compile(
 )
 
 
+# 不予受理 is not 受理: a question and a phrasing that disagree on negation ask for different
+# facts although they share almost every character. A-not-A questions (有没有, 够不够, 是不是)
+# and a few fixed words (不断, 不仅, 无论) negate nothing.
+_A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[不没]\1")
+_NOT_NEGATING_RE = re.compile(r"不断|不仅|不但|不管|无论|不论|毫无疑问|并非只")
+_NEGATION_RE = re.compile(r"[不没未无]|非法|否")
+
+
+def is_negated(text: str) -> bool:
+    """Whether a normalised text negates something (不予受理, 未达标, 没补正)."""
+    text = _NOT_NEGATING_RE.sub(" ", _A_NOT_A_RE.sub(" ", text))
+    return bool(_NEGATION_RE.search(text))
+
+
 def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
     """Per token, how much of its weight to keep: 1.0 for content, `QUESTION_WEIGHT` for question
     and function words, `MEASURE_WEIGHT` for the measure word after 多少/几 (longest match wins).
@@ -236,6 +250,7 @@ def _is_kept(ch: str) -> bool:
     return category[0] in "LN" or ch in "%." or ch.isspace()
 
 
+@lru_cache(maxsize=8192)
 def clean(text: str) -> str:
     """Width, case, script and punctuation folding: the part of normalisation without word lists.
 

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.engine import Engine
-from bot.store import QuestionLog, QuestionRecord
+from bot.store import QuestionLog, QuestionRecord, record_for
 
 # A fixed "now" so windows and day buckets are exact: Wednesday 2024-05-15 12:00 UTC
 # (20:00 in Beijing).
@@ -25,20 +26,14 @@ def asked(
 ) -> QuestionRecord:
     """The record the bot would log for `question`, asked `hours_ago` before NOW."""
     reply = engine.respond(question)
-    return QuestionRecord(
-        channel=channel,
-        question=question,
-        normalised=reply.normalised,
-        answered=reply.answered,
-        outcome=reply.kind.value,
-        entry_id=reply.entry.id if reply.entry else None,
-        score=reply.score,
-        asked_at=NOW - timedelta(hours=hours_ago),
+    record = record_for(
+        reply,
+        channel,
         chat_type="private" if channel == "telegram" else None,
         user_hash=user,
-        suggestions=tuple(entry.id for entry in reply.suggestions),
         ref=ref,
     )
+    return replace(record, asked_at=NOW - timedelta(hours=hours_ago))
 
 
 async def seeded_log(path: Path, records: Iterable[QuestionRecord]) -> QuestionLog:

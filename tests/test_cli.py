@@ -12,6 +12,9 @@ from pathlib import Path
 import pytest
 
 from bot.cli import run
+from bot.config import SHIPPED_KNOWLEDGE
+from bot.engine import Engine, Kind
+from tests.reply_kinds import ALSO, reply_of_kind
 
 
 def call(argv: list[str], stdin: str = "") -> tuple[int, str]:
@@ -185,3 +188,25 @@ def test_console_commands_do_not_print_info_logs(
     )
     assert status == 0
     assert "INFO" not in capsys.readouterr().err
+
+
+def test_chat_lists_an_answers_runners_up_and_a_number_picks_one(shipped_engine: Engine) -> None:
+    reply = reply_of_kind(shipped_engine, ALSO)
+    status, out = call(
+        ["chat", "--no-log", "--knowledge", str(SHIPPED_KNOWLEDGE)], f"{reply.question}\n1\nq\n"
+    )
+    picked = reply.also[0]
+    assert status == 0
+    assert f"您可能还想了解：\n  1. {picked.questions[0]}\n" in out
+    assert out.rstrip().endswith(f"{picked.answer}\n来源：{picked.source}")
+
+
+def test_chat_lets_a_number_pick_a_section_of_a_broad_word(shipped_engine: Engine) -> None:
+    reply = reply_of_kind(shipped_engine, Kind.OVERVIEW)
+    status, out = call(
+        ["chat", "--no-log", "--knowledge", str(SHIPPED_KNOWLEDGE)], f"{reply.question}\n2\nq\n"
+    )
+    picked = reply.suggestions[1]
+    assert status == 0
+    assert f"  2. {picked.topic}\n" in out and "（输入序号查看对应答案）" in out
+    assert out.rstrip().endswith(f"{picked.answer}\n来源：{picked.source}")

@@ -24,9 +24,10 @@ from bot.report import (
     parse_duration,
     parse_window,
     similarity,
+    summary_lines,
     weekly_digest,
 )
-from bot.store import LoggedQuestion, QuestionLog
+from bot.store import LoggedQuestion, QuestionLog, QuestionRecord
 from tests.review_helpers import NOW, asked, seeded_log
 
 # --- windows -----------------------------------------------------------------------------------
@@ -308,3 +309,43 @@ async def test_long_texts_are_cut_to_fit_a_telegram_message(tmp_path: Path, engi
 
 def test_report_timezone_is_beijing() -> None:
     assert REPORT_TZ.utcoffset(None) == timedelta(hours=8)
+
+
+async def test_partial_answers_and_half_answered_messages_count_as_unanswered(
+    tmp_path: Path,
+) -> None:
+    def row(question: str, outcome: str, answered: bool) -> QuestionRecord:
+        return QuestionRecord(
+            channel="telegram",
+            question=question,
+            normalised=question,
+            answered=answered,
+            outcome=outcome,
+            asked_at=NOW - timedelta(hours=1),
+        )
+
+    log = await seeded_log(
+        tmp_path / "log.sqlite3",
+        [
+            row("2020年收到多少行政复议申请", "partial", False),
+            row("复议申请有多少件？2020年诉讼有多少件？", "multi", False),
+            row("复议申请有多少件？出庭应诉率是多少？", "multi", True),
+            row("立即督促相关行政单位规范改进到位", "passage", True),
+            row("社保卡怎么补办", "none", False),
+        ],
+    )
+    try:
+        report = await build_report(log, parse_window(since="7d", now=NOW))
+        latest = await latest_unanswered(log, 10)
+    finally:
+        await log.close()
+    assert report.totals.outcomes["multi"] == 2
+    assert report.unanswered == 3  # partial, the half-answered multi, none
+    expected = {
+        "2020年收到多少行政复议申请",
+        "复议申请有多少件？2020年诉讼有多少件？",
+        "社保卡怎么补办",
+    }
+    assert {e for c in report.clusters for e in c.examples} == expected
+    assert {e for c in latest for e in c.examples} == expected
+    assert "部分相关 1" in "\n".join(summary_lines(report))

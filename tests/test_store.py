@@ -1,12 +1,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import sqlite3
 from pathlib import Path
 
 import pytest
 
-from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError
+from bot.document import Sentence
+from bot.engine import Engine, Kind, Reply
+from bot.knowledge import Entry
+from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError, record_for
+from tests.reply_kinds import ALSO, reply_of_kind
 
 
 def record(question: str = "法律顾问覆盖情况", answered: bool = True) -> QuestionRecord:
@@ -178,3 +183,80 @@ async def test_opening_a_fresh_file_from_many_connections_at_once_migrates_once(
     finally:
         for log in logs:
             await log.close()
+
+
+# --- what each kind of reply leaves in the log ----------------------------------------------
+
+
+def _entry(key: str) -> Entry:
+    return Entry(id=key, topic=key, questions=(f"{key}?",), answer=f"{key}.", source="（二）")
+
+
+def test_an_answer_is_logged_answered_with_its_entry_and_no_runners_up_as_suggestions() -> None:
+    reply = Reply("q", Kind.ANSWER, "a.", entry=_entry("a"), also=(_entry("b"),))
+    row = record_for(reply, "telegram")
+    assert (row.outcome, row.answered, row.entry_id, row.suggestions) == ("answer", True, "a", ())
+
+
+def test_a_partial_answer_is_logged_unanswered_with_the_entry_it_gave() -> None:
+    reply = Reply("2020年复议申请有多少", Kind.PARTIAL, "报告没有…", entry=_entry("a"))
+    row = record_for(reply, "telegram")
+    assert (row.outcome, row.answered, row.entry_id) == ("partial", False, "a")
+
+
+def test_a_quote_of_the_report_is_logged_answered_without_an_entry() -> None:
+    quote = Sentence("立即督促相关行政单位规范改进到位。", "三、下步工作打算（二）")
+    reply = Reply("q", Kind.PASSAGE, "报告原文：…", quote=quote)
+    row = record_for(reply, "cli")
+    assert (row.outcome, row.answered, row.entry_id) == ("passage", True, None)
+
+
+def test_an_overview_is_logged_unanswered_with_the_sections_it_offered() -> None:
+    reply = Reply("执法", Kind.OVERVIEW, "…", suggestions=(_entry("a"), _entry("b")))
+    row = record_for(reply, "telegram")
+    assert (row.outcome, row.answered, row.entry_id) == ("overview", False, None)
+    assert row.suggestions == ("a", "b")
+
+
+def test_several_questions_are_one_row_answered_only_when_every_part_is() -> None:
+    answered = Reply("q1", Kind.ANSWER, "a.", entry=_entry("a"))
+    unsure = Reply("q2", Kind.SUGGEST, "您是不是想问：", suggestions=(_entry("b"),))
+    partial = Reply("q3", Kind.PARTIAL, "报告没有…", entry=_entry("c"))
+    both = record_for(Reply("q", Kind.MULTI, "1. 2.", parts=(answered, answered)), "cli")
+    assert (both.outcome, both.answered, both.entry_id, both.suggestions) == (
+        "multi",
+        True,
+        None,
+        (),
+    )
+    for parts in ((answered, unsure), (answered, partial)):
+        row = record_for(Reply("q", Kind.MULTI, "1. 2.", parts=parts), "cli")
+        assert (row.outcome, row.answered, row.entry_id, row.suggestions) == (
+            "multi",
+            False,
+            None,
+            (),
+        )
+
+
+async def test_each_new_kind_of_real_reply_is_stored_as_record_for_describes_it(
+    tmp_path: Path, shipped_engine: Engine
+) -> None:
+    kinds = (ALSO, Kind.PARTIAL, Kind.PASSAGE, Kind.OVERVIEW, Kind.MULTI)
+    replies = [reply_of_kind(shipped_engine, kind) for kind in kinds]
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        await log.record_many([record_for(reply, "cli") for reply in replies])
+        rows = list(reversed(await log.rows()))
+    finally:
+        await log.close()
+    stored = [(r["outcome"], r["answered"], r["entry_id"] is not None) for r in rows]
+    assert stored == [
+        ("answer", 1, True),
+        ("partial", 0, True),
+        ("passage", 1, False),
+        ("overview", 0, False),
+        ("multi", int(replies[-1].answered), False),
+    ]
+    assert rows[3]["suggestions"] == json.dumps([e.id for e in replies[3].suggestions])
+    assert rows[4]["suggestions"] == "[]"

@@ -38,16 +38,61 @@ def fill(template: str, **values: object) -> str:
     )
 
 
+def source_html(source: str, messages: Mapping[str, str]) -> str:
+    """The italic line citing the section of the report a reply rests on."""
+    return f"<i>{esc(messages['source_label'])}：{esc(source)}</i>"
+
+
 def entry_html(entry: Entry, messages: Mapping[str, str]) -> str:
     """An entry's answer and its source line."""
-    return f"{esc(entry.answer)}\n\n<i>{esc(messages['source_label'])}：{esc(entry.source)}</i>"
+    return f"{esc(entry.answer)}\n\n{source_html(entry.source, messages)}"
+
+
+def clip(text: str, limit: int) -> str:
+    """`text` cut to at most `limit` characters, with an ellipsis when something was cut.
+
+    Cut before escaping: Telegram counts the text it shows, not the markup around it.
+    """
+    if len(text) <= limit:
+        return text
+    return text[: max(limit - 1, 0)] + "…"
 
 
 def reply_html(reply: Reply, messages: Mapping[str, str]) -> str:
-    """The message text for any engine reply (the buttons carry the suggestions)."""
-    if reply.kind is Kind.ANSWER and reply.entry is not None:
-        return entry_html(reply.entry, messages)
-    return esc(reply.text)
+    """The message text for any engine reply (the buttons carry the suggestions).
+
+    An answer, a partial answer and a quote of the report cite their section; a several-question
+    message numbers each part, with its own source line. The whole stays within MAX_TEXT.
+    """
+    if reply.kind is not Kind.MULTI:
+        return _single_html(reply, messages, MAX_TEXT, listed=False)
+    # Each part gets an equal share of the room, less its number and the blank line between.
+    share = MAX_TEXT // max(len(reply.parts), 1) - 6
+    return "\n\n".join(
+        f"{number}. {_single_html(part, messages, share, listed=True)}"
+        for number, part in enumerate(reply.parts, 1)
+    )
+
+
+def _single_html(reply: Reply, messages: Mapping[str, str], room: int, *, listed: bool) -> str:
+    """One reply in at most `room` visible characters.
+
+    `listed`: the reply is a part of a several-question message, which has no buttons of its
+    own, so the suggestions or sections a part offers are written out under its text.
+    """
+    source = reply.source
+    if reply.kind not in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE) or source is None:
+        lines = [reply.text]
+        if listed and reply.kind is Kind.SUGGEST:
+            lines += [f"· {entry.questions[0]}" for entry in reply.suggestions]
+        elif listed and reply.kind is Kind.OVERVIEW:
+            lines += [f"· {entry.topic}" for entry in reply.suggestions]
+        return esc(clip("\n".join(lines), room))
+    body = reply.entry.answer if reply.kind is Kind.ANSWER and reply.entry else reply.text
+    source = clip(source, room // 2)
+    gap = "\n" if listed else "\n\n"
+    body_room = room - len(f"{gap}{messages['source_label']}：{source}")
+    return f"{esc(clip(body, max(body_room, 1)))}{gap}{source_html(source, messages)}"
 
 
 def problems_html(header: str, problems: Sequence[Problem]) -> str:

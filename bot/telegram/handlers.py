@@ -293,7 +293,8 @@ async def open_entry(update: Update, context: Context) -> None:
 
 
 async def open_related(update: Update, context: Context) -> None:
-    """A related entry under an answer: sent as a new message, keeping the first answer."""
+    """A related entry or close runner-up under an answer: sent as a new message, keeping the
+    first answer."""
     query = update.callback_query
     if query is None or not await _genuine(query, context):
         return
@@ -309,7 +310,8 @@ async def open_related(update: Update, context: Context) -> None:
 
 
 async def take_suggestion(update: Update, context: Context) -> None:
-    """A "您是不是想问" button: answer that entry and note which suggestion was taken."""
+    """A "您是不是想问" button, or a section under a broad word's overview: answer that entry and
+    note which suggestion was taken."""
     query = update.callback_query
     if query is None or not await _genuine(query, context):
         return

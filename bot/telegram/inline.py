@@ -1,13 +1,16 @@
 """Inline mode: `@bot 问题` in any chat offers the best answers as articles to share.
 
-The results are the engine's reply to the query (the answer and its related entries, or the
-suggestions), each sharing the same HTML text a private chat would get. Clients send a query
-per pause in typing, so empty queries are not logged; every other one is, after answering, with
-channel "inline" so reviews can tell these possibly half-typed queries apart.
+The results are the engine's reply to the query: the answer with its close runners-up and
+related entries, the suggestions, or the sections a broad word leads to, one article each; a
+quote of the report, a partial answer, several answers or a referral as one article of the whole
+reply. Each shares the same HTML text a private chat would get. Clients send a query per pause
+in typing, so empty queries are not logged; every other one is, after answering, with channel
+"inline" so reviews can tell these possibly half-typed queries apart.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Mapping
 
@@ -21,7 +24,7 @@ from telegram.constants import ParseMode
 
 from bot.engine import Kind, Reply
 from bot.knowledge import Entry, KnowledgeBase
-from bot.telegram.formatting import entry_html, esc
+from bot.telegram.formatting import clip, entry_html, reply_html
 from bot.telegram.state import Context, state_of
 
 log = logging.getLogger(__name__)
@@ -30,15 +33,18 @@ MAX_RESULTS = 5
 # Answers change on reload, so clients should not cache them for long.
 CACHE_SECONDS = 60
 DESCRIPTION_CHARS = 80
+TITLE_CHARS = 60
 # Opens a private chat with the bot as `/start inline`.
 START_PARAMETER = "inline"
 
 
 def _entries(reply: Reply, kb: KnowledgeBase) -> list[Entry]:
+    """The entries to offer as articles: the answer, its runners-up and related entries; or
+    the suggestions; or the sections of a broad word."""
     if reply.kind is Kind.ANSWER and reply.entry is not None:
         related = [kb.by_id[i] for i in reply.entry.related if i in kb.by_id]
-        found = [reply.entry, *related]
-    elif reply.kind is Kind.SUGGEST:
+        found = [reply.entry, *reply.also, *related]
+    elif reply.kind in (Kind.SUGGEST, Kind.OVERVIEW):
         found = list(reply.suggestions)
     else:
         return []
@@ -47,27 +53,35 @@ def _entries(reply: Reply, kb: KnowledgeBase) -> list[Entry]:
 
 
 def _article(entry: Entry, messages: Mapping[str, str]) -> InlineQueryResultArticle:
-    description = entry.answer
-    if len(description) > DESCRIPTION_CHARS:
-        description = description[: DESCRIPTION_CHARS - 1] + "…"
     return InlineQueryResultArticle(
         id=entry.id,
         title=entry.questions[0],
-        description=description,
+        description=clip(entry.answer, DESCRIPTION_CHARS),
         input_message_content=InputTextMessageContent(
             entry_html(entry, messages), parse_mode=ParseMode.HTML
         ),
     )
 
 
-def _referral(reply: Reply) -> InlineQueryResultArticle | None:
-    if reply.kind is not Kind.REFERRAL or reply.referral is None:
+def _whole_reply(reply: Reply, messages: Mapping[str, str]) -> InlineQueryResultArticle | None:
+    """The reply itself as one article, for the kinds that are not one entry's answer: a
+    quote of the report, a partial answer, several answers in one, a referral."""
+    if reply.kind is Kind.REFERRAL and reply.referral is not None:
+        result_id = f"referral-{reply.referral.id}"
+    elif reply.kind in (Kind.PASSAGE, Kind.PARTIAL, Kind.MULTI):
+        # Any id unique among the results would do; this one is the same for the same reply.
+        digest = hashlib.blake2s(reply.text.encode(), digest_size=8).hexdigest()
+        result_id = f"{reply.kind.value}-{digest}"
+    else:
         return None
+    one_line = " ".join(reply.text.split())
     return InlineQueryResultArticle(
-        id=f"referral-{reply.referral.id}"[:64],
-        title=reply.text[:60],
-        description=reply.text,
-        input_message_content=InputTextMessageContent(esc(reply.text), parse_mode=ParseMode.HTML),
+        id=result_id[:64],
+        title=clip(one_line, TITLE_CHARS),
+        description=clip(reply.source or one_line, DESCRIPTION_CHARS),
+        input_message_content=InputTextMessageContent(
+            reply_html(reply, messages), parse_mode=ParseMode.HTML
+        ),
     )
 
 
@@ -88,9 +102,9 @@ async def answer_inline_query(update: Update, context: Context) -> None:
     kb = state.engine.kb
     reply = state.engine.respond(text)
     results: list[InlineQueryResultArticle] = [_article(e, messages) for e in _entries(reply, kb)]
-    referral = _referral(reply)
-    if referral is not None:
-        results.append(referral)
+    whole = _whole_reply(reply, messages)
+    if whole is not None:
+        results.append(whole)
     button = None
     if not results:
         button = InlineQueryResultsButton(

@@ -11,9 +11,11 @@ reply is sent so the answer never waits for the log):
     T:<page>              the browse menu (the report's sections), one page of it
     P:<section>:<page>    one section's entries; <section> is a short hash of its title
     E:<entry>             browse one entry (edits the menu in place, with a back button)
-    R:<entry>             a related entry under an answer (sent as a new message)
+    R:<entry>             a related entry or a close runner-up ("您可能还想了解") under an
+                          answer (sent as a new message)
     F:<ref>:<1|0>         有帮助 / 没帮助 for the logged question <ref>
     S:<ref>:<entry>       the person picked suggestion <entry> for the logged question <ref>
+                          (a "您是不是想问" suggestion, or a section of a broad word's overview)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.engine import Kind, Reply
+from bot.engine import Kind, Reply, short_section
 from bot.knowledge import Entry, KnowledgeBase, Section
 from bot.telegram.formatting import fill
 
@@ -195,30 +197,39 @@ def _related(kb: KnowledgeBase, entry: Entry) -> list[Entry]:
 
 
 def answer_keyboard(
-    kb: KnowledgeBase, entry: Entry, ref: str | None, messages: Mapping[str, str]
+    kb: KnowledgeBase,
+    entry: Entry,
+    ref: str | None,
+    messages: Mapping[str, str],
+    also: Sequence[Entry] = (),
 ) -> InlineKeyboardMarkup | None:
-    """Related-entry buttons, then 有帮助 / 没帮助 for the question logged as `ref` (if any)."""
-    rows = [
-        [
-            InlineKeyboardButton(
-                label(fill(messages["button_related"], question=other.questions[0])),
-                callback_data=related_data(other.id),
-            )
-        ]
-        for other in _related(kb, entry)
-    ]
+    """Under an answer: the close runners-up (`also`, "您可能还想了解"), the entry's related
+    entries, then 有帮助 / 没帮助 for the question logged as `ref` (if any).
+
+    A runner-up is offered like a related entry (a press sends its answer as a new message,
+    keeping the first), and an entry offered as both shows once, as a runner-up.
+    """
+    offered: set[str] = {entry.id}
+    rows: list[list[InlineKeyboardButton]] = []
+    for template, others in (("button_also", also), ("button_related", _related(kb, entry))):
+        for other in others:
+            if other.id in offered:
+                continue
+            offered.add(other.id)
+            text = label(fill(messages[template], question=other.questions[0]))
+            rows.append([InlineKeyboardButton(text, callback_data=related_data(other.id))])
     if ref is not None:
-        rows.append(
-            [
-                InlineKeyboardButton(
-                    messages["button_helpful"], callback_data=feedback_data(ref, True)
-                ),
-                InlineKeyboardButton(
-                    messages["button_not_helpful"], callback_data=feedback_data(ref, False)
-                ),
-            ]
-        )
+        rows.append(_feedback_row(ref, messages))
     return InlineKeyboardMarkup(rows) if rows else None
+
+
+def _feedback_row(ref: str, messages: Mapping[str, str]) -> list[InlineKeyboardButton]:
+    return [
+        InlineKeyboardButton(messages["button_helpful"], callback_data=feedback_data(ref, True)),
+        InlineKeyboardButton(
+            messages["button_not_helpful"], callback_data=feedback_data(ref, False)
+        ),
+    ]
 
 
 def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarkup | None:
@@ -237,14 +248,19 @@ def reply_keyboard(
     kb: KnowledgeBase, reply: Reply, ref: str, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup | None:
     """The buttons under the bot's reply to a question logged as `ref`, by kind of reply."""
+    topics = [InlineKeyboardButton(messages["button_topics"], callback_data=topics_data(0))]
     if reply.kind is Kind.ANSWER and reply.entry is not None:
-        return answer_keyboard(kb, reply.entry, ref, messages)
+        return answer_keyboard(kb, reply.entry, ref, messages, also=reply.also)
     if reply.kind is Kind.SUGGEST:
         return suggestions_keyboard(reply.suggestions, ref)
+    if reply.kind is Kind.OVERVIEW:
+        return overview_keyboard(reply.suggestions, ref, messages)
+    if reply.kind is Kind.PARTIAL:
+        return InlineKeyboardMarkup([topics, _feedback_row(ref, messages)])
+    if reply.kind in (Kind.PASSAGE, Kind.MULTI):
+        return InlineKeyboardMarkup([_feedback_row(ref, messages)])
     if reply.kind is Kind.NONE:
-        return InlineKeyboardMarkup(
-            [[InlineKeyboardButton(messages["button_topics"], callback_data=topics_data(0))]]
-        )
+        return InlineKeyboardMarkup([topics])
     return None
 
 
@@ -254,6 +270,33 @@ def suggestions_keyboard(entries: Sequence[Entry], ref: str) -> InlineKeyboardMa
             [
                 InlineKeyboardButton(
                     label(entry.questions[0]), callback_data=suggestion_data(ref, entry.id)
+                )
+            ]
+            for entry in entries
+        ]
+    )
+
+
+def overview_keyboard(
+    entries: Sequence[Entry], ref: str, messages: Mapping[str, str]
+) -> InlineKeyboardMarkup:
+    """One button per section a broad word leads to, each opening that section's entry.
+
+    A press is a suggestion taken (`S:`), so the log shows which part of the report people
+    chose after a one-word question.
+    """
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    label(
+                        fill(
+                            messages["button_overview"],
+                            section=short_section(entry.source),
+                            topic=entry.topic,
+                        )
+                    ),
+                    callback_data=suggestion_data(ref, entry.id),
                 )
             ]
             for entry in entries

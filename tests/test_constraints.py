@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+import pytest
+
+from bot.constraints import Asked, ConflictKind
+from bot.engine import Engine, Kind
+
+# Questions that share nearly every word with an entry but ask what the report does not say.
+NEAR_MISSES = [
+    ("2020年收到多少件行政复议申请", ConflictKind.YEAR, "2020"),
+    ("2018年区政府领导出庭应诉率是多少", ConflictKind.YEAR, "2018"),
+    ("洪山区的出庭应诉率是多少", ConflictKind.PLACE, "洪山区"),
+    ("区政府法律顾问团队里的专家叫什么名字", ConflictKind.ASKED, Asked.PERSON.value),
+    ("区政府请法律顾问团队一年要付多少律师费", ConflictKind.ASKED, Asked.MONEY.value),
+    ("得伟君尚律师事务所的电话是多少", ConflictKind.ASKED, Asked.CONTACT.value),
+    ("宪法宣誓仪式是哪天举行的", ConflictKind.ASKED, Asked.DATE.value),
+    ("2019年区政府行政诉讼败诉了几件", ConflictKind.COUNTED, "败诉"),
+    ("用信访答复方式回复信息公开申请的是哪几个单位", ConflictKind.ASKED, "organisation"),
+    ("个人怎么申请行政复议", ConflictKind.ASKED, Asked.PROCEDURE.value),
+]
+
+
+@pytest.mark.parametrize(("question", "kind", "detail"), NEAR_MISSES)
+def test_a_near_miss_gets_what_the_report_does_say_not_an_answer(
+    shipped_engine: Engine, question: str, kind: ConflictKind, detail: str
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.kind is Kind.PARTIAL and not reply.answered
+    assert any(c.kind is kind and c.detail == detail for c in reply.conflicts), reply.conflicts
+    assert reply.text.startswith("报告") and reply.entry is not None
+    assert reply.entry.answer in reply.text  # says what the report does say
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "2019年收到多少件行政复议申请",  # the report's own year
+        "2018年行政复议申请有多少件",  # given as a change from 2018
+        "江汉区法律顾问覆盖了多少个部门",  # the report's own district
+        "规范性文件发了几个",  # 几个 counts anything (1件)
+        "区政府聘了几名法学专家",  # the count and the counted thing in one clause
+        "江汉区2019年法治政府建设工作报告的发文日期是哪天",  # the title's year is no constraint
+        "报告的标题是什么",  # a document name the answer holds
+    ],
+)
+def test_questions_the_report_answers_raise_no_conflict(
+    shipped_engine: Engine, question: str
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.kind is Kind.ANSWER, (reply.kind, reply.conflicts)
+
+
+def test_the_frame_reads_measures_years_and_kinds(shipped_engine: Engine) -> None:
+    frame = shipped_engine.matcher.frame("去年执法案卷评查一共抽取了多少卷")
+    assert Asked.COUNT in frame.asked and frame.measures == {"卷"}
+    assert frame.years == {2019}  # 去年 is the report's year
+    rate = shipped_engine.matcher.frame("受案率是多少")
+    assert rate.asked == {Asked.PERCENT}  # a rate, not a count
+    several = shipped_engine.matcher.frame("几个执法部门之间互相推诿扯皮怎么办")
+    assert Asked.COUNT not in several.asked  # 几个 opening a clause means "several"

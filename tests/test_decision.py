@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+from bot.config import SHIPPED_KNOWLEDGE
+from bot.decision import FEATURES, MODEL_FILE, DecisionModel, DecisionModels, shipped_models
+from bot.decision_fit import fit_models
+from bot.knowledge import load_knowledge
+
+
+def test_the_shipped_models_are_what_the_fitting_script_makes_of_the_shipped_knowledge() -> None:
+    """The parameters are data with the script that produces them: a change to the knowledge
+    base or to matching must come with a refit (`python -m bot.decision_fit`), reviewed as a
+    diff of numbers."""
+    refit = fit_models(load_knowledge(SHIPPED_KNOWLEDGE)).to_json()
+    shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
+    assert refit == shipped, "bot/decision_model.json is stale: run python -m bot.decision_fit"
+
+
+def test_the_models_never_train_on_evaluation_questions() -> None:
+    models = shipped_models()
+    for model in (models.entries, models.passages):
+        assert model.training is not None
+        assert set(model.training["samples"]) <= {
+            "leave-one-out",
+            "unseen-wording",
+            "reworded",
+            "mistyped",
+            "outside",
+        }
+        assert 0.0 < model.suggest_at <= model.answer_at < 1.0
+
+
+def test_probability_rises_with_coverage_and_stays_a_probability() -> None:
+    model = shipped_models().entries
+    weak = [0.1, 0.2, 0.2, 0.2, 0.0, 0.5, 0.0]
+    strong = [0.9, 0.95, 1.0, 1.0, 1.0, 3.0, 0.5]
+    assert len(weak) == len(FEATURES)
+    assert 0.0 <= model.probability(weak) < model.probability(strong) <= 1.0
+    assert model.probability([1e9] * len(FEATURES)) <= 1.0  # no overflow
+
+
+def test_a_model_round_trips_through_its_json_and_refuses_other_features() -> None:
+    models = shipped_models()
+    assert DecisionModels.from_json(models.to_json()) == models
+    data = models.entries.to_json()
+    data["features"] = ["score"]
+    try:
+        DecisionModel.from_json(data)
+    except ValueError as exc:
+        assert "decision_fit" in str(exc)
+    else:
+        raise AssertionError("a model fitted on other features must be refused")
+    assert replace(models.entries, answer_at=0.5).answer_at == 0.5

@@ -1,0 +1,46 @@
+"""The reply kinds beyond answer / suggest / none, through the engine on the shipped knowledge."""
+
+from __future__ import annotations
+
+import pytest
+
+from bot.engine import Engine, Kind, format_plain, short_section
+
+
+def test_a_detail_only_the_reports_own_sentence_holds_is_quoted_with_its_section(
+    shipped_engine: Engine,
+) -> None:
+    reply = shipped_engine.respond("区政府依法决策水平怎么提高的")
+    assert reply.kind is Kind.PASSAGE and reply.answered
+    assert reply.quote is not None and reply.entry is None
+    assert reply.text.startswith("报告原文：“") and reply.quote.text in reply.text
+    assert reply.source == "一、工作情况（一）强化各级干部法治思维"
+    assert format_plain(reply).endswith("来源：一、工作情况（一）强化各级干部法治思维")
+
+
+@pytest.mark.parametrize("word", ["执法", "改革", "监督"])
+def test_a_broad_word_gets_the_sections_that_speak_of_it(shipped_engine: Engine, word: str) -> None:
+    reply = shipped_engine.respond(word)
+    assert reply.kind is Kind.OVERVIEW and not reply.answered
+    assert len(reply.suggestions) >= 3
+    assert len({entry.source for entry in reply.suggestions}) == len(reply.suggestions)
+    for entry in reply.suggestions:
+        assert f"“{short_section(entry.source)}”" in reply.text
+
+
+@pytest.mark.parametrize("keyword", ["放管服", "复议", "两法衔接", "出庭应诉率"])
+def test_a_keyword_of_one_section_is_still_answered(shipped_engine: Engine, keyword: str) -> None:
+    assert shipped_engine.respond(keyword).kind is Kind.ANSWER
+
+
+def test_a_close_runner_up_is_offered_beside_the_answer(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("复议申请受理了几件")
+    assert reply.kind is Kind.ANSWER
+    assert reply.entry is not None and reply.entry.id == "reconsideration-accepted"
+    assert reply.entry not in reply.also and len(reply.also) <= 2
+
+
+def test_short_section_drops_the_chapter() -> None:
+    assert short_section("一、工作情况（二）加强复议机关监督职能") == "加强复议机关监督职能"
+    assert short_section("二、存在问题") == "存在问题"
+    assert short_section("报告导语") == "报告导语"

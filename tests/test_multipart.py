@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from bot.engine import Engine, Kind
+from bot.multipart import MAX_PARTS, split_question
+
+
+def test_sentences_that_each_ask_something_are_parts() -> None:
+    parts = split_question("2019年复议申请有多少件？出庭应诉率又是多少？")
+    assert [p.text for p in parts] == ["2019年复议申请有多少件", "出庭应诉率又是多少"]
+
+
+def test_a_later_part_without_its_subject_is_also_read_with_the_first_ones() -> None:
+    first, second = split_question("案卷评查抽了几家部门？一共多少卷？")
+    assert second.text == "一共多少卷" and second.with_subject == "案卷评查一共多少卷"
+    assert first.with_subject is None
+
+
+def test_coordinated_subjects_of_each_are_separate_questions() -> None:
+    parts = split_question("马上办和网上办现在各有多少项")
+    assert [p.text for p in parts] == ["马上办有多少项", "网上办有多少项"]
+    parts = split_question("复议受案率和行政诉讼数量分别是多少")
+    assert [p.text for p in parts] == ["复议受案率是多少", "行政诉讼数量是多少"]
+
+
+def test_a_clause_without_a_question_word_is_context_not_a_question() -> None:
+    question = "对以区政府名义对外签订的合同进行合法性审查，依据的是哪份意见"
+    assert len(split_question(question)) == 1
+    assert len(split_question("有的单位好几次用信访的方式回复，复议机关怎么处理的")) == 1
+
+
+@given(st.text(max_size=400))
+def test_any_message_splits_into_at_most_three_non_empty_parts(message: str) -> None:
+    parts = split_question(message)
+    assert 1 <= len(parts) <= MAX_PARTS
+
+
+def test_each_part_is_answered_from_its_own_entry_with_its_source(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("2019年复议申请有多少件？出庭应诉率又是多少？")
+    assert reply.kind is Kind.MULTI and reply.answered
+    assert [p.entry.id for p in reply.parts if p.entry] == [
+        "reconsideration-applications",
+        "court-appearance-rate",
+    ]
+    assert "29件" in reply.text and "92.3%" in reply.text
+    assert all(part.source for part in reply.parts)
+
+
+def test_a_part_the_report_does_not_answer_is_said_so_beside_the_others(
+    shipped_engine: Engine,
+) -> None:
+    reply = shipped_engine.respond("2019年复议申请有多少件？2020年行政诉讼有多少件？")
+    assert reply.kind is Kind.MULTI and not reply.answered
+    assert [p.kind for p in reply.parts] == [Kind.ANSWER, Kind.PARTIAL]
+
+
+def test_two_clauses_that_find_one_fact_are_one_question(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("去年区政府当被告的官司有多少，比前年少了多少件")
+    assert reply.kind is Kind.ANSWER and reply.entry is not None
+    assert reply.entry.id == "administrative-lawsuits"
