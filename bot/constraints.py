@@ -31,6 +31,7 @@ class Asked(StrEnum):
     ORGANISATION = "organisation"  # 哪个部门, 哪几家单位
     PERSON = "person"  # 叫什么名字, 名单, 分别是谁
     REASON = "reason"  # 为什么, 什么原因
+    LIST = "list"  # 具体包括哪些, 名单: the items themselves
     PROCEDURE = "procedure"  # 怎么查询, 如何申请: how a citizen gets something done
     MONEY = "money"  # 多少钱, 经费
     CONTACT = "contact"  # 电话, 地址, 网址
@@ -54,9 +55,10 @@ class Conflict:
 # Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
 _MEASURE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("个家名人位"),
+    frozenset("件单"),  # 几单 is how people count cases and applications
     frozenset({"人次", "次"}),
 )
-_MEASURES = "人次|[件名个家卷项次人位条份类种岁天年元]"
+_MEASURES = "人次|[件名个家卷项次人位条份类种单岁天年元]"
 # "电话是多少" asks what the number is, not how many: a bare 是多少 asks for no count.
 _ASKED_COUNT_RE = re.compile(
     rf"(?<!哪)(?:多少|几)(?P<measure>{_MEASURES})|(?<![是为])多少|(?<!哪)几(?!乎)|数量|总数|"
@@ -86,10 +88,13 @@ _ASKED_PERSON_RE = re.compile(
     r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)(?:名字|姓名)|名单|分别是谁|都是谁|是哪几位|"
     r"是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
+# The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
+_ASKED_LIST_RE = re.compile(r"具体(?:包括|有|是)?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是")
 _ASKED_REASON_RE = re.compile(r"为什么|为何|为啥|什么原因|啥原因|原因是|原因有|\bwhy\b")
 _ASKED_PROCEDURE_RE = re.compile(
     r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
     r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名)|"
+    r"我(?:还|也)?(?:能不能|能|可以|可不可以|该|应该|要不要|需要)|"
     r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i"
 )
 _ASKED_MONEY_RE = re.compile(
@@ -105,6 +110,7 @@ _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_ME
 _ORGANISATION_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
 )
+_ADMITTED_GAP_RE = re.compile(r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)")
 # Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
 _REASON_RE = re.compile(r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防")
 _DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
@@ -161,6 +167,8 @@ class Statement:
     has_organisation: bool
     has_money: bool
     has_reason: bool
+    # The answer itself says what the report leaves out ("报告未列出部门名单").
+    admits_gap: bool
     text: str
     # The characters of the entry's section, and their folded pinyin: what it speaks of (a
     # count of 败诉 or 不合格 asks about something else).
@@ -203,6 +211,7 @@ def read_question(
         (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
         (Asked.PERSON, _ASKED_PERSON_RE),
         (Asked.REASON, _ASKED_REASON_RE),
+        (Asked.LIST, _ASKED_LIST_RE),
         (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
         (Asked.MONEY, _ASKED_MONEY_RE),
         (Asked.CONTACT, _ASKED_CONTACT_RE),
@@ -237,7 +246,7 @@ _COUNT_WORDS = frozenset({"多少", "几", "几个"})
 _COUNT_GLUE = frozenset(
     "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
     "中 中有 里 里有 其中 其中有 当中 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "
-    "2019年 2018年 具体 分别 各 各有 大约有 一下".split()
+    "2019年 2018年 具体 分别 各 各有 大约有 一下 事情 东西 情况 方面 这些 那些 这个 那个".split()
 )
 
 
@@ -269,9 +278,9 @@ def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[s
     return found, after_measure
 
 
-_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种岁天年元", "人次"})
+_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元", "人次"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
-_NOUN_MEASURES = frozenset("个家名位件卷项条份类种")
+_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单")
 
 
 def _is_content(word: str) -> bool:
@@ -297,6 +306,7 @@ def state(texts: Iterable[str], default_years: frozenset[int] = frozenset()) -> 
         has_organisation=bool(_ORGANISATION_RE.search(text)),
         has_money=bool(re.search(r"\d+(?:\.\d+)?万?元", text)),
         has_reason=bool(_REASON_RE.search(text)),
+        admits_gap=bool(_ADMITTED_GAP_RE.search(text)),
         text=text,
     )
 
@@ -398,6 +408,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return statement.has_money
     if kind is Asked.REASON:
         return statement.has_reason
+    if kind is Asked.LIST:
+        return not statement.admits_gap  # the items, unless the answer says they are not given
     return False  # the report names no people, no contact details and no citizens' procedures
 
 

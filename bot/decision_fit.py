@@ -50,7 +50,9 @@ from bot.knowledge import Entry, KnowledgeBase, load_knowledge
 from bot.matcher import Matcher
 from bot.text import fuzzy_pinyin, is_cjk
 
-WRONG_ANSWER_COST = 4.0
+# The issue's bar allows about 2% wrong answers for 5% of right answers withheld: a wrong
+# answer is weighed as 2.5 answers withheld.
+WRONG_ANSWER_COST = 2.5
 L2 = 1.0
 SEED = 20261202
 
@@ -71,6 +73,12 @@ SPOKEN_FILLER: tuple[str, ...] = tuple(
     """这块 那个 平时 到底 一般 具体 咱们 现在 听说 这事 咋 搞 弄 啥 上面 老是 实际上 大概
     真的 主要 一直 之类 那些 这种 有关 这边 那边 怎么个 到底是 究竟 反正 其实 那么 这么
     人家 大家 他们 我们 单位里 区里 这方面 情况 东西 事情 问问 了解 知道 想问 帮忙 说说""".split()
+)
+# Everyday words that stand in for a term of the report when people say it their own way.
+EVERYDAY_WORDS: tuple[str, ...] = tuple(
+    """骨头 大事 小事 事儿 手续 麻烦 门道 路子 规矩 说法 名堂 底子 单子 窗口 跑腿 排队 大伙 街坊
+    师傅 老板 家里 身边 地方 消息 动静 苗头 节骨眼 门槛 招数 法子 家底 账 活儿 摊子 茬 口子
+    台面 档子 一摊 一块 那套 这套 章程 帮手 行家 内行 把式 点子 主意 花样 名目 头绪""".split()
 )
 OUTSIDE_FRAMES: tuple[str, ...] = (
     "{x}怎么办理",
@@ -177,15 +185,20 @@ def _answers(given: Entry, own: Entry) -> bool:
 
 def _reword(matcher: Matcher, question: str, rng: random.Random) -> str:
     """`question` as someone might say it: each content word kept with probability 0.6 (at
-    least one kept), otherwise dropped or replaced by spoken filler; filler added around."""
+    least one kept), otherwise dropped, replaced by spoken filler, or replaced by an everyday
+    word the knowledge base does not use (the way 难题 becomes 难啃的骨头); filler added
+    around."""
     words = matcher.segmenter.words(matcher.normalise(question))
     content = {word for word, _ in matcher.content_words(" ".join(words))}
     keep_one = rng.choice(sorted(content)) if content else None
     out: list[str] = []
     for word in words:
         if word in content and word != keep_one and rng.random() >= 0.6:
-            if rng.random() < 0.5:
+            choice = rng.random()
+            if choice < 1 / 3:
                 out.append(rng.choice(SPOKEN_FILLER))
+            elif choice < 2 / 3:
+                out.append(rng.choice(EVERYDAY_WORDS))
             continue
         out.append(word)
     for _ in range(rng.randint(1, 2)):

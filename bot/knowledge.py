@@ -124,6 +124,7 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "missing_money",
     "missing_contact",
     "missing_reason",
+    "missing_list",
     "missing_procedure",
     "topics_intro",
     "also_intro",
