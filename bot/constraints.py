@@ -110,7 +110,9 @@ _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_ME
 _ORGANISATION_RE = re.compile(
     r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
 )
-_ADMITTED_GAP_RE = re.compile(r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)")
+_ADMITTED_GAP_RE = re.compile(
+    r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
+)
 # Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
 _REASON_RE = re.compile(r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防")
 _DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
