@@ -50,8 +50,6 @@ class Scored(Protocol):
     def word_coverage(self) -> float: ...
     @property
     def evidence(self) -> float: ...
-    @property
-    def kind_fit(self) -> float: ...
 
 
 def features(candidate: Scored, runner_up: Scored | None) -> list[float]:
@@ -65,7 +63,6 @@ def features(candidate: Scored, runner_up: Scored | None) -> list[float]:
         "word_coverage": candidate.word_coverage,
         "log_evidence": math.log1p(candidate.evidence),
         "lead": lead,
-        "kind_fit": candidate.kind_fit,
     }
     return [values[name] for name in FEATURES]
 

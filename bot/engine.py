@@ -20,7 +20,15 @@ from bot.broad import broad_sections
 from bot.constraints import Conflict, ConflictKind
 from bot.decision import shipped_models
 from bot.document import Sentence
-from bot.knowledge import Entry, KnowledgeBase, KnowledgeError, Problem, Referral, fingerprint
+from bot.knowledge import (
+    Entry,
+    KnowledgeBase,
+    KnowledgeError,
+    Problem,
+    Referral,
+    fill,
+    fingerprint,
+)
 from bot.knowledge import load_knowledge as _load
 from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.multipart import Part, split_question
@@ -169,7 +177,7 @@ class Engine:
         if not stripped:
             return Reply(question, Kind.EMPTY, messages["empty"])
         if len(stripped) > MAX_QUESTION_CHARS:
-            text = messages["too_long"].format(limit=MAX_QUESTION_CHARS)
+            text = fill(messages["too_long"], limit=MAX_QUESTION_CHARS)
             return Reply(question, Kind.TOO_LONG, text)
         whole = self._respond_one(matcher, question, stripped)
         if whole.kind is Kind.OVERVIEW:
@@ -225,7 +233,7 @@ class Engine:
         overview = broad_sections(result, matcher.section_order)
         if overview:
             names = "、".join(f"“{short_section(section)}”" for section, _ in overview)
-            text = messages["overview"].format(topic=result.normalised, sections=names)
+            text = fill(messages["overview"], topic=result.normalised, sections=names)
             entries = tuple(entry for _, entry in overview)
             return Reply(question, Kind.OVERVIEW, text, suggestions=entries, match=result)
         # What the question pins down that the best entry does not state: said plainly, with
@@ -238,7 +246,8 @@ class Engine:
             else ()
         )
         if conflicts and best is not None:
-            text = messages["partial"].format(
+            text = fill(
+                messages["partial"],
                 missing="；".join(_missing(conflict, kb) for conflict in conflicts),
                 answer=best.entry.answer,
             )
@@ -252,7 +261,7 @@ class Engine:
             )
         quote = self.passages.quote(stripped)
         if quote is not None:
-            text = messages["passage"].format(sentence=quote.sentence.text)
+            text = fill(messages["passage"], sentence=quote.sentence.text)
             return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)
         if result.outcome is Outcome.SUGGEST:
             entries = tuple(c.entry for c in result.suggestions)
@@ -287,7 +296,7 @@ def _missing(conflict: Conflict, kb: KnowledgeBase) -> str:
         if conflict.kind is ConflictKind.ASKED
         else f"missing_{conflict.kind.value}"
     )
-    return kb.replies[key].format(detail=conflict.detail)
+    return fill(kb.replies[key], detail=conflict.detail)
 
 
 def _strip_invisible(text: str) -> str:

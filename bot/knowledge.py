@@ -84,6 +84,18 @@ class Referral:
     reply: str
 
 
+_PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
+
+
+def fill(template: str, **values: object) -> str:
+    """Substitute `{name}` placeholders an admin may have moved, kept or dropped.
+
+    Unlike `str.format`, an unknown `{placeholder}` or a stray brace in replies.yaml is left as
+    written instead of raising in the middle of a reply.
+    """
+    return _PLACEHOLDER_RE.sub(lambda m: str(values[m[1]]) if m[1] in values else m[0], template)
+
+
 @dataclass(frozen=True)
 class Replies:
     """The bot's fixed wording, kept in knowledge/replies.yaml so admins can change it."""

@@ -18,10 +18,10 @@ from telegram.error import TelegramError
 
 from bot import report
 from bot.engine import Reply
-from bot.knowledge import Problem, fingerprint
+from bot.knowledge import Problem, fill, fingerprint
 from bot.store import QuestionLog, StoreError
 from bot.telegram.commands import publish_commands
-from bot.telegram.formatting import esc, fill, problems_html, why_html
+from bot.telegram.formatting import esc, problems_html, why_html
 from bot.telegram.handlers import LAST_REPLY
 from bot.telegram.state import BotState, Context, state_of
 

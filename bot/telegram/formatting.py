@@ -9,7 +9,6 @@ person gets nothing. These functions are the only place that builds message text
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Mapping, Sequence
 
 from bot.engine import Kind, Reply
@@ -18,24 +17,11 @@ from bot.matcher import Candidate
 
 # Telegram's limit is 4096 characters after entity parsing; stay well inside it.
 MAX_TEXT = 3800
-_PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
 
 
 def esc(text: object) -> str:
     """Escape text for Telegram HTML (quotes need no escaping outside attributes)."""
     return html.escape(str(text), quote=False)
-
-
-def fill(template: str, **values: object) -> str:
-    """Substitute `{name}` placeholders an admin may have moved, kept or dropped.
-
-    Unlike `str.format`, an unknown `{placeholder}` or a stray brace in replies.yaml is left as
-    written instead of raising in the middle of a reply.
-    """
-    return _PLACEHOLDER_RE.sub(
-        lambda m: str(values[m[1]]) if m[1] in values else m[0],
-        template,
-    )
 
 
 def source_html(source: str, messages: Mapping[str, str]) -> str:

@@ -20,10 +20,11 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import ApplicationHandlerStop
 
+from bot.knowledge import fill
 from bot.store import new_ref
 from bot.telegram import keyboards
 from bot.telegram.flood import Verdict
-from bot.telegram.formatting import entry_html, esc, fill, reply_html
+from bot.telegram.formatting import entry_html, esc, reply_html
 from bot.telegram.state import Context, state_of
 
 log = logging.getLogger(__name__)

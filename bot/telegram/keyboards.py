@@ -27,8 +27,7 @@ from collections.abc import Callable, Mapping, Sequence
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.engine import Kind, Reply, short_section
-from bot.knowledge import Entry, KnowledgeBase, Section
-from bot.telegram.formatting import fill
+from bot.knowledge import Entry, KnowledgeBase, Section, fill
 
 MAX_CALLBACK_BYTES = 64
 PAGE_SIZE = 8
