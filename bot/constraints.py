@@ -153,6 +153,8 @@ class QuestionFrame:
     counted_after: tuple[str, ...] = ()
     # The date asked for is only a year (哪一年): a year in the answer will do.
     year_only: bool = False
+    # Figures the question states itself (165卷案卷里…): asking 多少卷 of them asks a breakdown.
+    given: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -230,7 +232,10 @@ def read_question(
         if tag == "ns" and len(word) >= 3 and word.endswith(_PLACE_SUFFIXES):
             places.append(word)
     foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
-    counted, after = _counted_words(normalised_words) if Asked.COUNT in asked else ([], [])
+    # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
+    # whether it asks for a count or for a value.
+    counted, after = _counted_words(normalised_words)
+    given = _given_numbers(norm)
     if not measures & _NOUN_MEASURES:
         after = []  # 几次 counts actions, and a bare 多少 may ask anything: no counted noun
     return QuestionFrame(
@@ -241,6 +246,16 @@ def read_question(
         tuple(counted),
         tuple(after),
         year_only,
+        given,
+    )
+
+
+def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
+    """The figures a question itself states, with their measure words (165卷 -> ("165", "卷"))."""
+    return tuple(
+        (m.group(0).rstrip("余多%" + (m.group("measure") or "")), m.group("measure") or "")
+        for m in _NUMBER_RE.finditer(text)
+        if not _is_year(m) and m.group("measure")
     )
 
 
@@ -248,8 +263,10 @@ _COUNT_WORDS = frozenset({"多少", "几", "几个"})
 _COUNT_GLUE = frozenset(
     "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
     "中 中有 里 里有 其中 其中有 当中 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "
-    "2019年 2018年 具体 分别 各 各有 大约有 一下 事情 东西 情况 方面 这些 那些 这个 那个".split()
+    "2019年 2018年 具体 分别 各 各有 大约有 一下 这些 那些 这个 那个".split()
 )
+# A generic noun counted (多少事情, 几个方面) names nothing to check: the search stops there.
+_GENERIC_COUNTED = frozenset("事情 东西 情况 方面 事项 内容 数字 数量 人 数".split())
 
 
 def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
@@ -271,7 +288,11 @@ def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[s
         ):
             after += 1
         for neighbour in (before, after):
-            if 0 <= neighbour < len(words) and _is_content(words[neighbour]):
+            if (
+                0 <= neighbour < len(words)
+                and _is_content(words[neighbour])
+                and words[neighbour] not in _GENERIC_COUNTED
+            ):
                 found.append(words[neighbour])
         # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
         # is the thing counted: in 几个人组成 the verb after the measure is not.
@@ -363,23 +384,50 @@ def conflicts(
         for word in frame.counted_after
         if not _counts(statement.text, word) and _spoken_of(word, statement)
     )
+    if Asked.COUNT in frame.asked and _asks_breakdown(frame, statement):
+        found.append(Conflict(ConflictKind.ASKED, "breakdown"))
     return found
+
+
+def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
+    """A question that states the entry's own figure (165卷, 62个) and asks how many of the
+    same measure (行政处罚案卷有多少卷, 街道有几个) asks for a part of it. Unless the answer
+    gives another figure of that measure, it has no breakdown to offer."""
+    stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(statement.text)}
+    stated_values = {value.rstrip("余多%" + measure): measure for value, measure in stated}
+    for value, measure in frame.given:
+        if stated_values.get(value) != measure or not any(
+            _same_measure(asked, measure) for asked in frame.measures
+        ):
+            continue
+        others = [v for v, m in stated_values.items() if v != value and _same_measure(measure, m)]
+        if not others:
+            return True
+    return False
 
 
 _CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")
 
 
+# How close before its number a counted word may stand (案卷共计165卷).
+_COUNTED_BEFORE = 4
+
+
 def _counts(text: str, word: str) -> bool:
-    """Whether `text` gives a number of `word`: a clause holds both the word and a number
-    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队, 案卷共计165卷)."""
-    return any(
-        word in clause.group(0)
-        and any(
-            not _is_year(number) and number.group("measure") != "%"
-            for number in _NUMBER_RE.finditer(clause.group(0))
-        )
-        for clause in _CLAUSE_RE.finditer(text)
-    )
+    """Whether `text` gives a number of `word`: the word follows a number in the same clause
+    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队) or stands just before
+    it (案卷共计165卷). Years and percentages count nothing."""
+    for clause in _CLAUSE_RE.finditer(text):
+        part = clause.group(0)
+        for number in _NUMBER_RE.finditer(part):
+            if _is_year(number) or number.group("measure") == "%":
+                continue
+            if word in part[number.end() :]:
+                return True
+            start = max(0, number.start() - len(word) - _COUNTED_BEFORE)
+            if word in part[start : number.start()]:
+                return True
+    return False
 
 
 def _spoken_of(word: str, statement: Statement) -> bool:

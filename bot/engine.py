@@ -236,8 +236,9 @@ class Engine:
             text = fill(messages["overview"], topic=result.normalised, sections=names)
             entries = tuple(entry for _, entry in overview)
             return Reply(question, Kind.OVERVIEW, text, suggestions=entries, match=result)
-        # What the question pins down that the best entry does not state: said plainly, with
-        # what the report does say, as soon as the entry is close enough to be suggested.
+        # What the question pins down that the best entry does not state. A close runner-up
+        # that does state it is the answer (how many case *files*: 165卷, not 19家); otherwise
+        # say plainly what the report lacks, and what it does say.
         conflicts = (
             tuple(matcher.conflicts(result.frame, best.entry))
             if result.frame is not None
@@ -245,6 +246,21 @@ class Engine:
             and result.outcome in (Outcome.ANSWER, Outcome.SUGGEST)
             else ()
         )
+        if conflicts and result.frame is not None and best is not None:
+            fitting = next(
+                (
+                    c
+                    for c in result.ranked[1:3]
+                    if c.score >= best.score - matcher.model.also_within
+                    and c.confidence >= matcher.model.suggest_at
+                    and not matcher.conflicts(result.frame, c.entry)
+                ),
+                None,
+            )
+            if fitting is not None:
+                return Reply(
+                    question, Kind.ANSWER, fitting.entry.answer, entry=fitting.entry, match=result
+                )
         if conflicts and best is not None:
             text = fill(
                 messages["partial"],

@@ -137,6 +137,7 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "missing_contact",
     "missing_reason",
     "missing_list",
+    "missing_breakdown",
     "missing_procedure",
     "topics_intro",
     "also_intro",

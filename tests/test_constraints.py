@@ -17,6 +17,9 @@ NEAR_MISSES = [
     ("2019年区政府行政诉讼败诉了几件", ConflictKind.COUNTED, "败诉"),
     ("用信访答复方式回复信息公开申请的是哪几个单位", ConflictKind.ASKED, "organisation"),
     ("个人怎么申请行政复议", ConflictKind.ASKED, Asked.PROCEDURE.value),
+    ("165卷案卷里行政处罚案卷有多少卷", ConflictKind.ASKED, "breakdown"),
+    ("62个部门及街道中街道有几个", ConflictKind.ASKED, "breakdown"),
+    ("全区行政执法人员的平均年龄是多少", ConflictKind.COUNTED, "平均年龄"),
 ]
 
 
@@ -41,6 +44,7 @@ def test_a_near_miss_gets_what_the_report_does_say_not_an_answer(
         "区政府聘了几名法学专家",  # the count and the counted thing in one clause
         "江汉区2019年法治政府建设工作报告的发文日期是哪天",  # the title's year is no constraint
         "报告的标题是什么",  # a document name the answer holds
+        "29件复议申请中受理了多少件",  # a part the answer does give (22件)
     ],
 )
 def test_questions_the_report_answers_raise_no_conflict(
@@ -58,3 +62,23 @@ def test_the_frame_reads_measures_years_and_kinds(shipped_engine: Engine) -> Non
     assert rate.asked == {Asked.PERCENT}  # a rate, not a count
     several = shipped_engine.matcher.frame("几个执法部门之间互相推诿扯皮怎么办")
     assert Asked.COUNT not in several.asked  # 几个 opening a clause means "several"
+
+
+def test_a_close_runner_up_that_states_what_is_asked_is_the_answer(
+    shipped_engine: Engine,
+) -> None:
+    """Constraints also choose between close siblings: the entry that holds the asked figure."""
+    matcher = shipped_engine.matcher
+    question = "执法案卷评查一共抽取了多少卷案卷"
+    frame = matcher.frame(question)
+    ranked = matcher.rank(question)
+    holding = [c.entry.id for c in ranked[:3] if not matcher.conflicts(frame, c.entry)]
+    reply = shipped_engine.respond(question)
+    assert reply.kind is Kind.ANSWER and reply.entry is not None
+    assert reply.entry.id in holding and "165卷" in reply.text
+
+
+def test_a_generic_thing_counted_is_no_constraint(shipped_engine: Engine) -> None:
+    matcher = shipped_engine.matcher
+    frame = matcher.frame("跑一趟就能办完的事情现在有多少项")  # 事情, not a new subject
+    assert not matcher.conflicts(frame, matcher.kb.by_id["one-visit-service"])
