@@ -20,14 +20,18 @@ def confusable_questions(matcher: Matcher) -> list[Problem]:
             if not ranked or ranked[0].entry.id == entry.id or ranked[0].confidence < floor:
                 continue
             rival = ranked[0]
-            own = next((c.score for c in ranked if c.entry.id == entry.id), 0.0)
+            own = next((c.score for c in ranked if c.entry.id == entry.id), None)
+            scores = (
+                f"{rival.score:.2f} > {own:.2f}"
+                if own is not None
+                else f"{rival.score:.2f}，本条目不在候选之列"
+            )
             problems.append(
                 Problem(
                     entry.file,
                     entry.line,
                     f"条目 `{entry.id}` 的问法 `{question}` 更像条目 `{rival.entry.id}` 的"
-                    f" `{rival.phrase}`（{rival.score:.2f} > {own:.2f}），请把问法写得更具体，"
-                    "或检查两个条目是否重复",
+                    f" `{rival.phrase}`（{scores}），请把问法写得更具体，或检查两个条目是否重复",
                     "warning",
                 )
             )
