@@ -89,8 +89,13 @@ _ASKED_PERSON_RE = re.compile(
     r"是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
-_ASKED_LIST_RE = re.compile(r"具体(?:包括|有|是)?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是")
-_ASKED_REASON_RE = re.compile(r"为什么|为何|为啥|什么原因|啥原因|原因是|原因有|\bwhy\b")
+_ASKED_LIST_RE = re.compile(
+    r"具体\S{0,3}?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是|列了哪些|列出哪些"
+)
+# Which kind or part of a figure the question names itself (33件…哪类最多).
+_ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
+# "为什么说…" asks for the basis of a statement, which the statement itself gives.
+_ASKED_REASON_RE = re.compile(r"(?:为什么|为何|为啥)(?!说)|什么原因|啥原因|原因是|原因有|\bwhy\b")
 _ASKED_PROCEDURE_RE = re.compile(
     r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
     r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名)|"
@@ -155,6 +160,8 @@ class QuestionFrame:
     year_only: bool = False
     # Figures the question states itself (165卷案卷里…): asking 多少卷 of them asks a breakdown.
     given: tuple[tuple[str, str], ...] = ()
+    # The question asks which kind or part (哪类最多, 什么类型).
+    asks_part: bool = False
 
 
 @dataclass(frozen=True)
@@ -247,6 +254,7 @@ def read_question(
         tuple(after),
         year_only,
         given,
+        bool(_ASKED_PART_RE.search(norm)),
     )
 
 
@@ -384,7 +392,7 @@ def conflicts(
         for word in frame.counted_after
         if not _counts(statement.text, word) and _spoken_of(word, statement)
     )
-    if Asked.COUNT in frame.asked and _asks_breakdown(frame, statement):
+    if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
     return found
 
@@ -396,9 +404,13 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
     stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(statement.text)}
     stated_values = {value.rstrip("余多%" + measure): measure for value, measure in stated}
     for value, measure in frame.given:
-        if stated_values.get(value) != measure or not any(
-            _same_measure(asked, measure) for asked in frame.measures
-        ):
+        if stated_values.get(value) != measure:
+            continue
+        if frame.asks_part:  # 哪类最多: the answer would have to name its kinds
+            if "、" not in statement.text:
+                return True
+            continue
+        if not any(_same_measure(asked, measure) for asked in frame.measures):
             continue
         others = [v for v, m in stated_values.items() if v != value and _same_measure(measure, m)]
         if not others:

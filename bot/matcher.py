@@ -50,7 +50,9 @@ from bot.text import (
     fold_numerals,
     fuzzy_pinyin,
     is_cjk,
+    is_future,
     is_negated,
+    is_plan_section,
     question_word_mask,
     tokens,
 )
@@ -78,10 +80,13 @@ class Thresholds:
     phrases_per_entry: int = 3
     # Share of a candidate's score lost when its answer holds none of what the question asks
     # for (a count question against an entry that states no number).
-    kind_mismatch_cost: float = 0.25
+    kind_mismatch_cost: float = 0.1
     # Share lost when the phrasing negates and the question does not, or the other way round
     # (不予受理 against 受理).
     negation_mismatch_cost: float = 0.2
+    # Share lost when a question about plans meets what was done, or the other way round
+    # (讲案例: the 2019 lectures, not next year's 以案说法).
+    tense_mismatch_cost: float = 0.1
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
 
@@ -152,6 +157,7 @@ class _Text:
     bigrams: frozenset[str]
     pinyin_bigrams: frozenset[str]
     negated: bool  # 不予受理, 未达标: see text.is_negated
+    future: bool  # asks about plans (今后, 明年打算): see text.is_future
 
     @classmethod
     def of(cls, norm: str) -> _Text:
@@ -175,6 +181,7 @@ class _Text:
             frozenset(grams) | alone,
             frozenset(pinyin_grams) | alone,
             is_negated(norm),
+            is_future(norm),
         )
 
 
@@ -213,6 +220,7 @@ class _EntryTexts:
     words: frozenset[str]  # every word of all of the above (and the parts of compounds)
     statement: Statement  # what the answer states: years, numbers, dates, documents
     answer_credit: float  # the credit for covering a word through the answer text
+    plan: bool  # the entry is in a section of plans (三、下步工作打算)
 
 
 # How many of the best candidates get the decision model's confidence.
@@ -263,6 +271,7 @@ class Matcher:
                 words,
                 state([fold_numerals(entry.answer)], default_years),
                 self._answer_credit(len(tokens(answer_norm))),
+                is_plan_section(entry.source),
             )
             self._entries.append(texts)
             for tok in {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}:
@@ -596,6 +605,8 @@ class Matcher:
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - facts.kind_fit)
         if phrase.body.text.negated != query.text.negated:
             score *= 1.0 - limits.negation_mismatch_cost
+        if self._entries[phrase.entry_index].plan != query.text.future:
+            score *= 1.0 - limits.tense_mismatch_cost
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
             score=round(min(score, 1.0), 4),

@@ -24,7 +24,10 @@ _QUESTION_MARK_RE = re.compile(
     r"会不会|吗|呢|\?|how|what|which|who|when|why|where"
 )
 # Clause boundaries: sentence ends always; commas and 、 only between two question clauses.
-_SENTENCE_END_RE = re.compile(r"[?？!！。;；\n]+")
+# Sentence ends, and the numbers of an enumerated list (1. … 2. …, （1）… ①…).
+_SENTENCE_END_RE = re.compile(
+    r"[?？!！。;；\n]+|(?:^|(?<=\s))(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])\s*|[①②③④⑤⑥⑦⑧⑨]"
+)
 _CLAUSE_RE = re.compile(r"[,，、]+")
 # "X和Y(现在)各有多少" / "X、Y分别是多少": coordinated subjects sharing one question.
 _EACH_RE = re.compile(

@@ -92,6 +92,24 @@ def is_negated(text: str) -> bool:
     return bool(_NEGATION_RE.search(text))
 
 
+# A question about what is planned (今后怎么做, 明年打算) rather than what was done.
+_FUTURE_RE = re.compile(
+    r"下步工作打算|下一?步|今后|以后|往后|明年|将来|未来|打算|计划|准备|将要|接下来|后续|继续|会不会"
+)
+# A section of plans: 三、下步工作打算, 下一步工作计划, 今后工作展望.
+_PLAN_SECTION_RE = re.compile(r"打算|计划|下一?步|展望|今后")
+
+
+def is_future(text: str) -> bool:
+    """Whether a normalised question asks about plans rather than what was done."""
+    return bool(_FUTURE_RE.search(text))
+
+
+def is_plan_section(source: str) -> bool:
+    """Whether a section of the report sets out plans (its title says so)."""
+    return bool(_PLAN_SECTION_RE.search(source))
+
+
 def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
     """Per token, how much of its weight to keep: 1.0 for content, `QUESTION_WEIGHT` for question
     and function words, `MEASURE_WEIGHT` for the measure word after 多少/几 (longest match wins).
