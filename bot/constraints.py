@@ -42,6 +42,7 @@ class ConflictKind(StrEnum):
     PLACE = "place"
     ASKED = "asked"
     COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
+    FIGURE = "figure"  # the question states a figure the entry does not (19家 of another fact)
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,8 @@ _ASKED_PROCEDURE_RE = re.compile(
     r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
     r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名)|"
     r"我(?:还|也)?(?:能不能|能|可以|可不可以|该|应该|要不要|需要)|"
-    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i"
+    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i|"
+    r"how to (?:apply|get|obtain|register|check|pay|renew|find|contact)"
 )
 _ASKED_MONEY_RE = re.compile(
     r"多少钱|经费|资金|费用|预算|金额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
@@ -271,10 +273,13 @@ _COUNT_WORDS = frozenset({"多少", "几", "几个"})
 _COUNT_GLUE = frozenset(
     "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
     "中 中有 里 里有 其中 其中有 当中 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "
-    "2019年 2018年 具体 分别 各 各有 大约有 一下 这些 那些 这个 那个".split()
+    "2019年 2018年 具体 分别 各 各有 大约有 一下 这些 那些 这个 那个 到底 究竟 真的 实际 "
+    "实际上 一般 大概 总共".split()
 )
 # A generic noun counted (多少事情, 几个方面) names nothing to check: the search stops there.
-_GENERIC_COUNTED = frozenset("事情 东西 情况 方面 事项 内容 数字 数量 人 数".split())
+_GENERIC_COUNTED = frozenset(
+    "事情 东西 情况 方面 事项 内容 数字 数量 人 数 占比 比例 比率 比重 百分比 率 百分点".split()
+)
 
 
 def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
@@ -394,7 +399,29 @@ def conflicts(
     )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
+    stated = {value for value, _ in _given_numbers(statement.text)}
+    found.extend(
+        Conflict(ConflictKind.FIGURE, f"{value}{measure}")
+        for value, measure in frame.given
+        if value not in stated and _is_figure(value, measure)
+    )
     return found
+
+
+def _is_figure(value: str, measure: str) -> bool:
+    """Whether a number in a question states a figure of the report: not 一 read as a
+    numeral (一年, 一次, 哪一个), not a year or a span of years (19年, 前一年)."""
+    return measure not in ("年", "岁") and value != "1"
+
+
+def _lists_before(text: str, value: str) -> bool:
+    """Whether `text` names the things it counts as `value` right before the figure:
+    得伟君尚、诚明、华平、成和诚四家 (numerals are digits here: 4家)."""
+    for match in re.finditer(re.escape(value), text):
+        head = text[max(0, match.start() - 40) : match.start()]
+        if re.search(r"、[^，,。；;、]{1,12}[和及与]?[^，,。；;、]{0,12}$", head):
+            return True
+    return False
 
 
 def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
@@ -410,6 +437,10 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
             if "、" not in statement.text:
                 return True
             continue
+        if Asked.LIST in frame.asked:  # 19家执法部门具体是哪些: the answer must name them
+            if not _lists_before(statement.text, value):
+                return True
+            continue
         if not any(_same_measure(asked, measure) for asked in frame.measures):
             continue
         others = [v for v, m in stated_values.items() if v != value and _same_measure(measure, m)]
@@ -419,26 +450,25 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
 
 
 _CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")
-
-
-# How close before its number a counted word may stand (案卷共计165卷).
-_COUNTED_BEFORE = 4
+_SENTENCE_RE = re.compile(r"[^。；;]+")
 
 
 def _counts(text: str, word: str) -> bool:
     """Whether `text` gives a number of `word`: the word follows a number in the same clause
-    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队) or stands just before
-    it (案卷共计165卷). Years and percentages count nothing."""
-    for clause in _CLAUSE_RE.finditer(text):
-        part = clause.group(0)
-        for number in _NUMBER_RE.finditer(part):
-            if _is_year(number) or number.group("measure") == "%":
-                continue
-            if word in part[number.end() :]:
-                return True
-            start = max(0, number.start() - len(word) - _COUNTED_BEFORE)
-            if word in part[start : number.start()]:
-                return True
+    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队) or comes before it in
+    the same sentence (案卷共计165卷; 行政复议案件中，因民事诉讼中止审理1件). Years and
+    percentages count nothing."""
+    for sentence in _SENTENCE_RE.finditer(text):
+        whole = sentence.group(0)
+        for clause in _CLAUSE_RE.finditer(whole):
+            part = clause.group(0)
+            for number in _NUMBER_RE.finditer(part):
+                if _is_year(number) or number.group("measure") == "%":
+                    continue
+                if word in part[number.end() :]:
+                    return True
+                if word in whole[: clause.start() + number.start()]:
+                    return True
     return False
 
 

@@ -53,6 +53,9 @@ from bot.text import fuzzy_pinyin, is_cjk
 # The bar allows about 2% wrong answers for 5% of right answers withheld: a wrong
 # answer is weighed as 2.5 answers withheld.
 WRONG_ANSWER_COST = 2.5
+# A wrong suggestion is cheap (the person sees it is not what they asked); a right entry not even
+# offered sends them away: it weighs half a withheld one.
+WRONG_SUGGESTION_COST = 0.5
 L2 = 1.0
 SEED = 20261202
 
@@ -285,7 +288,7 @@ def fit(data: Sequence[Sample]) -> DecisionModel:
     )
     scored = [(model.probability(s.values), s.label) for s in data]
     answer_at = _cut(scored, cost_above_negative=WRONG_ANSWER_COST)
-    suggest_at = min(answer_at, _cut(scored, cost_above_negative=1.0))
+    suggest_at = min(answer_at, _cut(scored, cost_above_negative=WRONG_SUGGESTION_COST))
     return DecisionModel(
         mean=model.mean,
         scale=model.scale,
@@ -300,6 +303,7 @@ def fit(data: Sequence[Sample]) -> DecisionModel:
                 for source in sorted(per_source)
             },
             "wrong_answer_cost": WRONG_ANSWER_COST,
+            "wrong_suggestion_cost": WRONG_SUGGESTION_COST,
         },
     )
 

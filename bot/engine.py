@@ -190,13 +190,14 @@ class Engine:
             reply = self._respond_part(matcher, part)
             if not any(_same_answer(reply, earlier) for earlier in replies):
                 replies.append(reply)
-        # Answer piecemeal when that finds two different facts, or finds one where the message
-        # as a whole found none; a message that merely has two clauses ("有没有固定安排，是怎么
+        # Answer piecemeal when that finds two different facts, or finds one more surely than
+        # the message as a whole does where the whole found no answer or a part asks what the
+        # report does not say; a message that merely has two clauses ("有没有固定安排，是怎么
         # 学的") and reads best whole is one question.
         found = [reply for reply in replies if reply.kind in (Kind.ANSWER, Kind.PARTIAL)]
-        if len(found) < 2 and not (
-            found and whole.kind is not Kind.ANSWER and found[0].confidence > whole.confidence
-        ):
+        surer = bool(found) and found[0].confidence > whole.confidence
+        telling = whole.kind is not Kind.ANSWER or any(r.kind is Kind.PARTIAL for r in found)
+        if len(found) < 2 and not (surer and telling):
             return whole
         if len(replies) == 1:  # every part came back to the same entry: one question after all
             return replace(replies[0], question=question)
@@ -246,7 +247,7 @@ class Engine:
             and result.outcome in (Outcome.ANSWER, Outcome.SUGGEST)
             else ()
         )
-        if conflicts and result.frame is not None and best is not None:
+        if conflicts and result.outcome is Outcome.ANSWER and result.frame is not None and best:
             fitting = next(
                 (
                     c

@@ -138,6 +138,7 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "missing_reason",
     "missing_list",
     "missing_breakdown",
+    "missing_figure",
     "missing_procedure",
     "topics_intro",
     "also_intro",

@@ -199,6 +199,9 @@ class _Phrase:
     entry_index: int
     raw: str
     body: _Weighted
+    # 1.0 for a stored phrasing; less for the entry's answer, which is indexed too so that a
+    # question in the report's own words finds an entry none of whose phrasings it shares.
+    credit: float = 1.0
 
 
 @dataclass(frozen=True)
@@ -308,9 +311,11 @@ class Matcher:
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
         for index, phrasings in enumerate(texts_by_entry):
-            for raw, text in phrasings:
+            texts = self._entries[index]
+            answer = (self.kb.entries[index].answer, texts.answer, texts.answer_credit)
+            for raw, text, credit in [*((r, t, 1.0) for r, t in phrasings), answer]:
                 number = len(self._phrases)
-                self._phrases.append(_Phrase(index, raw, self._weigh(text)))
+                self._phrases.append(_Phrase(index, raw, self._weigh(text), credit))
                 for gram in text.bigrams:
                     self._postings[gram].append(number)
                 for gram in text.pinyin_bigrams:
@@ -520,9 +525,10 @@ class Matcher:
         for i in query_text.singles:
             lookups.append((self._postings.get(query_text.toks[i], ()), weights[i]))
         informative = [(p, w) for p, w in lookups if len(p) <= common]
+        phrases = self._phrases
         for postings, weight in informative or lookups:
             for number in postings:
-                hits[number] += weight
+                hits[number] += weight * phrases[number].credit
         if not hits:
             return []
         if exclude:
@@ -595,7 +601,7 @@ class Matcher:
 
     def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
         limits = self.thresholds
-        covered_by_phrase = self._coverage(query, phrase.body.text)
+        covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
         # Words of the question may be spread over several phrasings, or appear only in the answer
         # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
         query_coverage = max(covered_by_phrase, limits.entry_credit * facts.coverage)

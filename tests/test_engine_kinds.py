@@ -10,7 +10,7 @@ from bot.engine import Engine, Kind, format_plain, short_section
 def test_a_detail_only_the_reports_own_sentence_holds_is_quoted_with_its_section(
     shipped_engine: Engine,
 ) -> None:
-    reply = shipped_engine.respond("区政府依法决策水平怎么提高的")
+    reply = shipped_engine.respond("区政府的依法决策水平")
     assert reply.kind is Kind.PASSAGE and reply.answered
     assert reply.quote is not None and reply.entry is None
     assert reply.text.startswith("报告原文：“") and reply.quote.text in reply.text

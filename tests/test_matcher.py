@@ -42,11 +42,15 @@ def test_variants_find_their_entry(matcher: Matcher, question: str, entry_id: st
     assert result.best is not None and result.best.entry.id == entry_id
 
 
-@pytest.mark.parametrize(
-    "question", ["明天会下雨吗", "怎么办护照", "汉阳区法律顾问有多少", "qwerty", "你好"]
-)
+@pytest.mark.parametrize("question", ["明天会下雨吗", "怎么办护照", "qwerty", "你好"])
 def test_unrelated_questions_get_no_answer(matcher: Matcher, question: str) -> None:
     assert matcher.match(question).outcome is not Outcome.ANSWER
+
+
+def test_another_districts_figure_is_no_answer(engine: Engine) -> None:
+    """The matcher finds the entry; the engine's constraint check says it is Jianghan's."""
+    reply = engine.respond("汉阳区法律顾问有多少")
+    assert not reply.answered and reply.kind.value == "partial"
 
 
 def test_ambiguous_question_suggests_the_close_entries(matcher: Matcher) -> None:

@@ -15,6 +15,21 @@ from tests.grading import grade, load_set
 
 DATA = Path(__file__).parent / "data"
 SETS = [DATA / "dev_questions.yaml", *sorted((DATA / "blind").glob("batch-*.yaml"))]
+# Per set, the answerable share it must keep: a few points under what it reached when it was
+# last measured, so noise does not fail the build but a real slip does. A new batch joins at
+# the same margin under its figure after the round of work that followed its first grade.
+ANSWERABLE_FLOOR = {
+    "dev_questions": 0.93,
+    "batch-1": 0.91,
+    "batch-2": 0.90,
+    "batch-3": 0.90,
+    "batch-4": 0.91,
+    "batch-5": 0.86,
+}
+
+
+def test_every_seen_set_has_a_floor() -> None:
+    assert {path.stem for path in SETS} == set(ANSWERABLE_FLOOR)
 
 
 @pytest.mark.parametrize("path", SETS, ids=[p.stem for p in SETS])
@@ -25,8 +40,8 @@ def test_seen_question_sets_stay_answered(shipped_engine: Engine, path: Path) ->
 
     grades = grade(load_set(path), answer)
     report = "\n".join(grades.failures)
-    assert grades.answerable >= 0.90, report
+    assert grades.answerable >= ANSWERABLE_FLOOR[path.stem], report
     assert grades.rate("oos") >= 0.95, report
     assert grades.rate("hard_oos") >= 0.90, report
-    assert grades.rate("multi") >= 0.80, report
-    assert grades.wrong_share <= 0.05, report
+    assert grades.rate("multi") >= 0.90, report
+    assert grades.wrong_share <= 0.035, report
