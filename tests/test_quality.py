@@ -25,6 +25,7 @@ ANSWERABLE_FLOOR = {
     "batch-3": 0.90,
     "batch-4": 0.91,
     "batch-5": 0.86,
+    "batch-6": 0.90,
 }
 
 
