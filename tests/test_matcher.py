@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.decision import shipped_model
+from bot.engine import Engine
 from bot.knowledge import load_knowledge
 from bot.matcher import Matcher, Outcome
 from tests.conftest import FIXTURE_KNOWLEDGE
