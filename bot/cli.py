@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import sys
+import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
@@ -19,6 +20,7 @@ from typing import IO, Any
 from bot.audit import confusable_questions
 from bot.config import Config, ConfigError
 from bot.engine import Engine, Reply, format_plain
+from bot.followup import Context
 from bot.health import health_command
 from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
 from bot.matcher import Matcher
@@ -120,7 +122,7 @@ async def ask(
             if as_json:
                 out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
             else:
-                out.write(format_plain(reply, label) + "\n")
+                out.write(format_plain(reply, label, engine.kb.document) + "\n")
             out.flush()
             await logger.record(reply)
     return EXIT_OK
@@ -141,6 +143,7 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
         + "\n（输入问题后回车；/topics 按主题浏览，/help 查看示例，q 退出）\n"
     )
     menu = ConsoleMenu()
+    context: Context | None = None  # the last answered question, for follow-ups (那2018年呢)
     async with _Logger(config, log_questions) as logger:
         while True:
             if interactive:
@@ -161,8 +164,10 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
             if text.isdigit() and menu.has(int(text)):
                 out.write(menu.pick(engine, int(text), label) + "\n")
                 continue
-            reply = engine.respond(text)
-            out.write(format_plain(reply, label) + "\n")
+            now = time.monotonic()
+            reply = engine.respond(text, context.current(now) if context else None)
+            context = reply.context(now) or context
+            out.write(format_plain(reply, label, engine.kb.document) + "\n")
             offer = menu.offer_reply(engine, reply)
             if offer:
                 out.write(offer + "\n")

@@ -156,6 +156,18 @@ def _number(env: Mapping[str, str], name: str, default: float, low: float, high:
     return value
 
 
+def _report_url(env: Mapping[str, str]) -> str | None:
+    url = env.get("KBBOT_REPORT_URL", "").strip()
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or any(c.isspace() for c in url):
+        raise ConfigError(
+            f"KBBOT_REPORT_URL must be the http(s) address of the published report, not {url!r}"
+        )
+    return url
+
+
 def _webhook_url(url: str | None) -> str | None:
     if not url:
         return None
@@ -190,6 +202,8 @@ class Config:
     # Messages a second the bot sends in total (PTB's AIORateLimiter); 0 turns the limit off.
     # Telegram allows about 30; only a benchmark against a fake Bot API has reason to lift it.
     rate_limit: float = 30.0
+    # Where the report is published; source lines link the report's title to it when set.
+    report_url: str | None = None
 
     @classmethod
     def from_env(
@@ -239,6 +253,7 @@ class Config:
             flood_limit=int(_number(env, "KBBOT_FLOOD_LIMIT", 20, 1, 100_000)),
             flood_period=_number(env, "KBBOT_FLOOD_SECONDS", 60.0, 0.1, 86_400),
             rate_limit=_number(env, "KBBOT_RATE_LIMIT", 30.0, 0, 100_000),
+            report_url=_report_url(env),
         )
 
     def user_hash_secret(self) -> bytes:

@@ -13,13 +13,14 @@ import re
 import unicodedata
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from functools import lru_cache
 from pathlib import Path
 
 from bot.broad import broad_sections
+from bot.citation import cite
 from bot.constraints import Conflict, ConflictKind
 from bot.decision import shipped_models
-from bot.document import Sentence
+from bot.document import Sentence, SourceDocument
+from bot.followup import Context, combine, is_marked, may_follow_up
 from bot.knowledge import (
     Entry,
     KnowledgeBase,
@@ -33,19 +34,22 @@ from bot.knowledge import load_knowledge as _load
 from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.multipart import Part, split_question
 from bot.passages import PassageFinder
-from bot.text import clean
+from bot.routing import Router
+from bot.smalltalk import small_talk
 
 log = logging.getLogger(__name__)
 
 # A question longer than this is almost always pasted text, not a question about the report.
 MAX_QUESTION_CHARS = 300
-# A referral trigger word (投诉, 我的申请) yields to an answer only when the question is all but
-# a stored phrasing ("信访答复被撤销" is a fact of the report, not a complaint).
-REFERRAL_OVERRIDE_SCORE = 0.85
+# How much surer the reading with the previous question must be to win when both answer.
+FOLLOW_UP_MARGIN = 0.1
+# A follow-up's combined answer must be among the message's own leading candidates.
+FOLLOW_UP_CANDIDATES = 3
 
 
 class Kind(StrEnum):
     ANSWER = "answer"
+    SMALL_TALK = "smalltalk"  # a greeting, thanks, goodbye...: answered warmly, not a question
     PASSAGE = "passage"  # no entry fits, but a sentence of the report does: quoted
     OVERVIEW = "overview"  # a broad word (执法, 改革): the parts of the report that speak of it
     PARTIAL = "partial"  # the report speaks of it but not of what was asked (year, place...)
@@ -77,6 +81,15 @@ class Reply:
     parts: tuple[Reply, ...] = ()
     # The sentence of the report quoted (Kind.PASSAGE).
     quote: Sentence | None = None
+    # The question as answered: for a follow-up, read together with the previous one.
+    understood: str = ""
+
+    def context(self, now: float) -> Context | None:
+        """What the chat should remember after this reply, for a follow-up question."""
+        if self.kind not in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE):
+            return None
+        entry_id = self.entry.id if self.entry is not None else None
+        return Context(self.understood or self.question, entry_id, now)
 
     @property
     def answered(self) -> bool:
@@ -132,6 +145,7 @@ class Engine:
         models = shipped_models()
         self.matcher = Matcher(kb, self.thresholds, models.entries)
         self.passages = PassageFinder(kb, models.passages)
+        self.router = Router(kb, models.entries)
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -169,16 +183,37 @@ class Engine:
 
     # --- answering ---------------------------------------------------------------------------
 
-    def respond(self, question: str) -> Reply:
-        """The reply to one message. Never raises for any input string."""
+    def respond(self, question: str, context: Context | None = None) -> Reply:
+        """The reply to one message. Never raises for any input string.
+
+        `context` is the chat's last answered question (bot/followup.py), if still current: a
+        short or elliptical message is also read together with it, and the surer reading wins.
+        """
         matcher = self.matcher
         messages = matcher.kb.replies
         stripped = _strip_invisible(question)
         if not stripped:
             return Reply(question, Kind.EMPTY, messages["empty"])
+        talk = small_talk(stripped, messages.smalltalk)
+        if talk is not None and f"smalltalk_{talk}" in messages.messages:
+            return Reply(question, Kind.SMALL_TALK, messages[f"smalltalk_{talk}"])
         if len(stripped) > MAX_QUESTION_CHARS:
             text = fill(messages["too_long"], limit=MAX_QUESTION_CHARS)
             return Reply(question, Kind.TOO_LONG, text)
+        reply = self._respond_message(matcher, question, stripped)
+        if context is None or not may_follow_up(stripped):
+            return reply
+        marked = is_marked(stripped)
+        if reply.kind is Kind.ANSWER and not marked:
+            return reply  # a short question that stands on its own
+        understood = combine(context.question, stripped)
+        fuller = self._respond_message(matcher, question, understood)
+        if _reads_better(fuller, reply) and _builds_on(fuller, reply, context, marked):
+            return replace(fuller, understood=understood)
+        return reply
+
+    def _respond_message(self, matcher: Matcher, question: str, stripped: str) -> Reply:
+        """A message that may ask several things (bot/multipart.py)."""
         whole = self._respond_one(matcher, question, stripped)
         if whole.kind is Kind.OVERVIEW:
             return whole
@@ -220,17 +255,17 @@ class Engine:
         if not result.normalised and not _has_words(stripped):
             return Reply(question, Kind.NO_WORDS, messages["no_words"], match=result)
         best = result.best
-        # A complaint or a personal matter is referred to the official channels, unless the
-        # question is unmistakably about a fact of the report ("投诉渠道" is not in it, but
-        # "信访答复被撤销" is).
-        referral = _referral_for(stripped, kb.replies.referrals)
-        sure = (
-            result.outcome is Outcome.ANSWER
-            and best is not None
-            and best.score >= REFERRAL_OVERRIDE_SCORE
-        )
-        if referral is not None and not sure:
-            return Reply(question, Kind.REFERRAL, referral.reply, match=result, referral=referral)
+        # A personal matter goes to the official channel that handles it (bot/routing.py),
+        # with what the report says of the matter where the channel names an entry.
+        referral = self.router.route(stripped, result)
+        if referral is not None:
+            text = referral.reply
+            about = kb.by_id.get(referral.about) if referral.about else None
+            if about is not None:
+                text += "\n" + fill(messages["referral_about"], answer=about.answer)
+            return Reply(
+                question, Kind.REFERRAL, text, entry=about, match=result, referral=referral
+            )
         overview = broad_sections(result, matcher.section_order)
         if overview:
             names = "、".join(f"“{short_section(section)}”" for section, _ in overview)
@@ -273,9 +308,11 @@ class Engine:
             )
         if result.outcome is Outcome.ANSWER and best is not None:
             also = tuple(c.entry for c in result.also)
-            return Reply(
-                question, Kind.ANSWER, best.entry.answer, entry=best.entry, match=result, also=also
-            )
+            text = best.entry.answer
+            compared = _compared_year(result, best.entry, matcher)
+            if compared is not None:  # 那2018年呢: the report gives 2018 only as a change
+                text = fill(messages["other_year"], year=compared, answer=text)
+            return Reply(question, Kind.ANSWER, text, entry=best.entry, match=result, also=also)
         quote = self.passages.quote(stripped)
         if quote is not None:
             text = fill(messages["passage"], sentence=quote.sentence.text)
@@ -300,6 +337,52 @@ def short_section(section: str) -> str:
     -> 加强复议机关监督职能; 二、存在问题 -> 存在问题."""
     heading = re.split(r"[）)]", section, maxsplit=1)[-1] if "（" in section else section
     return re.sub(r"^[一二三四五六七八九十]+、", "", heading)
+
+
+_COMPARED_RE = r"(?:较|比|与|和|同){year}年"
+
+
+def _compared_year(result: MatchResult, entry: Entry, matcher: Matcher) -> int | None:
+    """The other year a question asks about, when the entry gives it only as a comparison
+    (较2018年减少10件) rather than as a figure of its own."""
+    if result.frame is None:
+        return None
+    for year in sorted(result.frame.years - matcher.report_years):
+        if re.search(_COMPARED_RE.format(year=year), entry.answer):
+            return year
+    return None
+
+
+_READING_RANK = {Kind.ANSWER: 3, Kind.PASSAGE: 2, Kind.PARTIAL: 2, Kind.MULTI: 2}
+
+
+def _reads_better(fuller: Reply, alone: Reply) -> bool:
+    """Whether a follow-up read with the previous question beats the message read alone: it
+    answers where the message alone does not, or as surely and more than a little surer."""
+    if alone.kind in (Kind.REFERRAL, Kind.OVERVIEW):
+        return False
+    rank_fuller, rank_alone = _READING_RANK.get(fuller.kind, 0), _READING_RANK.get(alone.kind, 0)
+    if rank_fuller != rank_alone:
+        return rank_fuller > rank_alone
+    return rank_fuller > 0 and fuller.confidence > alone.confidence + FOLLOW_UP_MARGIN
+
+
+def _builds_on(fuller: Reply, alone: Reply, context: Context, marked: bool) -> bool:
+    """Whether the combined reading answers the message, not just the previous question again.
+
+    "明天天气怎么样" after an answer would otherwise come back as that answer: the previous
+    question carries the whole match. The combined answer's entry must be one the message alone
+    already points at (among its leading candidates); or the message says it follows on (那…呢, another
+    year) and either points nowhere by itself or asks the previous entry again (那2018年呢).
+    """
+    entry = fuller.entry
+    if entry is None:
+        return marked
+    leading = alone.match.ranked[:FOLLOW_UP_CANDIDATES] if alone.match is not None else ()
+    alone_ids = {c.entry.id for c in leading}
+    if entry.id in alone_ids:
+        return True
+    return marked and (not alone_ids or entry.id == context.entry_id)
 
 
 def _same_answer(reply: Reply, other: Reply) -> bool:
@@ -327,28 +410,18 @@ def _has_words(text: str) -> bool:
     return any(unicodedata.category(ch)[0] in "LN" for ch in text)
 
 
-def _referral_for(question: str, referrals: tuple[Referral, ...]) -> Referral | None:
-    folded = _folded(question)
-    for referral in referrals:
-        for trigger in referral.triggers:
-            if _folded(trigger) in folded:
-                return referral
-    return None
-
-
-@lru_cache(maxsize=2048)
-def _folded(text: str) -> str:
-    return clean(text).replace(" ", "")
-
-
-def format_plain(reply: Reply, source_label: str = "来源") -> str:
-    """The reply as plain text, for the console."""
+def format_plain(
+    reply: Reply, source_label: str = "来源", document: SourceDocument | None = None
+) -> str:
+    """The reply as plain text, for the console; `document` adds the report's title, issuer,
+    date and number to each source line."""
     if reply.kind is Kind.MULTI:
         return "\n".join(
-            f"{n}. {format_plain(part, source_label)}" for n, part in enumerate(reply.parts, 1)
+            f"{n}. {format_plain(part, source_label, document)}"
+            for n, part in enumerate(reply.parts, 1)
         )
     if reply.kind in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE) and reply.source is not None:
-        return f"{reply.text}\n{source_label}：{reply.source}"
+        return f"{reply.text}\n{source_label}：{cite(reply.source, document)}"
     if reply.kind is Kind.OVERVIEW:
         lines = [reply.text]
         lines += [f"  {n}. {entry.topic}" for n, entry in enumerate(reply.suggestions, 1)]

@@ -12,14 +12,14 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
 
 import yaml
 
 from bot.document import REPORT_FILE, SourceDocument, load_document
-from bot.text import is_cjk
+from bot.text import ENGLISH_STOPWORDS, is_cjk
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 8
@@ -29,7 +29,9 @@ ENTRY_KEYS = ENTRY_KEYS_REQUIRED + ENTRY_KEYS_OPTIONAL
 MAX_ANSWER_CHARS = 300
 MAX_TOPIC_CHARS = 24
 SYNONYMS_FILE = "synonyms.yaml"
+GLOSSARY_FILE = "glossary.yaml"
 REPLIES_FILE = "replies.yaml"
+CHANNELS_FILE = "channels.yaml"
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,47}$")
 
 Severity = Literal["error", "warning"]
@@ -77,11 +79,25 @@ class Entry:
 
 @dataclass(frozen=True)
 class Referral:
-    """A kind of question the bot must not answer itself, and where to send the person instead."""
+    """An official channel for matters the bot must not handle itself (knowledge/channels.yaml):
+    a complaint, legal advice, wages, an emergency, an appeal against a decision.
+
+    Attributes:
+        triggers: words that name the matter outright (投诉, 报警); any one refers the question.
+        examples: ways people bring the matter up, matched with the same scorer as entries so
+            that new wordings generalise.
+        first: checked before anything else (emergencies).
+        about: an entry whose answer says what the report itself says of the matter.
+    """
 
     id: str
     triggers: tuple[str, ...]
     reply: str
+    name: str = ""
+    handles: str = ""
+    examples: tuple[str, ...] = ()
+    first: bool = False
+    about: str | None = None
 
 
 _PLACEHOLDER_RE = re.compile(r"\{([a-z_]+)\}")
@@ -102,6 +118,8 @@ class Replies:
 
     messages: Mapping[str, str]
     referrals: tuple[Referral, ...] = ()
+    # Small talk: kind (greeting, thanks, ...) -> the phrases that are nothing but that.
+    smalltalk: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def __getitem__(self, key: str) -> str:
         return self.messages[key]
@@ -121,6 +139,12 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "slow_down",
     "error",
     "feedback_thanks",
+    "feedback_ask",
+    "feedback_ask_again",
+    "feedback_channel",
+    "tap_slow_down",
+    "referral_about",
+    "other_year",
     "passage",
     "overview",
     "partial",
@@ -151,6 +175,10 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "button_also",
     "button_overview",
     "button_topics",
+    "button_ask_again",
+    "button_channel",
+    "browse_document",
+    "browse_summary",
     "button_back",
     "button_prev",
     "button_next",
@@ -188,6 +216,8 @@ class KnowledgeBase:
     fingerprint: str
     warnings: tuple[Problem, ...] = ()
     document: SourceDocument | None = None
+    # English words that only glue a question together (knowledge/glossary.yaml).
+    stopwords: frozenset[str] = ENGLISH_STOPWORDS
     by_id: Mapping[str, Entry] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -232,21 +262,42 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     entries: list[Entry] = []
     synonyms: dict[str, str] = {}
     replies = Replies(messages={})
+    channels: list[Referral] = []
+    glossary: dict[str, str] = {}
+    stopwords: frozenset[str] | None = None
     for path in knowledge_files(directory):
         root = _parse(path, problems)
         if root is None:
             continue
         if path.name == SYNONYMS_FILE:
             synonyms = _read_synonyms(path, root, problems)
+        elif path.name == GLOSSARY_FILE:
+            glossary, stopwords = _read_glossary(path, root, problems)
         elif path.name == REPLIES_FILE:
             replies = _read_replies(path, root, problems)
+        elif path.name == CHANNELS_FILE:
+            channels = _read_channels(path, root, problems)
         else:
             entries.extend(_read_entries(path, root, problems))
+    if channels:
+        replies = replace(replies, referrals=tuple(channels))
+    for variant, canonical in glossary.items():
+        if synonyms.get(variant, canonical) != canonical:
+            problems.append(
+                Problem(
+                    str(directory / GLOSSARY_FILE),
+                    0,
+                    f"`{variant}` 在 {GLOSSARY_FILE} 对应 `{canonical}`，在 {SYNONYMS_FILE} 对应 "
+                    f"`{synonyms[variant]}`，只能保留一个",
+                )
+            )
+    synonyms = {**glossary, **synonyms}
     if not (directory / REPLIES_FILE).exists():
         problems.append(Problem(str(directory / REPLIES_FILE), 0, "缺少回复文案文件"))
     if not entries and not any(p.severity == "error" for p in problems):
         problems.append(Problem(str(directory), 0, "知识库里没有任何条目"))
     _cross_check(entries, synonyms, problems)
+    _check_channels(replies.referrals, entries, problems)
     document = _read_document(directory, problems)
     if document is not None:
         _check_passages(entries, document, problems)
@@ -259,6 +310,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         fingerprint=stamp,
         warnings=tuple(problems),
         document=document,
+        stopwords=ENGLISH_STOPWORDS if stopwords is None else stopwords,
     )
 
 
@@ -469,12 +521,39 @@ def _passage(node: yaml.Node, name: str, problems: list[Problem]) -> list[str]:
 
 
 def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict[str, str]:
-    name = str(path)
     groups = _top_mapping(path, root, "synonyms", problems)
-    if groups is None:
-        return {}
+    return {} if groups is None else _read_groups(str(path), "synonyms", groups, problems)
+
+
+def _read_glossary(
+    path: Path, root: yaml.Node, problems: list[Problem]
+) -> tuple[dict[str, str], frozenset[str] | None]:
+    """knowledge/glossary.yaml: English words for the report's terms, and English stop words."""
+    name = str(path)
+    if not isinstance(root, yaml.MappingNode):
+        problems.append(Problem(name, _line(root), "文件顶层应该有 `glossary:` 和 `stopwords:`"))
+        return {}, None
+    mapping: dict[str, str] = {}
+    stopwords: frozenset[str] | None = None
+    for key, value, line in _pairs(root):
+        if key == "glossary":
+            mapping = _read_groups(name, "glossary", value, problems)
+        elif key == "stopwords":
+            words = _text_list(value, name, "stopwords", problems)
+            stopwords = frozenset(word.casefold() for word in words)
+        else:
+            problems.append(
+                Problem(name, line, f"未知的顶层字段 `{key}`（允许：glossary、stopwords）")
+            )
+    return mapping, stopwords
+
+
+def _read_groups(
+    name: str, what: str, groups: yaml.Node, problems: list[Problem]
+) -> dict[str, str]:
+    """`规范词: [同义说法, ...]` groups, as {variant: canonical}."""
     if not isinstance(groups, yaml.MappingNode):
-        problems.append(Problem(name, _line(groups), "`synonyms` 应该是 `规范词: [同义说法, ...]`"))
+        problems.append(Problem(name, _line(groups), f"`{what}` 应该是 `规范词: [同义说法, ...]`"))
         return {}
     mapping: dict[str, str] = {}
     where: dict[str, int] = {}
@@ -515,10 +594,10 @@ def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict
 def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Replies:
     name = str(path)
     if not isinstance(root, yaml.MappingNode):
-        problems.append(Problem(name, _line(root), "文件顶层应该有 `messages:` 和 `referrals:`"))
+        problems.append(Problem(name, _line(root), "文件顶层应该有 `messages:` 和 `smalltalk:`"))
         return Replies(messages={})
     messages: dict[str, str] = {}
-    referrals: list[Referral] = []
+    smalltalk: dict[str, tuple[str, ...]] = {}
     seen_messages = False
     for key, value, line in _pairs(root):
         if key == "messages":
@@ -533,39 +612,122 @@ def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Repli
             for required in REQUIRED_MESSAGES:
                 if required not in messages:
                     problems.append(Problem(name, line, f"messages 缺少 `{required}`"))
+        elif key == "smalltalk":
+            if not isinstance(value, yaml.MappingNode):
+                problems.append(Problem(name, line, "`smalltalk` 应该是 `类别: [说法, ...]`"))
+                continue
+            for kind, phrases, kind_line in _pairs(value):
+                if f"smalltalk_{kind}" not in messages and seen_messages:
+                    problems.append(
+                        Problem(
+                            name, kind_line, f"闲聊类别 `{kind}` 缺少回复 messages.smalltalk_{kind}"
+                        )
+                    )
+                smalltalk[kind] = tuple(_text_list(phrases, name, f"smalltalk.{kind}", problems))
         elif key == "referrals":
-            referrals.extend(_read_referrals(name, value, problems))
+            problems.append(
+                Problem(
+                    name,
+                    line,
+                    f"转介渠道已移到 {CHANNELS_FILE}：请把 `referrals:` 下的内容搬过去（见知识库维护指南）",
+                )
+            )
         else:
             problems.append(
-                Problem(name, line, f"未知的顶层字段 `{key}`（允许：messages、referrals）")
+                Problem(name, line, f"未知的顶层字段 `{key}`（允许：messages、smalltalk）")
             )
     if not seen_messages:
         problems.append(Problem(name, _line(root), "缺少 `messages:`"))
-    return Replies(messages=messages, referrals=tuple(referrals))
+    return Replies(messages=messages, smalltalk=smalltalk)
 
 
-def _read_referrals(name: str, node: yaml.Node, problems: list[Problem]) -> list[Referral]:
-    if not isinstance(node, yaml.SequenceNode):
-        problems.append(Problem(name, _line(node), "`referrals` 应该是列表"))
+_CHANNEL_KEYS = ("id", "name", "handles", "triggers", "examples", "reply", "first", "about")
+
+
+def _read_channels(path: Path, root: yaml.Node, problems: list[Problem]) -> list[Referral]:
+    """knowledge/channels.yaml: the official channels personal matters are referred to."""
+    name = str(path)
+    node = _top_mapping(path, root, "channels", problems)
+    if node is None:
         return []
-    referrals = []
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(Problem(name, _line(node), "`channels` 应该是渠道列表（每项以 - 开头）"))
+        return []
+    channels = []
     for item in node.value:
         if not isinstance(item, yaml.MappingNode):
-            problems.append(Problem(name, _line(item), "每个转介项应该有 id、triggers、reply"))
+            problems.append(Problem(name, _line(item), "每个渠道应该是 `字段: 值` 的形式"))
             continue
-        fields = {key: value for key, value, _ in _pairs(item)}
-        unknown = set(fields) - {"id", "triggers", "reply"}
-        for key in sorted(unknown):
-            problems.append(Problem(name, _line(item), f"转介项的未知字段 `{key}`"))
-        if not {"id", "triggers", "reply"} <= fields.keys():
-            problems.append(Problem(name, _line(item), "转介项需要 id、triggers、reply 三个字段"))
+        fields = {key: (value, line) for key, value, line in _pairs(item)}
+        for key in sorted(set(fields) - set(_CHANNEL_KEYS)):
+            allowed = "、".join(_CHANNEL_KEYS)
+            problems.append(
+                Problem(name, fields[key][1], f"渠道的未知字段 `{key}`（允许：{allowed}）")
+            )
+        missing = [key for key in ("id", "name", "reply") if key not in fields]
+        if missing or not ({"triggers", "examples"} & fields.keys()):
+            problems.append(
+                Problem(name, _line(item), "渠道需要 id、name、reply，以及 triggers 或 examples")
+            )
             continue
-        ref_id = _text(fields["id"], name, "id", problems)
-        reply = _text(fields["reply"], name, "reply", problems)
-        triggers = _text_list(fields["triggers"], name, "triggers", problems)
-        if ref_id and reply and triggers:
-            referrals.append(Referral(id=ref_id, triggers=tuple(triggers), reply=reply))
-    return referrals
+        before = len(problems)
+        ref_id = _text(fields["id"][0], name, "id", problems)
+        title = _text(fields["name"][0], name, "name", problems)
+        reply = _text(fields["reply"][0], name, "reply", problems)
+        handles = (
+            _text(fields["handles"][0], name, "handles", problems) if "handles" in fields else ""
+        )
+        triggers = (
+            _text_list(fields["triggers"][0], name, "triggers", problems)
+            if "triggers" in fields
+            else []
+        )
+        examples = (
+            _text_list(fields["examples"][0], name, "examples", problems)
+            if "examples" in fields
+            else []
+        )
+        first = False
+        if "first" in fields:
+            flag = fields["first"][0]
+            if not isinstance(flag, yaml.ScalarNode) or flag.value not in ("true", "false"):
+                problems.append(Problem(name, fields["first"][1], "first 只能是 true 或 false"))
+            first = isinstance(flag, yaml.ScalarNode) and flag.value == "true"
+        about = _text(fields["about"][0], name, "about", problems) if "about" in fields else None
+        if len(problems) > before or not (ref_id and title and reply):
+            continue
+        channels.append(
+            Referral(
+                id=ref_id,
+                triggers=tuple(triggers),
+                reply=reply,
+                name=title,
+                handles=handles or "",
+                examples=tuple(examples),
+                first=first,
+                about=about,
+            )
+        )
+    return channels
+
+
+def _check_channels(
+    channels: tuple[Referral, ...], entries: list[Entry], problems: list[Problem]
+) -> None:
+    ids = {entry.id for entry in entries}
+    seen: set[str] = set()
+    for channel in channels:
+        if channel.id in seen:
+            problems.append(Problem(CHANNELS_FILE, 0, f"渠道 id `{channel.id}` 重复"))
+        seen.add(channel.id)
+        if channel.about is not None and channel.about not in ids:
+            problems.append(
+                Problem(
+                    CHANNELS_FILE,
+                    0,
+                    f"渠道 `{channel.id}` 的 about 指向不存在的条目 `{channel.about}`",
+                )
+            )
 
 
 def _read_document(directory: Path, problems: list[Problem]) -> SourceDocument | None:

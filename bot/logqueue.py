@@ -16,6 +16,7 @@ For the Telegram front end (issue 3):
     queue.submit(QuestionRecord(..., ref=ref))        # returns a future of the row id
     queue.submit_feedback(ref, helpful=True)          # later, from the button's callback
     queue.submit_suggestion_taken(ref, entry_id)
+    queue.submit_feedback_choice(ref, "browse")       # what they chose after 没帮助
     await queue.close()                      # post_shutdown: drains, then closes
 
 Jobs run in submission order, so feedback for a `ref` always finds its row. Futures never hold
@@ -37,7 +38,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bot.privacy import mask_personal_data
-from bot.store import QuestionKey, QuestionLog, QuestionRecord, StoreError
+from bot.store import FEEDBACK_CHOICES, QuestionKey, QuestionLog, QuestionRecord, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class Backoff:
         return min(wait, self.closing) if closing else wait
 
 
-JobKind = Literal["record", "feedback", "taken"]
+JobKind = Literal["record", "feedback", "taken", "choice"]
 
 
 @dataclass
@@ -73,6 +74,7 @@ class _Job:
     question: QuestionKey | None = None
     helpful: bool = False
     entry_id: str = ""
+    choice: str = ""
 
     def settle(self, value: object) -> None:
         if not self.future.done():
@@ -94,6 +96,7 @@ class _Job:
             "question": self.question,
             "helpful": self.helpful,
             "entry_id": self.entry_id,
+            "choice": self.choice,
         }
 
 
@@ -103,13 +106,14 @@ def _job_from_json(data: dict[str, Any], future: asyncio.Future[Any]) -> _Job:
         item["asked_at"] = datetime.fromisoformat(item["asked_at"])
         item["suggestions"] = tuple(item.get("suggestions") or ())
         return _Job("record", future, record=QuestionRecord(**item))
-    kind: JobKind = "feedback" if data["kind"] == "feedback" else "taken"
+    kinds: dict[str, JobKind] = {"feedback": "feedback", "choice": "choice"}
     return _Job(
-        kind,
+        kinds.get(data["kind"], "taken"),
         future,
         question=data["question"],
         helpful=bool(data.get("helpful")),
         entry_id=str(data.get("entry_id", "")),
+        choice=str(data.get("choice", "")),
     )
 
 
@@ -189,6 +193,17 @@ class LogQueue:
     def submit_suggestion_taken(self, question: QuestionKey, entry_id: str) -> asyncio.Future[bool]:
         """Queue which offered suggestion was picked; resolves to whether it found the question."""
         return self._put(_Job("taken", self._future(), question=question, entry_id=entry_id))
+
+    def submit_feedback_choice(self, question: QuestionKey, choice: str) -> asyncio.Future[bool]:
+        """Queue what the person chose after 没帮助 (`bot.store.FEEDBACK_CHOICES`); resolves to
+        whether it found the question.
+
+        Raises:
+            ValueError: `choice` is not one of FEEDBACK_CHOICES.
+        """
+        if choice not in FEEDBACK_CHOICES:
+            raise ValueError(f"choice must be one of {FEEDBACK_CHOICES}, not {choice!r}")
+        return self._put(_Job("choice", self._future(), question=question, choice=choice))
 
     async def flush(self) -> None:
         """Wait until everything submitted so far is settled (stored, or given up on)."""
@@ -311,6 +326,8 @@ class LogQueue:
         assert job.question is not None
         if job.kind == "feedback":
             return [await db.record_feedback(job.question, job.helpful)]
+        if job.kind == "choice":
+            return [await db.record_feedback_choice(job.question, job.choice)]
         return [await db.record_suggestion_taken(job.question, job.entry_id)]
 
     async def _record_alone(self, db: QuestionLog, record: QuestionRecord) -> int | None:

@@ -241,7 +241,7 @@ class Matcher:
     model: DecisionModel = field(default_factory=shipped_model)
 
     def __post_init__(self) -> None:
-        self.normalise = Normaliser(self._synonyms())
+        self.normalise = Normaliser(self._synonyms(), stopwords=self.kb.stopwords)
         self.segmenter = Segmenter(self._terms())
         texts_by_entry: list[list[tuple[str, _Text]]] = []
         self._entries: list[_EntryTexts] = []
@@ -249,7 +249,7 @@ class Matcher:
         pinyin_df: dict[str, int] = defaultdict(int)
         word_df: dict[str, int] = defaultdict(int)
         default_years = report_years(self.kb.document.title) if self.kb.document else frozenset()
-        self._report_years = default_years
+        self.report_years = default_years
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
             normalised = [(raw, self.normalise(raw)) for raw in raws]
@@ -374,7 +374,7 @@ class Matcher:
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
         index = self._index_of[entry.id]
-        return conflicts(frame, self._entries[index].statement, self._report_years)
+        return conflicts(frame, self._entries[index].statement, self.report_years)
 
     # --- scoring -----------------------------------------------------------------------------
 

@@ -2,7 +2,9 @@
 
 Note for the Telegram front end (issue 3): every function here is plain async/pure Python over
 an open `QuestionLog`; the texts are plain Chinese, so HTML-escape them before sending with
-parse_mode=HTML, and each stays under Telegram's 4096-character limit.
+parse_mode=HTML, and each stays under Telegram's 4096-character limit. They are for admins who
+may only ever see Telegram: entries go by their topic, with no ids, outcome codes, scores or
+server commands (the command-line report and `kbbot suggest` show those).
 
     window = parse_window(since=context.args[0] if context.args else None)  # /stats 7d
     # (WindowError: reply with str(exc), it says how to write the window)
@@ -521,7 +523,8 @@ def _when(moment: datetime, tz: timezone = REPORT_TZ) -> str:
 
 
 def _entry_label(stat: EntryStat) -> str:
-    return f"{stat.topic}（{stat.entry_id}）" if stat.topic else stat.entry_id
+    """An entry as admins know it in Telegram: its topic (ids are for the YAML files)."""
+    return stat.topic or "（已从知识库删除的条目）"
 
 
 def _clip(text: str, limit: int = 40) -> str:
@@ -534,7 +537,7 @@ def _fit(lines: Sequence[str], limit: int = TELEGRAM_LIMIT) -> str:
     text = "\n".join(lines)
     if len(text) <= limit:
         return text
-    note = "……（内容太长，完整报告请用 kbbot report）"
+    note = "……（内容太长，后面的没有列出）"
     kept: list[str] = []
     size = len(note) + 1
     for line in lines:
@@ -554,8 +557,13 @@ def summary_lines(report: Report) -> list[str]:
         f"反馈：有帮助 {totals.helpful}，没帮助 {totals.unhelpful}；"
         f"从建议中选择 {totals.suggestions_taken} 次",
     ]
+    inline = totals.channels.get("inline", 0)
+    if inline:
+        lines.append(f"其中内联模式 {inline} 条（在其他聊天里 @机器人 提问并选中的结果）")
     if totals.questions:
-        parts = "，".join(f"{_OUTCOME_NAMES.get(k, k)} {v}" for k, v in totals.outcomes.items())
+        parts = "，".join(
+            f"{_OUTCOME_NAMES.get(k, '其他')} {v}" for k, v in totals.outcomes.items()
+        )
         lines.append(f"结果分布：{parts}")
     return lines
 
@@ -569,6 +577,7 @@ _OUTCOME_NAMES = {
     "overview": "列出相关部分",
     "multi": "多个问题",
     "referral": "转介",
+    "smalltalk": "闲聊",
     "empty": "空消息",
     "too_long": "过长",
     "no_words": "无文字",
@@ -586,10 +595,7 @@ def _cluster_lines(clusters: Sequence[Cluster], tz: timezone, examples: int = 2)
         if others:
             lines.append(f"   其他问法：{'、'.join(others)}")
         if cluster.nearest is not None and cluster.nearest.score >= NEAREST_SHOWN:
-            lines.append(
-                f"   最接近：{cluster.nearest.topic}（{cluster.nearest.entry_id}，"
-                f"{cluster.nearest.score:.2f}）"
-            )
+            lines.append(f"   最接近的条目：{cluster.nearest.topic}")
     return lines
 
 
@@ -630,7 +636,6 @@ def format_unanswered(clusters: Sequence[Cluster]) -> str:
         return "最近没有未回答的问题。"
     lines = ["最近未回答的问题（相近问法已合并，最新在前）："]
     lines += _cluster_lines(clusters, REPORT_TZ, examples=3)
-    lines += ["", "把这些问法补进知识库：kbbot suggest"]
     return _fit(lines)
 
 
@@ -661,7 +666,6 @@ def format_digest(report: Report, previous: Report | None = None) -> str:
     if fresh:
         lines += ["", f"新出现的未回答问题（{len(fresh)} 组）："]
         lines += _cluster_lines(fresh, report.window.tz)
-        lines += ["", "把这些问法补进知识库：kbbot suggest"]
     else:
         lines += ["", "本周没有新的未回答问题。"]
     return _fit(lines)

@@ -53,6 +53,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KBBOT_FLOOD_LIMIT", "flood_limit"),
     Setting("KBBOT_FLOOD_SECONDS", "flood_period"),
     Setting("KBBOT_RATE_LIMIT", "rate_limit"),
+    Setting("KBBOT_REPORT_URL", "report_url"),
 )
 
 

@@ -84,6 +84,20 @@ async def m003_question_ref(db: aiosqlite.Connection) -> None:
     await db.execute("CREATE UNIQUE INDEX questions_ref ON questions (ref)")
 
 
+@migration
+async def m004_feedback_choice(db: aiosqlite.Connection) -> None:
+    """What the person chose after 没帮助: ask again, browse, or the official channel.
+
+    Stored as one of `FEEDBACK_CHOICES`, so a reviewer can tell an answer that missed the
+    question (asked again) from a question the report cannot answer (went to the channel).
+    """
+    await db.execute("ALTER TABLE questions ADD COLUMN feedback_choice TEXT")
+
+
+# After 没帮助: asked again in other words, browsed the report, or took the official channel.
+FEEDBACK_CHOICES: tuple[str, ...] = ("ask_again", "browse", "channel")
+
+
 def new_ref() -> str:
     """A short random reference for `QuestionRecord.ref` (11 URL-safe characters)."""
     return secrets.token_urlsafe(8)
@@ -283,6 +297,17 @@ class QuestionLog:
         cursor = await self._db.execute(
             _FEEDBACK_SQL[column], (1 if helpful else -1, _timestamp(datetime.now(UTC)), key)
         )
+        await self._db.commit()
+        return cursor.rowcount > 0
+
+    async def record_feedback_choice(self, question: QuestionKey, choice: str) -> bool:
+        """Note what the person chose after 没帮助 (one of `FEEDBACK_CHOICES`); False if there
+        is no such row, or the choice is not one of them (nothing is stored then)."""
+        if choice not in FEEDBACK_CHOICES:
+            log.warning("not storing an unknown feedback choice %r", choice)
+            return False
+        column, key = _key(question)
+        cursor = await self._db.execute(_CHOICE_SQL[column], (choice, key))
         await self._db.commit()
         return cursor.rowcount > 0
 
@@ -486,6 +511,10 @@ _INSERT = """
 _FEEDBACK_SQL = {
     "id": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
     "ref": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE ref = ?",
+}
+_CHOICE_SQL = {
+    "id": "UPDATE questions SET feedback_choice = ? WHERE id = ?",
+    "ref": "UPDATE questions SET feedback_choice = ? WHERE ref = ?",
 }
 _TAKEN_SQL = {
     "id": "UPDATE questions SET suggestion_taken = ? WHERE id = ?",

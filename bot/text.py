@@ -355,10 +355,13 @@ class Normaliser:
         synonyms: variant -> canonical wording (the report's). Longest match wins, and a
             canonical term maps to itself, so 行政复议 is never expanded again via 复议.
         fillers: words removed after synonyms are applied.
+        stopwords: English words dropped once synonyms have had their say ("how many" first
+            becomes 多少, then a lone "the" goes).
     """
 
     synonyms: Mapping[str, str] = field(default_factory=dict)
     fillers: tuple[str, ...] = DEFAULT_FILLERS
+    stopwords: frozenset[str] = ENGLISH_STOPWORDS
     _synonym_index: dict[str, list[str]] = field(init=False, default_factory=dict, repr=False)
     _synonym_map: dict[str, str] = field(init=False, default_factory=dict, repr=False)
     _filler_re: re.Pattern[str] = field(init=False, repr=False)
@@ -392,7 +395,7 @@ class Normaliser:
         if self._synonym_index:
             text = self._apply_synonyms(text)
         text = self._filler_re.sub(" ", text)
-        words = [tok for tok in tokens(text) if is_cjk(tok) or tok not in ENGLISH_STOPWORDS]
+        words = [tok for tok in tokens(text) if is_cjk(tok) or tok not in self.stopwords]
         return compact(" ".join(words))
 
     def _apply_synonyms(self, text: str) -> str:

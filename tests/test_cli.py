@@ -61,7 +61,7 @@ def test_ask_json_reads_stdin_and_answers_in_order(kb_dir: Path, tmp_path: Path)
     assert rain["answered"] is False and rain["entry_id"] is None and rain["suggestions"] == []
     assert vague["answered"] is False and len(vague["suggestions"]) == 2
     assert {"entry_id", "question"} == set(vague["suggestions"][0])
-    assert empty["kind"] == "empty" and emoji["kind"] == "no_words"
+    assert empty["kind"] == "empty" and emoji["kind"] == "smalltalk"
     for line in lines:
         assert {
             "question",
@@ -72,7 +72,7 @@ def test_ask_json_reads_stdin_and_answers_in_order(kb_dir: Path, tmp_path: Path)
             "source",
             "suggestions",
         } <= set(line)
-    assert [row[4] for row in rows(db)] == ["answer", "none", "suggest", "empty", "no_words"]
+    assert [row[4] for row in rows(db)] == ["answer", "none", "suggest", "empty", "smalltalk"]
 
 
 def test_no_log_writes_nothing(kb_dir: Path, tmp_path: Path) -> None:

@@ -35,6 +35,15 @@ def test_a_bad_log_level_is_a_config_error() -> None:
         Config.from_env({"KBBOT_LOG_LEVEL": "loud"})
 
 
+def test_the_report_url_is_optional_and_must_be_a_web_address() -> None:
+    assert Config.from_env({}).report_url is None
+    url = "https://www.jianghan.gov.cn/fbjd/xxgkml/report.html"
+    assert Config.from_env({"KBBOT_REPORT_URL": f" {url} "}).report_url == url
+    for bad in ("javascript:alert(1)", "www.example.org/report", "https://x.org/a b"):
+        with pytest.raises(ConfigError, match="KBBOT_REPORT_URL"):
+            Config.from_env({"KBBOT_REPORT_URL": bad})
+
+
 def test_the_user_hash_secret_is_generated_once_and_private(tmp_path: Path) -> None:
     env = {"KBBOT_DATA_DIR": str(tmp_path)}
     first = user_hash_secret(env)

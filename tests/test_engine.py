@@ -34,7 +34,7 @@ def test_a_vague_question_gets_suggestions_not_a_guess(engine: Engine) -> None:
 def test_input_problems_get_their_own_messages(engine: Engine) -> None:
     assert engine.respond("").kind is Kind.EMPTY
     assert engine.respond(" \u200b\u202e\t").kind is Kind.EMPTY
-    assert engine.respond("😀🎉👍🏽").kind is Kind.NO_WORDS
+    assert engine.respond("😀🎉👍🏽").kind is Kind.SMALL_TALK  # answered warmly, not refused
     assert engine.respond("？？！！").kind is Kind.NO_WORDS
     long = engine.respond("法律顾问" * MAX_QUESTION_CHARS)
     assert long.kind is Kind.TOO_LONG and str(MAX_QUESTION_CHARS) in long.text

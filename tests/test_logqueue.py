@@ -115,6 +115,22 @@ async def test_feedback_by_ref_finds_a_row_submitted_just_before(tmp_path: Path)
     assert row == (ref, "reconsideration-applications", -1)
 
 
+async def test_the_choice_after_not_helpful_finds_its_row_by_ref(tmp_path: Path) -> None:
+    path = tmp_path / "log.sqlite3"
+    async with LogQueue(path) as queue:
+        ref = new_ref()
+        queue.submit(record("法律顾问有哪些", ref=ref))
+        queue.submit_feedback(ref, helpful=False)
+        chosen = queue.submit_feedback_choice(ref, "browse")
+        with pytest.raises(ValueError, match="choice must be one of"):
+            queue.submit_feedback_choice(ref, "shrug")
+        await queue.flush()
+        assert chosen.result() is True
+    with sqlite3.connect(path) as raw:
+        row = raw.execute("SELECT feedback, feedback_choice FROM questions").fetchone()
+    assert row == (-1, "browse")
+
+
 async def test_one_bad_record_does_not_hold_back_the_others(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     async with LogQueue(path) as queue:
@@ -211,11 +227,12 @@ async def test_questions_queued_at_shutdown_survive_in_the_spill_file(
     for n in range(10):
         queue.submit(record(f"我的电话13812345678，问题{n}"))
     queue.submit_feedback(1, helpful=True)
+    queue.submit_feedback_choice(1, "channel")
     await failing(queue)
-    assert await queue.close(drain_for=0.2) == 11
+    assert await queue.close(drain_for=0.2) == 12
     spill = path.with_name(path.name + SPILL_SUFFIX)
     saved = spill.read_text(encoding="utf-8")
-    assert saved.count("\n") == 11
+    assert saved.count("\n") == 12
     assert "13812345678" not in saved and "[手机号]" in saved  # masked like the log itself
     assert "saved them" in caplog.text
 
@@ -227,6 +244,8 @@ async def test_questions_queued_at_shutdown_survive_in_the_spill_file(
     with sqlite3.connect(path) as raw:
         masked = raw.execute("SELECT count(*) FROM questions WHERE question LIKE '%[手机号]%'")
         assert masked.fetchone()[0] == 10
+        rated = raw.execute("SELECT feedback, feedback_choice FROM questions ORDER BY id LIMIT 1")
+        assert rated.fetchone() == (1, "channel")
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import re
 from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
@@ -252,7 +253,7 @@ async def test_stats_text_is_plain_and_complete(busy_log: QuestionLog, engine: E
     report = await build_report(busy_log, parse_window(since="7d", now=NOW), engine.matcher)
     text = format_stats(report)
     assert "提问 11 条，已回答 4 条" in text and "36.4%" in text
-    assert "行政复议申请数量（reconsideration-applications）" in text
+    assert "行政复议申请数量 —— " in text and "reconsideration-applications" not in text
     assert "没帮助 2" in text
     assert "护照怎么办理 —— 3 次" in text and "其他问法" in text
     assert "<" not in text and len(text) <= TELEGRAM_LIMIT
@@ -265,7 +266,9 @@ async def test_unanswered_lists_the_latest_clusters_first(
     assert [c.number for c in clusters] == [1, 2, 3]
     assert clusters[0].last_asked >= clusters[1].last_asked >= clusters[2].last_asked
     text = format_unanswered(clusters)
-    assert text.startswith("最近未回答的问题") and "kbbot suggest" in text
+    # For admins who only know Telegram: no server command, no entry id, no score.
+    assert text.startswith("最近未回答的问题") and "kbbot" not in text
+    assert not re.search(r"[a-z]+-[a-z]+|\d\.\d\d", text)
     assert format_unanswered([]) == "最近没有未回答的问题。"
 
 
@@ -304,7 +307,7 @@ async def test_long_texts_are_cut_to_fit_a_telegram_message(tmp_path: Path, engi
     finally:
         await log.close()
     text = format_stats(report)
-    assert len(text) <= TELEGRAM_LIMIT and text.endswith("完整报告请用 kbbot report）")
+    assert len(text) <= TELEGRAM_LIMIT and text.endswith("……（内容太长，后面的没有列出）")
 
 
 def test_report_timezone_is_beijing() -> None:
@@ -349,3 +352,36 @@ async def test_partial_answers_and_half_answered_messages_count_as_unanswered(
     assert {e for c in report.clusters for e in c.examples} == expected
     assert {e for c in latest for e in c.examples} == expected
     assert "部分相关 1" in "\n".join(summary_lines(report))
+
+
+async def test_small_talk_is_counted_by_name_and_never_reviewed_as_unanswered(
+    tmp_path: Path,
+) -> None:
+    def row(question: str, outcome: str, channel: str = "telegram") -> QuestionRecord:
+        return QuestionRecord(
+            channel=channel,
+            question=question,
+            normalised=question,
+            answered=outcome == "answer",
+            outcome=outcome,
+            asked_at=NOW - timedelta(hours=1),
+        )
+
+    log = await seeded_log(
+        tmp_path / "log.sqlite3",
+        [
+            row("你好", "smalltalk"),
+            row("谢谢", "smalltalk"),
+            row("社保卡怎么补办", "none"),
+            row("出庭应诉率", "answer", channel="inline"),
+        ],
+    )
+    try:
+        report = await build_report(log, parse_window(since="7d", now=NOW))
+    finally:
+        await log.close()
+    assert report.unanswered == 1
+    assert {e for c in report.clusters for e in c.examples} == {"社保卡怎么补办"}
+    lines = summary_lines(report)
+    assert "闲聊 2" in lines[-1] and "smalltalk" not in "\n".join(lines)
+    assert "其中内联模式 1 条（在其他聊天里 @机器人 提问并选中的结果）" in lines

@@ -10,7 +10,14 @@ import pytest
 import yaml
 
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.knowledge import ENTRY_KEYS, ENTRY_KEYS_REQUIRED, REPLIES_FILE, SYNONYMS_FILE
+from bot.knowledge import (
+    CHANNELS_FILE,
+    ENTRY_KEYS,
+    ENTRY_KEYS_REQUIRED,
+    GLOSSARY_FILE,
+    REPLIES_FILE,
+    SYNONYMS_FILE,
+)
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 SCHEMA = json.loads((SHIPPED_KNOWLEDGE / "schema.json").read_text(encoding="utf-8"))
@@ -18,7 +25,7 @@ ENTRY_FILES = sorted(
     p
     for directory in (SHIPPED_KNOWLEDGE, FIXTURE_KNOWLEDGE)
     for p in directory.glob("*.yaml")
-    if p.name not in (SYNONYMS_FILE, REPLIES_FILE)
+    if p.name not in (SYNONYMS_FILE, REPLIES_FILE, CHANNELS_FILE, GLOSSARY_FILE)
 )
 
 

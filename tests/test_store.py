@@ -10,6 +10,7 @@ import pytest
 from bot.document import Sentence
 from bot.engine import Engine, Kind, Reply
 from bot.knowledge import Entry
+from bot.report import REVIEW_OUTCOMES
 from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError, record_for
 from tests.reply_kinds import ALSO, reply_of_kind
 
@@ -170,6 +171,52 @@ async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path:
         await log.close()
 
 
+async def test_what_was_chosen_after_not_helpful_is_stored_against_the_question(
+    tmp_path: Path,
+) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        question_id = await log.record(record("法律顾问有哪些"))
+        assert await log.record_feedback(question_id, helpful=False)
+        assert await log.record_feedback_choice(question_id, "channel")
+        assert not await log.record_feedback_choice(question_id + 1, "browse")  # no such row
+        assert not await log.record_feedback_choice(question_id, "shrug")  # not a choice
+        [row] = await log.rows()
+        assert (row["feedback"], row["feedback_choice"]) == (-1, "channel")
+    finally:
+        await log.close()
+
+
+async def test_a_log_from_before_feedback_choices_gains_the_column_and_keeps_its_rows(
+    tmp_path: Path,
+) -> None:
+    import aiosqlite
+
+    from bot.store import migrate
+
+    path = tmp_path / "old.sqlite3"
+    before = [name for name, _ in MIGRATIONS].index("m004_feedback_choice")
+    async with aiosqlite.connect(path) as db:
+        assert await migrate(db, upto=before) == before
+        await db.execute(
+            "INSERT INTO questions (asked_at, channel, question, normalised, answered, outcome,"
+            " feedback, ref) VALUES ('2020-01-01T00:00:00+00:00', 'telegram', '旧问题', '旧问题',"
+            " 1, 'answer', -1, 'oldref12345')"
+        )
+        await db.commit()
+    log = await QuestionLog.open(path)
+    try:
+        assert await log.record_feedback_choice("oldref12345", "ask_again")
+        [row] = await log.rows()
+        assert (row["question"], row["feedback"], row["feedback_choice"]) == (
+            "旧问题",
+            -1,
+            "ask_again",
+        )
+    finally:
+        await log.close()
+
+
 async def test_opening_a_fresh_file_from_many_connections_at_once_migrates_once(
     tmp_path: Path,
 ) -> None:
@@ -216,6 +263,17 @@ def test_an_overview_is_logged_unanswered_with_the_sections_it_offered() -> None
     row = record_for(reply, "telegram")
     assert (row.outcome, row.answered, row.entry_id) == ("overview", False, None)
     assert row.suggestions == ("a", "b")
+
+
+def test_small_talk_is_logged_as_its_own_outcome_not_as_a_question_left_unanswered() -> None:
+    row = record_for(Reply("你好", Kind.SMALL_TALK, "您好！"), "telegram")
+    assert (row.outcome, row.answered, row.entry_id, row.suggestions) == (
+        "smalltalk",
+        False,
+        None,
+        (),
+    )
+    assert row.outcome not in REVIEW_OUTCOMES
 
 
 def test_several_questions_are_one_row_answered_only_when_every_part_is() -> None:

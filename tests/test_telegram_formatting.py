@@ -9,10 +9,10 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.document import Sentence
+from bot.document import Sentence, SourceDocument
 from bot.engine import Engine, Kind, Reply
 from bot.knowledge import Entry
-from bot.telegram.formatting import MAX_TEXT, reply_html
+from bot.telegram.formatting import MAX_TEXT, Citing, reply_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.reply_kinds import ALSO, reply_of_kind
 
@@ -105,6 +105,78 @@ def test_shipped_replies_of_every_new_kind_cite_every_source_they_rest_on(
         html = reply_html(reply, messages)
         sources = [part.source for part in reply.parts] if reply.parts else [reply.source]
         assert italics(html) == [f"来源：{source}" for source in sources if source], kind
+
+
+DOCUMENT = SourceDocument(
+    title="江汉区2019年法治政府建设工作报告",
+    metadata={"发布机构": "江汉区政府", "发文日期": "2020-01-25 17:00", "文号": "江政"},
+    sentences=(),
+)
+CITED = "（二）复议；《江汉区2019年法治政府建设工作报告》（江汉区政府，2020-01-25，文号：江政）"
+
+
+def links(html: str) -> list[tuple[str, str]]:
+    """(shown text, url) of each link in the rendered text."""
+    plain, entities = parse_html(html)
+    return [
+        (plain[e["offset"] : e["offset"] + e["length"]], e["url"])
+        for e in entities
+        if e["type"] == "text_link"
+    ]
+
+
+def test_a_source_line_cites_the_section_and_the_report_a_civil_servant_can_quote() -> None:
+    html = reply_html(answer(entry(answer="29件", source="（二）复议")), MESSAGES, Citing(DOCUMENT))
+    assert rendered(html) == f"29件\n\n来源：{CITED}"
+    assert italics(html) == [f"来源：{CITED}"]
+    assert links(html) == []
+
+
+def test_with_a_report_url_the_reports_title_links_to_the_published_original() -> None:
+    url = 'https://www.jianghan.gov.cn/zwgk/report?id=1&lang=zh"<x>'
+    html = reply_html(
+        answer(entry(answer="29件", source="（二）复议")), MESSAGES, Citing(DOCUMENT, url)
+    )
+    assert rendered(html) == f"29件\n\n来源：{CITED}"  # the same words, the title a link
+    assert links(html) == [("《江汉区2019年法治政府建设工作报告》", url)]
+    assert 'href="https://www.jianghan.gov.cn/zwgk/report?id=1&amp;lang=zh&quot;&lt;x&gt;"' in html
+
+
+def test_every_part_of_several_answers_cites_the_report_too() -> None:
+    parts = (answer(entry("a", "29件", "（二）复议")), answer(entry("b", "92.3%", "（二）复议")))
+    html = reply_html(Reply("q", Kind.MULTI, "", parts=parts), MESSAGES, Citing(DOCUMENT))
+    assert italics(html) == [f"来源：{CITED}"] * 2
+
+
+def test_a_referral_that_names_what_the_report_says_cites_that_entry() -> None:
+    about = entry("about", "2019年收到行政复议申请29件。", "（二）复议")
+    text = "对行政机关的决定不服，可以依法申请行政复议。\n报告里的相关内容：2019年收到行政复议申请29件。"
+    reply = Reply("我要申请行政复议", Kind.REFERRAL, text, entry=about)
+    html = reply_html(reply, MESSAGES, Citing(DOCUMENT))
+    assert rendered(html) == f"{text}\n\n来源：{CITED}"
+
+
+def test_a_referral_without_an_entry_and_small_talk_are_their_text_alone() -> None:
+    assert rendered(reply_html(Reply("我要投诉", Kind.REFERRAL, "请拨打12345。"), MESSAGES)) == (
+        "请拨打12345。"
+    )
+    assert rendered(reply_html(Reply("你好", Kind.SMALL_TALK, "您好！"), MESSAGES)) == "您好！"
+
+
+def test_an_answer_shows_the_replys_own_text_when_it_says_more_than_the_entry() -> None:
+    item = entry(answer="2019年收到29件，较2018年减少10件。", source="（二）复议")
+    text = f"报告没有直接给出2018年的数字，只给出了与2018年相比的变化：{item.answer}"
+    html = reply_html(Reply("那2018年呢", Kind.ANSWER, text, entry=item), MESSAGES)
+    assert rendered(html) == f"{text}\n\n来源：（二）复议"
+
+
+def test_a_long_citation_in_a_crowded_message_is_cut_and_loses_its_link_not_its_markup() -> None:
+    parts = tuple(answer(entry(str(n), "长" * 2000, "（二）复议" * 80)) for n in range(6))
+    html = reply_html(
+        Reply("q", Kind.MULTI, "", parts=parts), MESSAGES, Citing(DOCUMENT, "https://x.org/r")
+    )
+    assert len(rendered(html)) <= MAX_TEXT
+    assert links(html) == [] and len(italics(html)) == 6
 
 
 TEXT = st.text(st.sampled_from("<>&;/ab\"' 甲乙\n"), min_size=1, max_size=30)

@@ -103,7 +103,8 @@ async def explain_last(update: Update, context: Context) -> None:
         await message.reply_text(esc(state.messages["why_none"]))
         return
     matcher = state.engine.matcher
-    ranked = matcher.rank(last.question)[:WHY_CANDIDATES] if last.match is not None else []
+    asked = last.understood or last.question  # a follow-up was matched as read with the last
+    ranked = matcher.rank(asked)[:WHY_CANDIDATES] if last.match is not None else []
     model = matcher.model
     limits = f"置信度 ≥ {model.answer_at:.2f} 回答，≥ {model.suggest_at:.2f} 给出建议"
     await message.reply_text(why_html(last, ranked, limits))
@@ -140,8 +141,10 @@ async def reload_knowledge(update: Update, context: Context) -> None:
         header = fill(messages["reload_failed"], errors=len(errors))
         await message.reply_text(problems_html(header, errors))
         return
+    # Warnings are counted, not listed: they speak of entry ids and match scores, for whoever
+    # edits the files (`kbbot kb check` lists them); the entries are live either way.
     text = fill(messages["reload_ok"], entries=len(state.engine.kb.entries), warnings=len(problems))
-    await message.reply_text(problems_html(text, problems) if problems else esc(text))
+    await message.reply_text(esc(text))
     if _command_texts(state) != before:
         await publish_commands(context.bot, state)
 

@@ -23,6 +23,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     CallbackQueryHandler,
+    ChosenInlineResultHandler,
     CommandHandler,
     Defaults,
     InlineQueryHandler,
@@ -39,7 +40,7 @@ from bot.store import QuestionLog, StoreError
 from bot.telegram import admin, handlers, inline, keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.errors import RetryingRateLimiter, redact_token, report_error
-from bot.telegram.flood import FloodGuard
+from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard
 from bot.telegram.health import schedule_health_route
 from bot.telegram.state import STATE_KEY, BotState, Context
 
@@ -48,7 +49,13 @@ log = logging.getLogger(__name__)
 AnyApplication = Application[Any, Any, Any, Any, Any, Any]
 
 # Everything the handlers use; Telegram sends nothing else, so nothing else costs a poll.
-ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.CALLBACK_QUERY, UpdateType.INLINE_QUERY]
+# Chosen inline results come only once inline feedback is enabled (@BotFather /setinlinefeedback).
+ALLOWED_UPDATES = [
+    UpdateType.MESSAGE,
+    UpdateType.CALLBACK_QUERY,
+    UpdateType.INLINE_QUERY,
+    UpdateType.CHOSEN_INLINE_RESULT,
+]
 # Updates handled at once. Handlers mostly wait on the Bot API, so concurrency is what lets one
 # process keep many conversations moving; the rate limiter still paces what goes out. More is
 # not better: each concurrent request holds an HTTP connection, and httpcore scans them all per
@@ -84,6 +91,7 @@ def build_application(
         engine=engine,
         user_secret=config.user_hash_secret(),
         flood=FloodGuard(config.flood_limit, config.flood_period),
+        taps=FloodGuard(config.flood_limit * TAP_ALLOWANCE, config.flood_period),
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
@@ -155,14 +163,17 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     )
 
     app.add_handler(CallbackQueryHandler(handlers.open_topics, pattern=keyboards.TOPICS_RE))
+    app.add_handler(CallbackQueryHandler(handlers.open_chapter, pattern=keyboards.CHAPTER_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_section, pattern=keyboards.SECTION_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_entry, pattern=keyboards.ENTRY_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_related, pattern=keyboards.RELATED_RE))
     app.add_handler(CallbackQueryHandler(handlers.rate_answer, pattern=keyboards.FEEDBACK_RE))
+    app.add_handler(CallbackQueryHandler(handlers.choose_next_step, pattern=keyboards.NEXT_STEP_RE))
     app.add_handler(CallbackQueryHandler(handlers.take_suggestion, pattern=keyboards.SUGGESTION_RE))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))
 
     app.add_handler(InlineQueryHandler(inline.answer_inline_query))
+    app.add_handler(ChosenInlineResultHandler(inline.log_chosen_result))
     app.add_error_handler(report_error)
 
 

@@ -4,6 +4,11 @@ Telegram caps a bot at about 30 messages a second in total, so one person sendin
 messages would delay every other answer. The guard allows `limit` messages per sliding `period`
 per user, answers the first one over the limit with a polite "slow down", and silently drops the
 rest until the window has room again. Pure: the clock is injected, so tests need not sleep.
+
+Button presses are counted by a guard of their own, allowing TAP_ALLOWANCE times as many:
+browsing the menu is several quick taps, and someone who has asked a lot must still be able to
+open an answer's related entry. A press over the limit is never left spinning: the front end
+answers it with a short toast instead (Telegram shows a spinner until a press is answered).
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ from enum import Enum
 
 # Forget idle users once this many are tracked, so memory stays bounded on a busy bot.
 PRUNE_ABOVE = 10_000
+# Button presses allowed per period, as a multiple of the messages allowed (KBBOT_FLOOD_LIMIT).
+TAP_ALLOWANCE = 2
 
 
 class Verdict(Enum):

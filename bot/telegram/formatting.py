@@ -10,13 +10,28 @@ from __future__ import annotations
 
 import html
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
+from bot.citation import cite
+from bot.document import SourceDocument
 from bot.engine import Kind, Reply
 from bot.knowledge import Entry, Problem
 from bot.matcher import Candidate
 
 # Telegram's limit is 4096 characters after entity parsing; stay well inside it.
 MAX_TEXT = 3800
+# Replies whose source line cites a section of the report (a referral when the channel names
+# what the report says of the matter).
+_CITING_KINDS = (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE, Kind.REFERRAL)
+
+
+@dataclass(frozen=True)
+class Citing:
+    """What a source line names besides the section: the report (title, issuer, date, number)
+    and, when KBBOT_REPORT_URL is set, where it is published (the title links there)."""
+
+    document: SourceDocument | None = None
+    url: str | None = None
 
 
 def esc(text: object) -> str:
@@ -24,14 +39,37 @@ def esc(text: object) -> str:
     return html.escape(str(text), quote=False)
 
 
-def source_html(source: str, messages: Mapping[str, str]) -> str:
-    """The italic line citing the section of the report a reply rests on."""
-    return f"<i>{esc(messages['source_label'])}：{esc(source)}</i>"
+def _citation(section: str, citing: Citing | None) -> str:
+    """The source line's text after the label, as plain text (`bot.citation.cite`)."""
+    return cite(section, citing.document if citing else None)
 
 
-def entry_html(entry: Entry, messages: Mapping[str, str]) -> str:
+def source_html(
+    source: str, messages: Mapping[str, str], citing: Citing | None = None, *, cut: int = 0
+) -> str:
+    """The italic line citing the section of the report a reply rests on, and the report.
+
+    With a report URL the report's title is a link to it. `cut` shortens the line to that many
+    characters (0: never), for the parts of a long several-question message; a cut line loses
+    its link rather than risk cutting inside it.
+    """
+    line = _citation(source, citing)
+    label = esc(messages["source_label"])
+    document = citing.document if citing else None
+    title = f"《{document.title}》" if document is not None and document.title else ""
+    if cut and len(line) > cut:
+        return f"<i>{label}：{esc(clip(line, cut))}</i>"
+    at = line.rfind(title) if title and citing and citing.url else -1
+    if at < 0:
+        return f"<i>{label}：{esc(line)}</i>"
+    assert citing is not None and citing.url is not None
+    link = f'<a href="{html.escape(citing.url, quote=True)}">{esc(title)}</a>'
+    return f"<i>{label}：{esc(line[:at])}{link}{esc(line[at + len(title) :])}</i>"
+
+
+def entry_html(entry: Entry, messages: Mapping[str, str], citing: Citing | None = None) -> str:
     """An entry's answer and its source line."""
-    return f"{esc(entry.answer)}\n\n{source_html(entry.source, messages)}"
+    return f"{esc(entry.answer)}\n\n{source_html(entry.source, messages, citing)}"
 
 
 def clip(text: str, limit: int) -> str:
@@ -44,41 +82,46 @@ def clip(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
-def reply_html(reply: Reply, messages: Mapping[str, str]) -> str:
+def reply_html(reply: Reply, messages: Mapping[str, str], citing: Citing | None = None) -> str:
     """The message text for any engine reply (the buttons carry the suggestions).
 
-    An answer, a partial answer and a quote of the report cite their section; a several-question
-    message numbers each part, with its own source line. The whole stays within MAX_TEXT.
+    An answer, a partial answer, a quote of the report and a referral that says what the report
+    says of the matter cite their section and the report; a several-question message numbers
+    each part, with its own source line. The whole stays within MAX_TEXT.
     """
     if reply.kind is not Kind.MULTI:
-        return _single_html(reply, messages, MAX_TEXT, listed=False)
+        return _single_html(reply, messages, citing, MAX_TEXT, listed=False)
     # Each part gets an equal share of the room, less its number and the blank line between.
     share = MAX_TEXT // max(len(reply.parts), 1) - 6
     return "\n\n".join(
-        f"{number}. {_single_html(part, messages, share, listed=True)}"
+        f"{number}. {_single_html(part, messages, citing, share, listed=True)}"
         for number, part in enumerate(reply.parts, 1)
     )
 
 
-def _single_html(reply: Reply, messages: Mapping[str, str], room: int, *, listed: bool) -> str:
+def _single_html(
+    reply: Reply, messages: Mapping[str, str], citing: Citing | None, room: int, *, listed: bool
+) -> str:
     """One reply in at most `room` visible characters.
 
     `listed`: the reply is a part of a several-question message, which has no buttons of its
     own, so the suggestions or sections a part offers are written out under its text.
     """
     source = reply.source
-    if reply.kind not in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE) or source is None:
+    if reply.kind not in _CITING_KINDS or source is None:
         lines = [reply.text]
         if listed and reply.kind is Kind.SUGGEST:
             lines += [f"· {entry.questions[0]}" for entry in reply.suggestions]
         elif listed and reply.kind is Kind.OVERVIEW:
             lines += [f"· {entry.topic}" for entry in reply.suggestions]
         return esc(clip("\n".join(lines), room))
-    body = reply.entry.answer if reply.kind is Kind.ANSWER and reply.entry else reply.text
-    source = clip(source, room // 2)
     gap = "\n" if listed else "\n\n"
-    body_room = room - len(f"{gap}{messages['source_label']}：{source}")
-    return f"{esc(clip(body, max(body_room, 1)))}{gap}{source_html(source, messages)}"
+    line = _citation(source, citing)
+    cut = room // 2 if len(line) > room // 2 else 0
+    shown = clip(line, cut) if cut else line
+    body_room = room - len(f"{gap}{messages['source_label']}：{shown}")
+    body = esc(clip(reply.text, max(body_room, 1)))
+    return f"{body}{gap}{source_html(source, messages, citing, cut=cut)}"
 
 
 def problems_html(header: str, problems: Sequence[Problem]) -> str:
@@ -88,7 +131,7 @@ def problems_html(header: str, problems: Sequence[Problem]) -> str:
     for shown, problem in enumerate(problems):
         line = f"<code>{esc(problem)}</code>"
         if size + len(line) > MAX_TEXT:
-            lines.append(f"…（还有 {len(problems) - shown} 条，请运行 kbbot kb check 查看）")
+            lines.append(f"…（还有 {len(problems) - shown} 条，改好上面这些后再发 /reload 查看）")
             break
         lines.append(line)
         size += len(line) + 1
@@ -102,10 +145,14 @@ def why_html(reply: Reply, ranked: Sequence[Candidate], thresholds: str) -> str:
         f"<b>规范化后</b>：{esc(reply.normalised or '（空）')}",
         f"<b>结果</b>：{esc(reply.kind.value)}",
     ]
+    if reply.understood:
+        lines.insert(1, f"<b>连同上一个问题理解为</b>：{esc(reply.understood)}")
     if reply.kind is Kind.REFERRAL and reply.referral is not None:
         lines.append(f"<b>原因</b>：命中转介规则 <code>{esc(reply.referral.id)}</code>")
     elif reply.match is not None:
         lines.append(f"<b>原因</b>：{esc(reply.match.reason)}")
+    elif reply.kind is Kind.SMALL_TALK:
+        lines.append("<b>原因</b>：闲聊（问候、感谢、道别等），不当作提问")
     elif reply.kind is Kind.EMPTY:
         lines.append("<b>原因</b>：问题是空的")
     elif reply.kind is Kind.TOO_LONG:

@@ -1,13 +1,15 @@
 """What citizens do: start, ask, browse the report, pick a suggestion, rate an answer.
 
 One callback per user action, named for it. Every answer comes from `Engine.respond` (the same
-core the console uses) and every question is logged through `BotState.log_question`.
+core the console uses), read with the asker's previous question when it is a follow-up
+(followups.py), and every question is logged through `BotState.log_question`.
 """
 
 from __future__ import annotations
 
 import logging
 import re
+import time
 
 from telegram import (
     CallbackQuery,
@@ -17,15 +19,16 @@ from telegram import (
     Update,
 )
 from telegram.constants import ChatType
-from telegram.error import BadRequest
+from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.knowledge import fill
+from bot.knowledge import Entry, fill
 from bot.store import new_ref
 from bot.telegram import keyboards
 from bot.telegram.flood import Verdict
+from bot.telegram.followups import recall, remember
 from bot.telegram.formatting import entry_html, esc, reply_html
-from bot.telegram.state import Context, state_of
+from bot.telegram.state import BotState, Context, state_of
 
 log = logging.getLogger(__name__)
 
@@ -73,26 +76,33 @@ def without_mention(text: str, username: str) -> str:
 
 
 async def guard_flood(update: Update, context: Context) -> None:
-    """Let at most `flood_limit` messages and button presses per user through per period."""
+    """Let at most `flood_limit` messages per user through per period, and button presses
+    within their own, larger allowance; a press over it still gets its answer (a toast)."""
     user = update.effective_user
-    if user is None or update.inline_query is not None:
+    if user is None or update.inline_query is not None or update.chosen_inline_result is not None:
         return  # inline queries arrive per keystroke; Telegram throttles those itself
-    message = update.message
-    if message is not None and not addressed_to_bot(message, context.bot.username, context.bot.id):
-        return  # group chatter we will not answer must not use up anyone's allowance
-    if message is None and update.callback_query is None:
-        return
     state = state_of(context)
+    query = update.callback_query
+    if query is not None:
+        if state.taps.check(user.id) is Verdict.ALLOW:
+            return
+        log.info("flood guard: user is over %d button presses", state.taps.limit)
+        try:  # an unanswered press spins until it times out on the person's screen
+            await query.answer(state.messages["tap_slow_down"], show_alert=False)
+        except TelegramError as exc:
+            log.warning("could not answer a button press over the limit: %s", exc)
+        raise ApplicationHandlerStop
+    message = update.message
+    if message is None:
+        return
+    if not addressed_to_bot(message, context.bot.username, context.bot.id):
+        return  # group chatter we will not answer must not use up anyone's allowance
     verdict = state.flood.check(user.id)
     if verdict is Verdict.ALLOW:
         return
     if verdict is Verdict.WARN:
         log.info("flood guard: user is over %d messages", state.flood.limit)
-        text = state.messages["slow_down"]
-        if message is not None:
-            await message.reply_text(esc(text))
-        elif update.callback_query is not None:
-            await update.callback_query.answer(text)
+        await message.reply_text(esc(state.messages["slow_down"]))
     raise ApplicationHandlerStop
 
 
@@ -100,7 +110,8 @@ async def guard_flood(update: Update, context: Context) -> None:
 
 
 async def start(update: Update, context: Context) -> None:
-    """/start: what the bot knows and how to ask, with the browse menu."""
+    """/start: two sentences on what the bot knows and how to ask, with the browse menu's
+    first level (at most six buttons)."""
     message = update.effective_message
     if message is None:
         return
@@ -110,7 +121,7 @@ async def start(update: Update, context: Context) -> None:
     if is_group(message):
         text += "\n\n" + esc(fill(messages["group_hint"], bot=context.bot.username))
     await message.reply_text(
-        text, reply_markup=keyboards.sections_keyboard(state.engine.kb, 0, messages)
+        text, reply_markup=keyboards.menu_keyboard(state.engine.kb, 0, messages)
     )
 
 
@@ -127,14 +138,14 @@ async def help_command(update: Update, context: Context) -> None:
 
 
 async def topics(update: Update, context: Context) -> None:
-    """/topics: the first page of the browse menu (the report's sections)."""
+    """/topics: the first page of the browse menu (the report's chapters)."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
     await message.reply_text(
         esc(state.messages["topics_intro"]),
-        reply_markup=keyboards.sections_keyboard(state.engine.kb, 0, state.messages),
+        reply_markup=keyboards.menu_keyboard(state.engine.kb, 0, state.messages),
     )
 
 
@@ -182,17 +193,21 @@ async def ask_in_group(update: Update, context: Context) -> None:
 
 
 async def _answer(update: Update, context: Context, message: Message, text: str) -> None:
+    """Answer `text`, read with the asker's previous question in this chat when it is a
+    follow-up, and remember it for the next one."""
     state = state_of(context)
-    reply = state.engine.respond(text)
     user = update.effective_user
     user_id = user.id if user else None
+    now = time.monotonic()
+    reply = state.engine.respond(text, recall(context.chat_data, user_id, now))
+    remember(context.chat_data, user_id, reply.context(now), now)
     if state.is_admin(user_id) and context.user_data is not None:
         context.user_data[LAST_REPLY] = reply
     ref = new_ref()
     try:
         messages = state.messages
         markup = keyboards.reply_keyboard(state.engine.kb, reply, ref, messages)
-        await message.reply_text(reply_html(reply, messages), reply_markup=markup)
+        await message.reply_text(reply_html(reply, messages, state.citing), reply_markup=markup)
     finally:  # answer first, log after; a failed send is still a question asked
         state.log_question(
             reply, channel="telegram", chat_type=message.chat.type, user_id=user_id, ref=ref
@@ -238,8 +253,18 @@ async def _expired(query: CallbackQuery, context: Context) -> None:
     await query.answer(state_of(context).messages["button_expired"])
 
 
+def _answered_entry(update: Update, context: Context, state: BotState, entry: Entry) -> None:
+    """An entry's answer was sent to the chat (a related entry, a suggestion taken): a
+    follow-up question may lean on it as on a typed question's answer."""
+    user = update.effective_user
+    now = time.monotonic()
+    reply = state.engine.answer_entry(entry.id)
+    if reply is not None:
+        remember(context.chat_data, user.id if user else None, reply.context(now), now)
+
+
 async def open_topics(update: Update, context: Context) -> None:
-    """A page of the browse menu (from a back or previous/next button)."""
+    """A page of the browse menu's first level (from a back or previous/next button)."""
     query = update.callback_query
     if query is None or not await _genuine(query, context):
         return
@@ -251,8 +276,25 @@ async def open_topics(update: Update, context: Context) -> None:
     await _edit(
         query,
         esc(state.messages["topics_intro"]),
-        keyboards.sections_keyboard(state.engine.kb, int(match[1]), state.messages),
+        keyboards.menu_keyboard(state.engine.kb, int(match[1]), state.messages),
     )
+
+
+async def open_chapter(update: Update, context: Context) -> None:
+    """A chapter of the report: its sections, by their own headings."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.CHAPTER_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    chapter = keyboards.find_chapter(kb, match[1]) if match else None
+    if match is None or chapter is None:
+        return await _expired(query, context)
+    await query.answer()
+    heading = keyboards.chapter_title_text(chapter, state.messages)
+    markup = keyboards.chapter_keyboard(kb, chapter, int(match[2]), state.messages)
+    await _edit(query, f"<b>{esc(heading)}</b>", markup)
 
 
 async def open_section(update: Update, context: Context) -> None:
@@ -263,17 +305,16 @@ async def open_section(update: Update, context: Context) -> None:
     match = keyboards.SECTION_RE.match(query.data or "")
     state = state_of(context)
     kb = state.engine.kb
-    found = keyboards.find_section(kb, match[1]) if match else None
-    if match is None or found is None:
+    section = keyboards.find_section(kb, match[1]) if match else None
+    if match is None or section is None:
         return await _expired(query, context)
-    index, section = found
     await query.answer()
     if len(section.entries) == 1:
         entry = section.entries[0]
         markup = keyboards.browse_entry_keyboard(kb, entry, state.messages)
-        await _edit(query, entry_html(entry, state.messages), markup)
+        await _edit(query, entry_html(entry, state.messages, state.citing), markup)
         return
-    markup = keyboards.section_keyboard(section, index, int(match[2]), state.messages)
+    markup = keyboards.section_keyboard(kb, section, int(match[2]), state.messages)
     await _edit(query, f"<b>{esc(section.title)}</b>", markup)
 
 
@@ -290,7 +331,7 @@ async def open_entry(update: Update, context: Context) -> None:
         return await _expired(query, context)
     await query.answer()
     markup = keyboards.browse_entry_keyboard(kb, entry, state.messages)
-    await _edit(query, entry_html(entry, state.messages), markup)
+    await _edit(query, entry_html(entry, state.messages, state.citing), markup)
 
 
 async def open_related(update: Update, context: Context) -> None:
@@ -307,7 +348,10 @@ async def open_related(update: Update, context: Context) -> None:
         return await _expired(query, context)
     await query.answer()
     markup = keyboards.answer_keyboard(kb, entry, None, state.messages)
-    await query.message.reply_text(entry_html(entry, state.messages), reply_markup=markup)
+    await query.message.reply_text(
+        entry_html(entry, state.messages, state.citing), reply_markup=markup
+    )
+    _answered_entry(update, context, state, entry)
 
 
 async def take_suggestion(update: Update, context: Context) -> None:
@@ -327,13 +371,17 @@ async def take_suggestion(update: Update, context: Context) -> None:
     # The feedback buttons rate this answer as the answer to the original question.
     markup = keyboards.answer_keyboard(kb, entry, ref, state.messages)
     try:
-        await query.message.reply_text(entry_html(entry, state.messages), reply_markup=markup)
+        await query.message.reply_text(
+            entry_html(entry, state.messages, state.citing), reply_markup=markup
+        )
+        _answered_entry(update, context, state, entry)
     finally:
         state.log_suggestion_taken(ref, entry.id)
 
 
 async def rate_answer(update: Update, context: Context) -> None:
-    """有帮助 / 没帮助: attach the rating to the logged question, then drop the buttons."""
+    """有帮助 / 没帮助: attach the rating to the logged question and drop the buttons; after 没帮助,
+    ask what was missing and offer what to do next (ask again, browse, the official channel)."""
     query = update.callback_query
     if query is None or not await _genuine(query, context):
         return
@@ -341,8 +389,10 @@ async def rate_answer(update: Update, context: Context) -> None:
     if match is None or not isinstance(query.message, Message):
         return await _expired(query, context)
     state = state_of(context)
-    state.log_feedback(match[1], helpful=match[2] == "1")
-    await query.answer(state.messages["feedback_thanks"])
+    ref, helpful = match[1], match[2] == "1"
+    state.log_feedback(ref, helpful=helpful)
+    messages = state.messages
+    await query.answer(messages["feedback_thanks"] if helpful else None)
     try:
         await query.edit_message_reply_markup(
             keyboards.without_feedback(query.message.reply_markup)
@@ -350,6 +400,39 @@ async def rate_answer(update: Update, context: Context) -> None:
     except BadRequest as exc:
         if "not modified" not in exc.message:  # pressed twice before the edit landed
             raise
+        return  # the second press of a double tap: the question was already asked
+    if not helpful:
+        markup = keyboards.next_step_keyboard(
+            ref, messages, channel=state.human_channel is not None
+        )
+        # Quoting the answer ties the question to it, however far up the chat it is.
+        await query.message.reply_text(
+            esc(messages["feedback_ask"]), reply_markup=markup, do_quote=True
+        )
+
+
+async def choose_next_step(update: Update, context: Context) -> None:
+    """After 没帮助, the person chose: ask again (how to word it), browse (the menu, in place),
+    or the official channel (its number). The choice is logged against the question."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.NEXT_STEP_RE.match(query.data or "")
+    state = state_of(context)
+    channel = state.human_channel
+    choice = keyboards.NEXT_STEPS[match[2]] if match else None
+    if match is None or (choice == "channel" and channel is None):
+        return await _expired(query, context)
+    state.log_feedback_choice(match[1], str(choice))
+    await query.answer()
+    messages = state.messages
+    if choice == "browse":
+        markup = keyboards.menu_keyboard(state.engine.kb, 0, messages)
+        await _edit(query, esc(messages["topics_intro"]), markup)
+    elif choice == "channel" and channel is not None:
+        await _edit(query, esc(fill(messages["feedback_channel"], channel=channel.name)), None)
+    else:
+        await _edit(query, esc(messages["feedback_ask_again"]), None)
 
 
 async def expired_button(update: Update, context: Context) -> None:

@@ -3,9 +3,14 @@
 The results are the engine's reply to the query: the answer with its close runners-up and
 related entries, the suggestions, or the sections a broad word leads to, one article each; a
 quote of the report, a partial answer, several answers or a referral as one article of the whole
-reply. Each shares the same HTML text a private chat would get. Clients send a query per pause
-in typing, so empty queries are not logged; every other one is, after answering, with channel
-"inline" so reviews can tell these possibly half-typed queries apart.
+reply. Each shares the same HTML text a private chat would get, source line and citation
+included.
+
+Clients send a query per pause in typing, so queries are not logged: half-typed ones would
+swell the statistics and the unanswered clusters. What is logged is the result the person
+chose (a `chosen_inline_result` update, sent only once inline feedback is enabled with
+@BotFather's /setinlinefeedback), with channel "inline": the question as finally typed, and
+the article picked when it was not the answer itself (a runner-up or a suggestion).
 """
 
 from __future__ import annotations
@@ -24,7 +29,8 @@ from telegram.constants import ParseMode
 
 from bot.engine import Kind, Reply
 from bot.knowledge import Entry, KnowledgeBase
-from bot.telegram.formatting import clip, entry_html, reply_html
+from bot.store import new_ref
+from bot.telegram.formatting import Citing, clip, entry_html, reply_html
 from bot.telegram.state import Context, state_of
 
 log = logging.getLogger(__name__)
@@ -52,18 +58,23 @@ def _entries(reply: Reply, kb: KnowledgeBase) -> list[Entry]:
     return list(unique.values())[:MAX_RESULTS]
 
 
-def _article(entry: Entry, messages: Mapping[str, str]) -> InlineQueryResultArticle:
+def _article(
+    entry: Entry, messages: Mapping[str, str], citing: Citing, reply: Reply | None = None
+) -> InlineQueryResultArticle:
+    """One entry as an article; `reply` when the entry is the reply's own answer, whose text
+    may say more than the entry (another year given only as a change)."""
+    html = reply_html(reply, messages, citing) if reply else entry_html(entry, messages, citing)
     return InlineQueryResultArticle(
         id=entry.id,
         title=entry.questions[0],
-        description=clip(entry.answer, DESCRIPTION_CHARS),
-        input_message_content=InputTextMessageContent(
-            entry_html(entry, messages), parse_mode=ParseMode.HTML
-        ),
+        description=clip(reply.text if reply else entry.answer, DESCRIPTION_CHARS),
+        input_message_content=InputTextMessageContent(html, parse_mode=ParseMode.HTML),
     )
 
 
-def _whole_reply(reply: Reply, messages: Mapping[str, str]) -> InlineQueryResultArticle | None:
+def _whole_reply(
+    reply: Reply, messages: Mapping[str, str], citing: Citing
+) -> InlineQueryResultArticle | None:
     """The reply itself as one article, for the kinds that are not one entry's answer: a
     quote of the report, a partial answer, several answers in one, a referral."""
     if reply.kind is Kind.REFERRAL and reply.referral is not None:
@@ -80,13 +91,14 @@ def _whole_reply(reply: Reply, messages: Mapping[str, str]) -> InlineQueryResult
         title=clip(one_line, TITLE_CHARS),
         description=clip(reply.source or one_line, DESCRIPTION_CHARS),
         input_message_content=InputTextMessageContent(
-            reply_html(reply, messages), parse_mode=ParseMode.HTML
+            reply_html(reply, messages, citing), parse_mode=ParseMode.HTML
         ),
     )
 
 
 async def answer_inline_query(update: Update, context: Context) -> None:
-    """Offer the top answers for what the person typed after the bot's name."""
+    """Offer the top answers for what the person typed after the bot's name (not logged: see
+    `log_chosen_result`)."""
     inline = update.inline_query
     if inline is None:
         return
@@ -99,10 +111,15 @@ async def answer_inline_query(update: Update, context: Context) -> None:
         )
         await inline.answer([], cache_time=CACHE_SECONDS, button=hint)
         return
+    state.note_inline_query(inline.from_user.id, text, inline.chat_type)
     kb = state.engine.kb
+    citing = state.citing
     reply = state.engine.respond(text)
-    results: list[InlineQueryResultArticle] = [_article(e, messages) for e in _entries(reply, kb)]
-    whole = _whole_reply(reply, messages)
+    results: list[InlineQueryResultArticle] = [
+        _article(e, messages, citing, reply if e == reply.entry else None)
+        for e in _entries(reply, kb)
+    ]
+    whole = _whole_reply(reply, messages, citing)
     if whole is not None:
         results.append(whole)
     button = None
@@ -110,9 +127,28 @@ async def answer_inline_query(update: Update, context: Context) -> None:
         button = InlineQueryResultsButton(
             text=messages["inline_no_result"], start_parameter=START_PARAMETER
         )
-    try:
-        await inline.answer(results, cache_time=CACHE_SECONDS, button=button)
-    finally:
-        state.log_question(
-            reply, channel="inline", chat_type=inline.chat_type, user_id=inline.from_user.id
-        )
+    await inline.answer(results, cache_time=CACHE_SECONDS, button=button)
+
+
+async def log_chosen_result(update: Update, context: Context) -> None:
+    """The person picked one of the articles: log the question as finally typed, and the
+    article when it was not the answer itself (a runner-up or a suggestion), like a
+    suggestion taken in a private chat."""
+    chosen = update.chosen_inline_result
+    if chosen is None or not chosen.query.strip():
+        return
+    state = state_of(context)
+    text = chosen.query.strip()
+    reply = state.engine.respond(text)
+    user_id = chosen.from_user.id
+    ref = new_ref()
+    state.log_question(
+        reply,
+        channel="inline",
+        chat_type=state.inline_chat_type(user_id, text),
+        user_id=user_id,
+        ref=ref,
+    )
+    picked = state.engine.kb.by_id.get(chosen.result_id)
+    if picked is not None and picked != reply.entry:
+        state.log_suggestion_taken(ref, picked.id)

@@ -8,39 +8,61 @@ forged press is caught even when it is well formed.
 
 Formats (`ref` is the logged question's reference, `bot.store.new_ref`, chosen before the
 reply is sent so the answer never waits for the log):
-    T:<page>              the browse menu (the report's sections), one page of it
+    T:<page>              the browse menu: the report's chapters (bot/browse.py), one page of
+                          them; for a report of one chapter, that chapter's sections
+    C:<chapter>:<page>    one chapter's sections; <chapter> is a short hash of its title
     P:<section>:<page>    one section's entries; <section> is a short hash of its title
     E:<entry>             browse one entry (edits the menu in place, with a back button)
-    R:<entry>             a related entry or a close runner-up ("您可能还想了解") under an
-                          answer (sent as a new message)
+    R:<entry>             a related entry or a close runner-up under an answer (sent as a new
+                          message)
     F:<ref>:<1|0>         有帮助 / 没帮助 for the logged question <ref>
+    N:<ref>:<a|b|c>       after 没帮助, what the person does next: a = ask again in other words,
+                          b = browse the report, c = the official channel (bot.store's
+                          FEEDBACK_CHOICES, in that order)
     S:<ref>:<entry>       the person picked suggestion <entry> for the logged question <ref>
                           (a "您是不是想问" suggestion, or a section of a broad word's overview)
+
+Labels stay within MAX_LABEL_WIDTH (`label`): a button Telegram has to cut on a phone hides
+the words that tell two buttons apart.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
+from bot.browse import Chapter, chapter_label, chapters, section_label
 from bot.engine import Kind, Reply, short_section
 from bot.knowledge import Entry, KnowledgeBase, Section, fill
+from bot.related import offers
+from bot.store import FEEDBACK_CHOICES
 
 MAX_CALLBACK_BYTES = 64
+# Sections or entries per page of a chapter or section.
 PAGE_SIZE = 8
-# Button labels longer than this are cut: Telegram shows about this much on a phone anyway.
-MAX_LABEL = 40
+# Chapters per page of the first level, which /start shows: with a page button, at most six.
+MENU_PAGE_SIZE = 5
+# A label's width in half-width cells (a Chinese character takes two): 16 Chinese characters,
+# what a one-button row shows uncut on a 390 px wide phone screen.
+MAX_LABEL_WIDTH = 32
 _ENTRY = r"[a-z0-9][a-z0-9-]{0,47}"  # bot.knowledge's id rule
 _REF = r"[A-Za-z0-9_-]{6,13}"  # new_ref() makes 11 characters
+_PAGE = r"(0|[1-9][0-9]{0,3})"
+# The letters of the N: buttons, one per bot.store.FEEDBACK_CHOICES, in the same order.
+_CHOICE_LETTERS = "abc"
+NEXT_STEPS: Mapping[str, str] = dict(zip(_CHOICE_LETTERS, FEEDBACK_CHOICES, strict=True))
 
-TOPICS_RE = re.compile(r"^T:(0|[1-9][0-9]{0,3})$")
-SECTION_RE = re.compile(r"^P:([0-9a-f]{8}):(0|[1-9][0-9]{0,3})$")
+TOPICS_RE = re.compile(rf"^T:{_PAGE}$")
+CHAPTER_RE = re.compile(rf"^C:([0-9a-f]{{8}}):{_PAGE}$")
+SECTION_RE = re.compile(rf"^P:([0-9a-f]{{8}}):{_PAGE}$")
 ENTRY_RE = re.compile(rf"^E:({_ENTRY})$")
 RELATED_RE = re.compile(rf"^R:({_ENTRY})$")
 FEEDBACK_RE = re.compile(rf"^F:({_REF}):([01])$")
+NEXT_STEP_RE = re.compile(rf"^N:({_REF}):([{_CHOICE_LETTERS}])$")
 SUGGESTION_RE = re.compile(rf"^S:({_REF}):({_ENTRY})$")
 
 
@@ -52,6 +74,10 @@ def _checked(data: str) -> str:
 
 def topics_data(page: int) -> str:
     return _checked(f"T:{page}")
+
+
+def chapter_data(title: str, page: int = 0) -> str:
+    return _checked(f"C:{section_key(title)}:{page}")
 
 
 def section_data(title: str, page: int = 0) -> str:
@@ -68,6 +94,12 @@ def related_data(entry_id: str) -> str:
 
 def feedback_data(ref: str, helpful: bool) -> str:
     return _checked(f"F:{ref}:{int(helpful)}")
+
+
+def next_step_data(ref: str, choice: str) -> str:
+    """`choice` is one of bot.store.FEEDBACK_CHOICES."""
+    letter = _CHOICE_LETTERS[FEEDBACK_CHOICES.index(choice)]
+    return _checked(f"N:{ref}:{letter}")
 
 
 def suggestion_data(ref: str, entry_id: str) -> str:
@@ -92,107 +124,190 @@ def offered(query: CallbackQuery) -> bool:
     )
 
 
+def width(text: str) -> int:
+    """How wide `text` shows, in half-width cells: Chinese characters and emoji count two."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
+def fits(text: str) -> bool:
+    return width(text) <= MAX_LABEL_WIDTH
+
+
 def label(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+    """`text` as a button label: whole when it fits MAX_LABEL_WIDTH, else cut with "…"."""
+    if fits(text):
+        return text
+    kept, used = [], 2  # room for the ellipsis
+    for ch in text:
+        used += width(ch)
+        if used > MAX_LABEL_WIDTH:
+            break
+        kept.append(ch)
+    return "".join(kept) + "…"
 
 
-# --- the browse menu: section -> entry -> answer -------------------------------------------
+def entry_label(entry: Entry) -> str:
+    """An entry as a suggestion: its first phrasing when that fits a button, else its topic."""
+    question = entry.questions[0]
+    return question if fits(question) else label(entry.topic)
 
 
-def find_section(kb: KnowledgeBase, key: str) -> tuple[int, Section] | None:
-    """The section (and its position) whose key is `key`; None after a reload removed it."""
-    for index, section in enumerate(kb.sections()):
-        if section_key(section.title) == key:
-            return index, section
-    return None
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label(text), callback_data=data)
 
 
-def _pages(count: int) -> int:
-    return max(1, -(-count // PAGE_SIZE))
+# --- the browse menu: chapter -> section -> entry ---------------------------------------------
 
 
-def clamp_page(page: int, count: int) -> int:
-    return min(max(page, 0), _pages(count) - 1)
+def _pages(count: int, size: int) -> int:
+    return max(1, -(-count // size))
 
 
-def _nav(
-    page: int, count: int, messages: Mapping[str, str], data: Callable[[int], str]
-) -> list[InlineKeyboardButton]:
-    row = []
+def clamp_page(page: int, count: int, size: int = PAGE_SIZE) -> int:
+    return min(max(page, 0), _pages(count, size) - 1)
+
+
+def _paged(
+    items: Sequence[tuple[str, str]],
+    page: int,
+    size: int,
+    messages: Mapping[str, str],
+    data: Callable[[int], str],
+) -> list[list[InlineKeyboardButton]]:
+    """One page of (label, data) buttons, one per row, then previous/next when there are more."""
+    page = clamp_page(page, len(items), size)
+    rows = [[_button(text, item)] for text, item in items[page * size : (page + 1) * size]]
+    nav = []
     if page > 0:
-        row.append(InlineKeyboardButton(messages["button_prev"], callback_data=data(page - 1)))
-    if page + 1 < _pages(count):
-        row.append(InlineKeyboardButton(messages["button_next"], callback_data=data(page + 1)))
-    return row
-
-
-def sections_keyboard(
-    kb: KnowledgeBase, page: int, messages: Mapping[str, str]
-) -> InlineKeyboardMarkup:
-    """One page of the report's sections, one per row, with previous/next buttons."""
-    sections = kb.sections()
-    page = clamp_page(page, len(sections))
-    shown = sections[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    rows = [
-        [InlineKeyboardButton(label(section.title), callback_data=section_data(section.title))]
-        for section in shown
-    ]
-    nav = _nav(page, len(sections), messages, topics_data)
+        nav.append(InlineKeyboardButton(messages["button_prev"], callback_data=data(page - 1)))
+    if page + 1 < _pages(len(items), size):
+        nav.append(InlineKeyboardButton(messages["button_next"], callback_data=data(page + 1)))
     if nav:
         rows.append(nav)
+    return rows
+
+
+def _back(data: str, messages: Mapping[str, str]) -> list[InlineKeyboardButton]:
+    return [InlineKeyboardButton(messages["button_back"], callback_data=data)]
+
+
+def find_chapter(kb: KnowledgeBase, key: str) -> Chapter | None:
+    """The chapter whose key is `key`; None after a reload removed it."""
+    return next((c for c in chapters(kb) if section_key(c.title) == key), None)
+
+
+def find_section(kb: KnowledgeBase, key: str) -> Section | None:
+    """The section whose key is `key`; None after a reload removed it."""
+    return next((s for s in kb.sections() if section_key(s.title) == key), None)
+
+
+def _section_target(section: Section) -> str:
+    return section_data(section.title)
+
+
+def _chapter_target(chapter: Chapter) -> str:
+    """A chapter of one section opens that section; the others list their sections."""
+    if len(chapter.sections) == 1:
+        return _section_target(chapter.sections[0])
+    return chapter_data(chapter.title)
+
+
+def _section_items(chapter: Chapter, messages: Mapping[str, str]) -> list[tuple[str, str]]:
+    summary = messages["browse_summary"]
+    return [(section_label(s, chapter, summary), _section_target(s)) for s in chapter.sections]
+
+
+def menu_keyboard(
+    kb: KnowledgeBase, page: int, messages: Mapping[str, str]
+) -> InlineKeyboardMarkup:
+    """The first level of the browse menu (what /start and /topics show): the chapters, the
+    document's own information last; a report of one chapter lists its sections instead."""
+    outline = chapters(kb)
+    if len(outline) == 1:
+        items = _section_items(outline[0], messages)
+    else:
+        document = messages["browse_document"]
+        items = [(chapter_label(c, document), _chapter_target(c)) for c in outline]
+    return InlineKeyboardMarkup(_paged(items, page, MENU_PAGE_SIZE, messages, topics_data))
+
+
+def chapter_title_text(chapter: Chapter, messages: Mapping[str, str]) -> str:
+    """The heading shown above a chapter's sections (plain text)."""
+    return messages["browse_document"] if chapter.is_document else chapter.title
+
+
+def chapter_keyboard(
+    kb: KnowledgeBase, chapter: Chapter, page: int, messages: Mapping[str, str]
+) -> InlineKeyboardMarkup:
+    """One page of a chapter's sections, by their own headings, and back to the chapters."""
+    rows = _paged(
+        _section_items(chapter, messages),
+        page,
+        PAGE_SIZE,
+        messages,
+        lambda p: chapter_data(chapter.title, p),
+    )
+    outline = chapters(kb)
+    index = next((n for n, c in enumerate(outline) if c.title == chapter.title), 0)
+    rows.append(_back(topics_data(index // MENU_PAGE_SIZE), messages))
     return InlineKeyboardMarkup(rows)
 
 
+def _section_parent(kb: KnowledgeBase, title: str) -> str:
+    """Where back leads from a section: its chapter's page that lists it, or the first level
+    when that level lists the section itself (one chapter, or a chapter of one section)."""
+    outline = chapters(kb)
+    for chapter_index, chapter in enumerate(outline):
+        titles = [s.title for s in chapter.sections]
+        if title not in titles:
+            continue
+        position = titles.index(title)
+        if len(outline) == 1:
+            return topics_data(position // MENU_PAGE_SIZE)
+        if len(titles) == 1:
+            return topics_data(chapter_index // MENU_PAGE_SIZE)
+        return chapter_data(chapter.title, position // PAGE_SIZE)
+    return topics_data(0)
+
+
 def section_keyboard(
-    section: Section, index: int, page: int, messages: Mapping[str, str]
+    kb: KnowledgeBase, section: Section, page: int, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup:
-    """One page of a section's entries (by topic), with navigation and back to the menu."""
-    page = clamp_page(page, len(section.entries))
-    shown = section.entries[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    rows = [
-        [InlineKeyboardButton(label(entry.topic), callback_data=entry_data(entry.id))]
-        for entry in shown
-    ]
-    nav = _nav(page, len(section.entries), messages, lambda p: section_data(section.title, p))
-    if nav:
-        rows.append(nav)
-    back = topics_data(index // PAGE_SIZE)
-    rows.append([InlineKeyboardButton(messages["button_back"], callback_data=back)])
+    """One page of a section's entries (by topic), with navigation and back."""
+    items = [(entry.topic, entry_data(entry.id)) for entry in section.entries]
+    rows = _paged(items, page, PAGE_SIZE, messages, lambda p: section_data(section.title, p))
+    rows.append(_back(_section_parent(kb, section.title), messages))
     return InlineKeyboardMarkup(rows)
 
 
 def browse_entry_keyboard(
     kb: KnowledgeBase, entry: Entry, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup:
-    """Under an entry opened from the menu: its related entries, then back to where it came from.
-
-    A section with a single entry is skipped on the way in, so back leads to the menu.
-    """
+    """Under an entry opened from the menu: a few related entries it does not already answer,
+    then back to where it came from (a section of one entry is skipped on the way in, so back
+    skips it too)."""
     rows = [
-        [
-            InlineKeyboardButton(
-                label(fill(messages["button_related"], question=other.questions[0])),
-                callback_data=entry_data(other.id),
-            )
-        ]
-        for other in _related(kb, entry)
+        [_button(_offer_text(offer.entry, "related", messages), entry_data(offer.entry.id))]
+        for offer in offers(kb, entry, entry.answer)
     ]
-    found = find_section(kb, section_key(entry.source))
-    if found is None:
+    section = find_section(kb, section_key(entry.source))
+    if section is None:
         back = topics_data(0)
+    elif len(section.entries) == 1:
+        back = _section_parent(kb, section.title)
     else:
-        index, section = found
-        single = len(section.entries) == 1
-        back = topics_data(index // PAGE_SIZE) if single else section_data(section.title)
-    rows.append([InlineKeyboardButton(messages["button_back"], callback_data=back)])
+        position = [e.id for e in section.entries].index(entry.id)
+        back = section_data(section.title, position // PAGE_SIZE)
+    rows.append(_back(back, messages))
     return InlineKeyboardMarkup(rows)
 
 
 # --- under answers --------------------------------------------------------------------------
 
 
-def _related(kb: KnowledgeBase, entry: Entry) -> list[Entry]:
-    return [kb.by_id[i] for i in entry.related if i in kb.by_id and i != entry.id]
+def _offer_text(other: Entry, kind: str, messages: Mapping[str, str]) -> str:
+    template = messages["button_also" if kind == "also" else "button_related"]
+    return fill(template, topic=other.topic, question=other.questions[0])
 
 
 def answer_keyboard(
@@ -201,22 +316,19 @@ def answer_keyboard(
     ref: str | None,
     messages: Mapping[str, str],
     also: Sequence[Entry] = (),
+    shown: str | None = None,
 ) -> InlineKeyboardMarkup | None:
-    """Under an answer: the close runners-up (`also`, "您可能还想了解"), the entry's related
-    entries, then 有帮助 / 没帮助 for the question logged as `ref` (if any).
+    """Under an answer: at most three other entries (close runners-up first, then related;
+    none whose facts the answer already states, `bot.related.offers`), then 有帮助 / 没帮助 for
+    the question logged as `ref` (if any).
 
-    A runner-up is offered like a related entry (a press sends its answer as a new message,
-    keeping the first), and an entry offered as both shows once, as a runner-up.
+    Args:
+        shown: the answer as sent, when it is not just the entry's answer.
     """
-    offered: set[str] = {entry.id}
-    rows: list[list[InlineKeyboardButton]] = []
-    for template, others in (("button_also", also), ("button_related", _related(kb, entry))):
-        for other in others:
-            if other.id in offered:
-                continue
-            offered.add(other.id)
-            text = label(fill(messages[template], question=other.questions[0]))
-            rows.append([InlineKeyboardButton(text, callback_data=related_data(other.id))])
+    rows = [
+        [_button(_offer_text(offer.entry, offer.kind, messages), related_data(offer.entry.id))]
+        for offer in offers(kb, entry, shown or entry.answer, also)
+    ]
     if ref is not None:
         rows.append(_feedback_row(ref, messages))
     return InlineKeyboardMarkup(rows) if rows else None
@@ -243,13 +355,28 @@ def without_feedback(markup: InlineKeyboardMarkup | None) -> InlineKeyboardMarku
     return InlineKeyboardMarkup(rows) if rows else None
 
 
+def next_step_keyboard(
+    ref: str, messages: Mapping[str, str], *, channel: bool = True
+) -> InlineKeyboardMarkup:
+    """After 没帮助: ask again, browse, or (when there is one) the official channel."""
+    texts = {
+        "ask_again": messages["button_ask_again"],
+        "browse": messages["button_topics"],
+        "channel": messages["button_channel"],
+    }
+    choices = [c for c in FEEDBACK_CHOICES if channel or c != "channel"]
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(texts[c], callback_data=next_step_data(ref, c)) for c in choices]]
+    )
+
+
 def reply_keyboard(
     kb: KnowledgeBase, reply: Reply, ref: str, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup | None:
     """The buttons under the bot's reply to a question logged as `ref`, by kind of reply."""
     topics = [InlineKeyboardButton(messages["button_topics"], callback_data=topics_data(0))]
     if reply.kind is Kind.ANSWER and reply.entry is not None:
-        return answer_keyboard(kb, reply.entry, ref, messages, also=reply.also)
+        return answer_keyboard(kb, reply.entry, ref, messages, also=reply.also, shown=reply.text)
     if reply.kind is Kind.SUGGEST:
         return suggestions_keyboard(reply.suggestions, ref)
     if reply.kind is Kind.OVERVIEW:
@@ -258,46 +385,29 @@ def reply_keyboard(
         return InlineKeyboardMarkup([topics, _feedback_row(ref, messages)])
     if reply.kind in (Kind.PASSAGE, Kind.MULTI):
         return InlineKeyboardMarkup([_feedback_row(ref, messages)])
-    if reply.kind is Kind.NONE:
+    if reply.kind in (Kind.NONE, Kind.SMALL_TALK):
         return InlineKeyboardMarkup([topics])
     return None
 
 
 def suggestions_keyboard(entries: Sequence[Entry], ref: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    label(entry.questions[0]), callback_data=suggestion_data(ref, entry.id)
-                )
-            ]
-            for entry in entries
-        ]
+        [[_button(entry_label(entry), suggestion_data(ref, entry.id))] for entry in entries]
     )
 
 
 def overview_keyboard(
     entries: Sequence[Entry], ref: str, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup:
-    """One button per section a broad word leads to, each opening that section's entry.
+    """One button per section a broad word leads to, each opening that section's entry; the
+    label names the section and the entry's topic, or the section alone when both do not fit.
 
     A press is a suggestion taken (`S:`), so the log shows which part of the report people
     chose after a one-word question.
     """
-    return InlineKeyboardMarkup(
-        [
-            [
-                InlineKeyboardButton(
-                    label(
-                        fill(
-                            messages["button_overview"],
-                            section=short_section(entry.source),
-                            topic=entry.topic,
-                        )
-                    ),
-                    callback_data=suggestion_data(ref, entry.id),
-                )
-            ]
-            for entry in entries
-        ]
-    )
+    rows = []
+    for entry in entries:
+        section = short_section(entry.source)
+        text = fill(messages["button_overview"], section=section, topic=entry.topic)
+        rows.append([_button(text if fits(text) else section, suggestion_data(ref, entry.id))])
+    return InlineKeyboardMarkup(rows)

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -23,10 +24,12 @@ from telegram.ext import ContextTypes
 
 from bot.config import Config
 from bot.engine import Engine, Reply
+from bot.knowledge import Referral
 from bot.logqueue import LogQueue
 from bot.privacy import hash_user_id
 from bot.store import QuestionLog, record_for
 from bot.telegram.flood import FloodGuard
+from bot.telegram.formatting import Citing
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +37,9 @@ Context = ContextTypes.DEFAULT_TYPE
 STATE_KEY = "kbbot"
 # How long a report waits for questions still being written before reading without them.
 FLUSH_SECONDS = 2.0
+# Inline queries remembered for the chosen result that may follow (it does not say in what
+# kind of chat the person was typing; the query did).
+INLINE_MEMORY = 1000
 
 
 @dataclass
@@ -41,18 +47,46 @@ class BotState:
     config: Config
     engine: Engine
     user_secret: bytes = field(repr=False)
-    flood: FloodGuard
+    flood: FloodGuard  # messages
+    taps: FloodGuard  # button presses, counted apart from messages
     questions: LogQueue | None = None  # opened in post_init, closed in post_shutdown
     # Set by run_bot: this process owns SIGTERM/SIGINT (never in tests, which share a process).
     owns_stop_signals: bool = False
     # The knowledge files' fingerprint last found broken, so admins hear about it once.
     broken_fingerprint: str | None = None
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # (user id, query) -> the chat type of the latest inline queries, oldest first.
+    inline_chat_types: OrderedDict[tuple[int, str], str | None] = field(
+        default_factory=OrderedDict, repr=False
+    )
 
     @property
     def messages(self) -> Mapping[str, str]:
         """The wording being served (it changes on reload, so never keep a copy)."""
         return self.engine.kb.replies.messages
+
+    @property
+    def citing(self) -> Citing:
+        """What source lines cite besides the section: the report being served, and where it
+        is published (KBBOT_REPORT_URL)."""
+        return Citing(self.engine.kb.document, self.config.report_url)
+
+    @property
+    def human_channel(self) -> Referral | None:
+        """The official channel offered after 没帮助: the first in channels.yaml that is not for
+        emergencies (12345), or None when there is none."""
+        return next((c for c in self.engine.kb.replies.referrals if not c.first), None)
+
+    def note_inline_query(self, user_id: int, query: str, chat_type: str | None) -> None:
+        """Remember where an inline query was typed, for the chosen result that may follow."""
+        key = (user_id, query)
+        self.inline_chat_types[key] = chat_type
+        self.inline_chat_types.move_to_end(key)
+        while len(self.inline_chat_types) > INLINE_MEMORY:
+            self.inline_chat_types.popitem(last=False)
+
+    def inline_chat_type(self, user_id: int, query: str) -> str | None:
+        return self.inline_chat_types.get((user_id, query))
 
     def is_admin(self, user_id: int | None) -> bool:
         return user_id is not None and user_id in self.config.admins
@@ -78,6 +112,11 @@ class BotState:
     def log_feedback(self, ref: str, helpful: bool) -> None:
         if self.questions is not None:
             self.questions.submit_feedback(ref, helpful)
+
+    def log_feedback_choice(self, ref: str, choice: str) -> None:
+        """What the person chose after 没帮助 (bot.store.FEEDBACK_CHOICES)."""
+        if self.questions is not None:
+            self.questions.submit_feedback_choice(ref, choice)
 
     def log_suggestion_taken(self, ref: str, entry_id: str) -> None:
         if self.questions is not None:

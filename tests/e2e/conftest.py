@@ -156,14 +156,20 @@ class RunningBot:
     api: FakeBotApi
     app: AnyApplication
     config: Config
-    submitted: int = 0  # jobs handed to the question log: questions, feedback, suggestions
+    # Jobs handed to the question log: questions, feedback, suggestions taken, feedback choices.
+    submitted: int = 0
     _submitted_changed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)
 
     def watch_log(self) -> None:
         """Count what the bot hands to its LogQueue, so tests can await it instead of sleeping."""
         queue = self.state.questions
         assert queue is not None, "post_init opens the question log"
-        for name in ("submit", "submit_feedback", "submit_suggestion_taken"):
+        for name in (
+            "submit",
+            "submit_feedback",
+            "submit_suggestion_taken",
+            "submit_feedback_choice",
+        ):
             original = getattr(queue, name)
 
             def counted(*args: Any, _original: Any = original, **kw: Any) -> Any:
@@ -221,7 +227,8 @@ class RunningBot:
 
         Without ``jobs``: once every update received so far has been handled (a handler hands
         its question to the log after replying) and all that was handed over is written. With
-        ``jobs``: once that many log jobs (questions, feedback, suggestions taken) are written.
+        ``jobs``: once that many log jobs (questions, feedback, suggestions taken, feedback
+        choices) are written.
         """
         if jobs is None:
             await self.app.update_queue.join()

@@ -1732,6 +1732,32 @@ class FakeBotApi:
             inline["chat_type"] = chat_type
         return self.inject({"inline_query": inline})
 
+    def send_chosen_inline_result(
+        self,
+        result_id: str,
+        query: str,
+        *,
+        user_id: int = DEFAULT_USER_ID,
+        inline_message_id: str | None = None,
+        first_name: str | None = None,
+        username: str | None = None,
+    ) -> JSONDict:
+        """Inject a ``chosen_inline_result``: the user picked result ``result_id`` of an inline
+        query for ``query`` and sent it to a chat.
+
+        Telegram sends these only to bots with inline feedback enabled (@BotFather
+        ``/setinlinefeedback``) and only when the bot asked for them in ``allowed_updates``
+        (when it lists any). ``inline_message_id`` is set only for results with a keyboard.
+        """
+        chosen: JSONDict = {
+            "result_id": result_id,
+            "from": self._user(user_id, first_name, username),
+            "query": query,
+        }
+        if inline_message_id is not None:
+            chosen["inline_message_id"] = inline_message_id
+        return self.inject({"chosen_inline_result": chosen})
+
     # ---- getUpdates ----------------------------------------------------------------------
 
     def _wake_pollers(self) -> None:

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from bot.telegram import admin
-from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot
+from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID
 
 UNKNOWN = "没有这个命令。发送 /help 查看用法。"
 WORK_FILE = "10-work.yaml"
+# Entry ids, outcome codes and scores: what an admin who only knows Telegram cannot read.
+JARGON = re.compile(
+    r"[a-z]+-[a-z-]+|\b(?:answer|suggest|none|partial|multi|smalltalk)\b|\d\.\d\d\b"
+)
+
+
+def assert_plain_chinese(text: str) -> None:
+    found = JARGON.findall(text)
+    assert not found, f"internal names in an admin text: {found}"
 
 
 async def _admin(bot: RunningBot, text: str) -> str:
@@ -52,16 +62,20 @@ async def test_the_command_menu_is_published_per_scope(kbbot: RunningBot) -> Non
     assert len(commands) == 2  # nobody else sees the admin commands
 
 
-async def test_stats_counts_the_last_seven_days(kbbot: RunningBot) -> None:
-    for question in ("法律顾问覆盖情况", "法律顾问覆盖情况", "明天天气怎么样", "复议"):
+async def test_stats_counts_the_last_seven_days_in_plain_chinese(kbbot: RunningBot) -> None:
+    # Unanswered first: after an answer, a short message may be read as a follow-up to it.
+    for question in ("明天天气怎么样", "复议", "你好", "法律顾问覆盖情况", "法律顾问覆盖情况"):
         await kbbot.ask(question)
-    # The reply is sent before the question is handed to the log: wait for all four rows.
-    await kbbot.logged(4)
+    # The reply is sent before the question is handed to the log: wait for all five rows.
+    await kbbot.logged(5)
     text = await _admin(kbbot, "/stats")
     assert text.startswith("问答统计：最近7天")
-    assert "提问 4 条，已回答 2 条（回答率 50.0%），提问用户 1 人" in text
-    assert "法律顾问覆盖（legal-adviser-coverage） —— 2 次" in text
+    assert "提问 5 条，已回答 2 条（回答率 40.0%），提问用户 1 人" in text
+    assert "法律顾问覆盖 —— 2 次" in text
     assert "明天天气怎么样" in text  # among the unanswered
+    assert "闲聊 1" in text  # small talk has its own outcome, not an unanswered one
+    assert "未回答的问题（2 条" in text
+    assert_plain_chinese(text)
 
     assert (await _admin(kbbot, "/stats 30d")).startswith("问答统计：最近30天")
     assert "无法识别的时间范围" in await _admin(kbbot, "/stats soon")
@@ -75,6 +89,8 @@ async def test_unanswered_lists_the_latest_with_counts(kbbot: RunningBot) -> Non
     assert text.startswith("最近未回答的问题")
     assert "公积金怎么提取" in text and "明天天气怎么样" in text
     assert "2 次" in text  # the two weather questions are one cluster
+    assert "kbbot" not in text  # nothing to run on a server
+    assert_plain_chinese(text)
     assert (await _admin(kbbot, "/unanswered lots")).startswith("用法：/unanswered")
 
 
@@ -110,6 +126,24 @@ async def test_reload_applies_edits(kbbot: RunningBot, kb_dir: Path) -> None:
     assert await _admin(kbbot, "/reload") == "知识库已重新加载：5 个条目，0 个警告。"
     reply = await kbbot.ask("法律顾问覆盖情况")
     assert "63个部门" in reply.result["text"]
+
+
+async def test_reload_counts_warnings_without_listing_ids_or_scores(
+    kbbot: RunningBot, kb_dir: Path
+) -> None:
+    (kb_dir / "30-more.yaml").write_text(
+        """entries:
+  - id: adviser-count-again
+    topic: 法律顾问部门数
+    questions: [法律顾问覆盖情况如何]
+    answer: 全区62个部门有法律顾问。
+    source: 一、工作情况（九）提升法律顾问效能
+""",
+        encoding="utf-8",
+    )
+    text = await _admin(kbbot, "/reload")
+    assert re.fullmatch(r"知识库已重新加载：6 个条目，\d+ 个警告。", text), text
+    assert_plain_chinese(text)
 
 
 async def test_reload_with_broken_yaml_reports_file_and_line_and_keeps_serving(
@@ -182,11 +216,19 @@ async def test_the_watcher_tells_admins_once_when_saved_files_are_broken(
 
 async def test_the_weekly_digest_goes_to_admins(kbbot: RunningBot) -> None:
     await kbbot.ask("/start", user_id=ADMIN_ID)
-    await kbbot.ask("法律顾问覆盖情况")
-    await kbbot.logged(1)
+    await kbbot.ask("公积金怎么提取")
+    answer = await kbbot.ask("法律顾问覆盖情况")
+    await kbbot.press(answer, next(d for d in callback_data(answer) if d.endswith(":0")))
+    await kbbot.logged(3)
     assert kbbot.app.job_queue is not None
     mark = kbbot.api.mark()
     kbbot.app.job_queue.run_once(admin.send_weekly_digest, 0)
-    digest = await kbbot.api.wait_for_call("sendMessage", after=mark)
-    assert digest.params["chat_id"] == ADMIN_ID
-    assert digest.result["text"].startswith("每周问答摘要")
+    digest = await kbbot.api.wait_for_call(
+        "sendMessage", predicate=lambda c: c.params["chat_id"] == ADMIN_ID, after=mark
+    )
+    text = digest.result["text"]
+    assert text.startswith("每周问答摘要")
+    assert "“没帮助”最多：法律顾问覆盖 1 次" in text
+    assert "新出现的未回答问题" in text and "公积金怎么提取" in text
+    assert "kbbot" not in text
+    assert_plain_chinese(text)

@@ -11,8 +11,8 @@ import logging
 
 import pytest
 
-from bot.telegram.flood import FloodGuard, Verdict
-from tests.e2e.conftest import RunningBot, StartBot
+from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard, Verdict
+from tests.e2e.conftest import RunningBot, StartBot, callback_data, wait_calls
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID, ApiCall
 
 ERROR_TEXT = "抱歉，处理您的问题时出了点问题，请稍后再试。"
@@ -25,9 +25,11 @@ async def test_a_very_long_message_is_asked_to_be_shorter(kbbot: RunningBot) -> 
     assert row["outcome"] == "too_long"
 
 
-async def test_emoji_only_asks_for_words(kbbot: RunningBot) -> None:
+async def test_emoji_only_gets_a_friendly_hint_of_what_to_ask(kbbot: RunningBot) -> None:
     reply = await kbbot.ask("😀🙏👍")
-    assert reply.result["text"].startswith("没有看到文字内容")
+    assert reply.result["text"].startswith("🙂") and "出庭应诉率" in reply.result["text"]
+    [row] = await kbbot.rows(1)
+    assert row["outcome"] == "smalltalk"
 
 
 @pytest.mark.parametrize(
@@ -60,6 +62,36 @@ async def test_a_flood_is_answered_once_then_dropped(start_bot: StartBot) -> Non
     other = await bot.ask("负责人出庭应诉率", user_id=DEFAULT_USER_ID + 1)
     assert other.result["text"].startswith("2019年区政府领导")  # others are not affected
     assert len(await bot.rows(4)) == 4
+
+
+async def test_a_tap_over_the_limit_is_answered_with_a_short_toast_never_left_spinning(
+    start_bot: StartBot,
+) -> None:
+    bot = await start_bot(flood_limit=1)  # and so two taps a period (TAP_ALLOWANCE)
+    assert bot.state.taps.limit == TAP_ALLOWANCE
+    menu = await bot.ask("/topics")
+    data = callback_data(menu)[0]
+    mark = bot.api.mark()
+    presses = [await bot.press(menu, data) for _ in range(4)]
+    await bot.settle(presses[-1])
+    answers = await wait_calls(bot.api, "answerCallbackQuery", 4, after=mark)
+    ids = sorted(str(p["callback_query"]["id"]) for p in presses)
+    assert sorted(str(a.params["callback_query_id"]) for a in answers) == ids  # every one
+    toasts = [a for a in answers if a.params.get("text") == "点得太快了，请稍等几秒再点。"]
+    assert len(toasts) == 2 and all(not a.params.get("show_alert") for a in toasts)
+    assert all(a.ok for a in answers)
+
+
+async def test_taps_and_messages_are_counted_apart(start_bot: StartBot) -> None:
+    bot = await start_bot(flood_limit=2)
+    reply = await bot.ask("2019年收到多少行政复议申请")
+    await bot.ask("负责人出庭应诉率")  # the second and last message of the period
+    mark = bot.api.mark()
+    await bot.press(reply, "R:reconsideration-acceptance")  # a tap still works
+    related = await bot.api.wait_for_call("sendMessage", after=mark)
+    assert related.result["text"].startswith("2019年行政复议案件受理22件")
+    slow = await bot.ask("法律顾问覆盖情况")  # while a third message is one too many
+    assert slow.result["text"] == "您发送得太快了，请稍等一分钟再问。"
 
 
 def test_the_flood_window_slides() -> None:

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import pytest
 
+from bot.citation import cite
 from bot.config import SHIPPED_KNOWLEDGE
 from bot.engine import Engine, Kind, short_section
-from bot.telegram.keyboards import label
+from bot.telegram.keyboards import fits, label
 from tests.e2e.conftest import RunningBot, StartBot, buttons, callback_data
 from tests.e2e.fake_bot_api import ApiCall, parse_html
 from tests.reply_kinds import ALSO, reply_of_kind
@@ -43,20 +44,24 @@ async def test_an_answer_offers_close_runners_up_and_a_press_sends_that_answer(
 ) -> None:
     expected = reply_of_kind(shipped_engine, ALSO)
     assert expected.entry is not None
+    document = shipped_engine.kb.document
     reply = await shipped_bot.ask(expected.question)
     assert reply.result["text"].startswith(expected.entry.answer)
-    assert italics(reply) == [f"来源：{expected.entry.source}"]
+    assert italics(reply) == [f"来源：{cite(expected.entry.source, document)}"]
     runner_up = expected.also[0]
     assert buttons(reply)[0] == {
-        "text": label(f"您可能还想了解：{runner_up.questions[0]}"),
+        "text": label(f"🔎 {runner_up.topic}"),
         "callback_data": f"R:{runner_up.id}",
     }
+    assert len(buttons(reply)) <= 3 + 2  # at most three entries, then the feedback row
     assert len(feedback_row(reply)) == 2
 
     mark = shipped_bot.api.mark()
     await shipped_bot.press(reply, f"R:{runner_up.id}")
     sent = await shipped_bot.api.wait_for_call("sendMessage", after=mark)
-    assert sent.result["text"] == f"{runner_up.answer}\n\n来源：{runner_up.source}"
+    assert sent.result["text"] == (
+        f"{runner_up.answer}\n\n来源：{cite(runner_up.source, document)}"
+    )
     assert feedback_row(sent) == []  # the rating belongs to the question asked
 
     [row] = await shipped_bot.rows(1)
@@ -107,7 +112,8 @@ async def test_a_broad_word_offers_the_sections_that_speak_of_it_and_a_press_ans
     assert reply.result["text"] == expected.text
     offered = expected.suggestions
     labels = [b["text"] for b in buttons(reply)]
-    assert labels[0] == label(f"{short_section(offered[0].source)}：{offered[0].topic}")
+    both = f"{short_section(offered[0].source)}：{offered[0].topic}"
+    assert labels[0] == (both if fits(both) else short_section(offered[0].source))
     assert len(labels) == len(offered)
     data = callback_data(reply)
     assert all(
@@ -118,7 +124,8 @@ async def test_a_broad_word_offers_the_sections_that_speak_of_it_and_a_press_ans
     mark = shipped_bot.api.mark()
     await shipped_bot.press(reply, data[-1])
     answer = await shipped_bot.api.wait_for_call("sendMessage", after=mark)
-    assert answer.result["text"] == f"{picked.answer}\n\n来源：{picked.source}"
+    document = shipped_engine.kb.document
+    assert answer.result["text"] == f"{picked.answer}\n\n来源：{cite(picked.source, document)}"
     assert len(feedback_row(answer)) == 2
 
     [row] = await shipped_bot.rows(2)
@@ -132,11 +139,9 @@ async def test_a_question_only_a_sentence_of_the_report_answers_gets_that_senten
     expected = reply_of_kind(shipped_engine, Kind.PASSAGE)
     assert expected.quote is not None
     reply = await shipped_bot.ask(expected.question)
-    assert (
-        reply.result["text"]
-        == f"报告原文：“{expected.quote.text}”\n\n来源：{expected.quote.section}"
-    )
-    assert italics(reply) == [f"来源：{expected.quote.section}"]
+    source = cite(expected.quote.section, shipped_engine.kb.document)
+    assert reply.result["text"] == f"报告原文：“{expected.quote.text}”\n\n来源：{source}"
+    assert italics(reply) == [f"来源：{source}"]
     assert callback_data(reply) == feedback_row(reply) and len(feedback_row(reply)) == 2
 
     [row] = await shipped_bot.rows(1)
@@ -183,10 +188,12 @@ async def test_inline_mode_shares_a_quote_a_partial_answer_and_several_answers_w
         assert str(result["id"]).startswith(f"{kind.value}-")
         text = shared_text(result)
         for part in expected.parts or (expected,):
-            assert f"来源：{part.source}" in text
+            assert f"来源：{cite(str(part.source), shipped_engine.kb.document)}" in text
         assert str(result["title"]).startswith(expected.text[:20])
+        shipped_bot.api.send_chosen_inline_result(str(result["id"]), expected.question)
     rows = await shipped_bot.rows(3)
     assert [r["outcome"] for r in rows] == ["passage", "partial", "multi"]
+    assert {r["suggestion_taken"] for r in rows} == {None}  # the reply itself was chosen
 
 
 async def test_inline_mode_offers_each_section_of_a_broad_word(

@@ -123,7 +123,12 @@ async def test_webhook_mode_checks_the_secret_header(
         registered = await fake_api.wait_for_call("setWebhook")
         assert registered.params["url"] == config.webhook_url
         assert registered.params["secret_token"] == "s3cret_Header-value"
-        assert registered.params["allowed_updates"] == ["message", "callback_query", "inline_query"]
+        assert registered.params["allowed_updates"] == [
+            "message",
+            "callback_query",
+            "inline_query",
+            "chosen_inline_result",
+        ]
 
         user = fake_api.add_user(DEFAULT_USER_ID)
         chat = fake_api.add_chat({"id": DEFAULT_USER_ID, "type": "private", "first_name": "T"})

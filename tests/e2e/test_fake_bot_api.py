@@ -284,6 +284,18 @@ async def test_inline_query_answered(fake_api: FakeBotApi, app: AnyApplication) 
     assert results[0]["input_message_content"] == {"message_text": "法律顾问 答案 0"}
 
 
+async def test_a_chosen_inline_result_reaches_ptb_as_one(fake_api: FakeBotApi, bot: Bot) -> None:
+    fake_api.send_chosen_inline_result("r1", "法律顾问", user_id=DEFAULT_USER_ID)
+    [update] = await bot.get_updates(timeout=0)
+    chosen = update.chosen_inline_result
+    assert chosen is not None and update.effective_user is not None
+    assert (chosen.result_id, chosen.query, chosen.inline_message_id) == ("r1", "法律顾问", None)
+    assert update.effective_user.id == DEFAULT_USER_ID
+    # Like Telegram, the fake sends only the update kinds a bot asked for when it lists any.
+    fake_api.send_chosen_inline_result("r2", "复议")
+    assert await bot.get_updates(offset=update.update_id + 1, allowed_updates=["message"]) == ()
+
+
 async def test_offsets_confirm_updates(fake_api: FakeBotApi, app: AnyApplication) -> None:
     updates = [fake_api.send_text(f"消息 {i}") for i in range(5)]
     ids = [u["update_id"] for u in updates]

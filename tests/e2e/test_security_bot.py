@@ -287,6 +287,7 @@ async def test_user_ids_are_stored_only_as_keyed_hashes(kbbot: RunningBot) -> No
     kbbot.api.send_group_text(f"@{DEFAULT_BOT_USERNAME} 复议", user_id=user)
     kbbot.api.send_inline_query("负责人出庭应诉率", user_id=user)
     await kbbot.api.wait_for_call("answerInlineQuery", after=mark, timeout=WAIT)
+    kbbot.api.send_chosen_inline_result("court-appearance-rate", "负责人出庭应诉率", user_id=user)
     rows = await asyncio.wait_for(kbbot.rows(4), WAIT)  # 3 questions + 1 rating
     expected = hash_user_id(user, kbbot.state.user_secret)
     assert [row["user_hash"] for row in rows] == [expected] * 3
