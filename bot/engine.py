@@ -206,11 +206,18 @@ class Engine:
         marked = is_marked(stripped)
         if reply.kind is Kind.ANSWER and not marked:
             return reply  # a short question that stands on its own
-        understood = combine(context.question, stripped)
-        fuller = self._respond_message(matcher, question, understood)
-        if _reads_better(fuller, reply) and _builds_on(fuller, reply, context, marked):
-            return replace(fuller, understood=understood)
-        return reply
+        # Two readings: with the previous question as asked, and with just what it was about
+        # (its entry's topic), so the previous question's own ask (收到多少) does not outvote
+        # the new detail (受理了几件).
+        previous = matcher.kb.by_id.get(context.entry_id) if context.entry_id else None
+        bases = [context.question, *([previous.topic] if previous is not None else [])]
+        best = reply
+        for base in dict.fromkeys(bases):
+            understood = combine(base, stripped)
+            fuller = self._respond_message(matcher, question, understood)
+            if _reads_better(fuller, best) and _builds_on(fuller, reply, context, marked):
+                best = replace(fuller, understood=understood)
+        return best
 
     def _respond_message(self, matcher: Matcher, question: str, stripped: str) -> Reply:
         """A message that may ask several things (bot/multipart.py)."""
