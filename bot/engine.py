@@ -211,13 +211,12 @@ class Engine:
         # the new detail (受理了几件).
         previous = matcher.kb.by_id.get(context.entry_id) if context.entry_id else None
         bases = [context.question, *([previous.topic] if previous is not None else [])]
-        best = reply
         for base in dict.fromkeys(bases):
             understood = combine(base, stripped)
             fuller = self._respond_message(matcher, question, understood)
-            if _reads_better(fuller, best) and _builds_on(fuller, reply, context, marked):
-                best = replace(fuller, understood=understood)
-        return best
+            if _reads_better(fuller, reply) and _builds_on(fuller, reply, context, marked):
+                return replace(fuller, understood=understood)
+        return reply
 
     def _respond_message(self, matcher: Matcher, question: str, stripped: str) -> Reply:
         """A message that may ask several things (bot/multipart.py)."""

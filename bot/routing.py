@@ -76,15 +76,13 @@ class Router:
         )
         if named and not report_sure:
             return named[0]
-        if self.matcher is None:
-            return None
+        personal = is_personal(question)
+        if self.matcher is None or (report.outcome is Outcome.ANSWER and not personal):
+            return None  # a question the report answers, asked for its own sake
         described = self.matcher.match(question)
         if described.outcome is not Outcome.ANSWER or described.best is None:
             return None
-        channel = self._by_id[described.best.entry.id]
-        if channel.first or is_personal(question) or report.outcome is not Outcome.ANSWER:
-            return channel
-        return None
+        return self._by_id[described.best.entry.id]
 
 
 @lru_cache(maxsize=4096)

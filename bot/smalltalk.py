@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Mapping
+from dataclasses import dataclass
+from functools import lru_cache
 
 from bot.text import clean
 
@@ -31,15 +33,12 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
     if _only_symbols(message):
         return EMOJI if EMOJI in table else None
     rest = _PARTICLES_RE.sub("", clean(message).replace(" ", ""))
-    if not rest:
+    phrases = _phrases(tuple((kind, tuple(ps)) for kind, ps in table.items()))
+    if not rest or len(rest) > phrases.longest_message:
         return None
-    phrases = sorted(
-        ((_folded(p), kind) for kind, ps in table.items() for p in ps if _folded(p)),
-        key=lambda item: -len(item[0]),
-    )
     kinds: set[str] = set()
     while rest:
-        for phrase, kind in phrases:
+        for phrase, kind in phrases.by_first.get(rest[0], ()):
             if rest.startswith(phrase):
                 kinds.add(kind)
                 rest = rest[len(phrase) :]
@@ -47,6 +46,29 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
         else:
             return None
     return next((kind for kind in _PRECEDENCE if kind in kinds), min(kinds))
+
+
+@dataclass(frozen=True)
+class _Phrases:
+    by_first: dict[
+        str, tuple[tuple[str, str], ...]
+    ]  # first character -> (phrase, kind), longest first
+    longest_message: int  # longer messages cannot be small talk alone
+
+
+@lru_cache(maxsize=8)
+def _phrases(table: tuple[tuple[str, tuple[str, ...]], ...]) -> _Phrases:
+    """The table folded and indexed once (a knowledge base's table is reused for every message)."""
+    folded = sorted(
+        ((_folded(p), kind) for kind, ps in table for p in ps if _folded(p)),
+        key=lambda item: -len(item[0]),
+    )
+    by_first: dict[str, list[tuple[str, str]]] = {}
+    for phrase, kind in folded:
+        by_first.setdefault(phrase[0], []).append((phrase, kind))
+    # A few phrases in a row at most ("你好谢谢再见"); anything longer is a question.
+    longest = 3 * max((len(p) for p, _ in folded), default=0)
+    return _Phrases({k: tuple(v) for k, v in by_first.items()}, longest)
 
 
 def _folded(phrase: str) -> str:
