@@ -11,6 +11,8 @@ import asyncio
 import json
 import logging
 import os
+import secrets
+import shutil
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -18,13 +20,21 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.audit import confusable_questions
-from bot.config import Config, ConfigError
+from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
+from bot.document import REPORT_FILE
 from bot.engine import Engine, Reply, format_plain
 from bot.followup import Context
 from bot.health import health_command
-from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
+from bot.knowledge import Entry, KnowledgeError, Problem, knowledge_files, load_knowledge
 from bot.matcher import Matcher
-from bot.review_cli import REVIEW_COMMANDS, add_review_commands, run_review
+from bot.review_cli import (
+    HISTORY_COMMANDS,
+    REVIEW_COMMANDS,
+    add_history_commands,
+    add_review_commands,
+    run_history,
+    run_review,
+)
 from bot.settings import config_command
 from bot.store import QuestionLog, StoreError, record_for
 
@@ -270,6 +280,79 @@ def kb_export(config: Config, out: IO[str]) -> int:
     return EXIT_OK
 
 
+# What `kbbot kb init` copies besides the knowledge files: the report's text (passages are
+# checked against it), the admins' guide, and the schema the files name for editors.
+KB_COMPANION_FILES = (REPORT_FILE, "README.md", "schema.json")
+
+
+def kb_init(config: Config, source: Path | None, out: IO[str]) -> int:
+    """Copy a knowledge base into the configured knowledge folder, unless it already has one.
+
+    Safe to run before every start (the systemd unit's ExecStartPre): a folder holding any
+    knowledge file is left exactly as it is, so the admins' edits are never overwritten, and the
+    source is not even looked at then (the seed may be gone once the copy exists).
+
+    Args:
+        source: the knowledge base to copy; None for the shipped one, which only a checkout or
+            an editable install has (`pip install /path` does not package knowledge/).
+    """
+    target = config.knowledge_dir
+    source = SHIPPED_KNOWLEDGE if source is None else source
+    if source.resolve() == target.resolve():
+        raise CliError(
+            f"{target} is both the source and the knowledge folder to fill: point "
+            f"KBBOT_KNOWLEDGE or --knowledge at a new folder, or name another source with --from"
+        )
+    try:
+        if target.is_dir() and knowledge_files(target):
+            out.write(f"{target} already holds a knowledge base; nothing copied\n")
+            return EXIT_OK
+        found = knowledge_files(source) if source.is_dir() else []
+        if not found:
+            raise CliError(
+                f"{source} holds no knowledge files (*.yaml): name a knowledge base with --from DIR"
+            )
+        companions = [source / name for name in KB_COMPANION_FILES if (source / name).is_file()]
+        copied = _copy_new_files([*companions, *found], target)
+    except OSError as exc:
+        raise CliError(f"cannot copy {source} into {target}: {exc.strerror or exc}") from exc
+    kept = len(companions) + len(found) - len(copied)
+    out.write(
+        f"copied {len(copied)} files from {source} into {target}"
+        + (f" (kept {kept} already there)" if kept else "")
+        + "\n"
+    )
+    return EXIT_OK
+
+
+def _copy_new_files(files: Sequence[Path], target: Path) -> list[str]:
+    """Copy `files` into the folder `target`, creating it; never replaces a file already there.
+
+    The copies are made in a hidden staging folder first. A missing `target` is that folder
+    renamed into place, so an interrupted copy never leaves half a knowledge base that the next
+    run would take for a real one; into an existing folder (a mount point, say) each file is
+    moved on its own. Returns the names copied.
+    """
+    existed = target.is_dir()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staging = (target if existed else target.parent) / f".{target.name}.init-{secrets.token_hex(4)}"
+    staging.mkdir()
+    try:
+        for path in files:
+            shutil.copyfile(path, staging / path.name)
+        if not existed:
+            staging.rename(target)
+            return [path.name for path in files]
+        copied = []
+        for path in files:
+            if not (target / path.name).exists():
+                (staging / path.name).replace(target / path.name)
+                copied.append(path.name)
+        return copied
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
 def run_telegram(config: Config) -> int:
     """`kbbot run`: the Telegram bot, until SIGINT/SIGTERM.
 
@@ -348,6 +431,19 @@ def build_parser() -> argparse.ArgumentParser:
     kb_commands = kb_cmd.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     kb_commands.add_parser("check", parents=[common], help="validate every knowledge file")
     kb_commands.add_parser("export", parents=[common], help="print all entries as JSON")
+    init_cmd = kb_commands.add_parser(
+        "init",
+        parents=[common],
+        help="copy a knowledge base into the knowledge folder unless it already holds one",
+    )
+    init_cmd.add_argument(
+        "--from",
+        dest="source",
+        type=Path,
+        metavar="DIR",
+        help="the knowledge base to copy (default: the shipped knowledge/)",
+    )
+    add_history_commands(kb_commands, common)  # history, undo (bot/review_cli.py)
     add_review_commands(commands, common)  # report, suggest, log (bot/review_cli.py)
     commands.add_parser(
         "health",
@@ -401,6 +497,10 @@ def run(
             return health_command(config, out)
         if command == "config":
             return config_command(config, out, os.environ.get("KBBOT_CONFIG"))
+        if args.kb_command in HISTORY_COMMANDS:
+            return run_history(config, args, stdin, out)
+        if args.kb_command == "init":
+            return kb_init(config, args.source, out)
         if args.kb_command == "check":
             return kb_check(config, out)
         return kb_export(config, out)

@@ -21,6 +21,9 @@ from urllib.parse import urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 SHIPPED_KNOWLEDGE = PACKAGE_DIR.parent / "knowledge"
+# The development question set, replayed before an admin's knowledge edit goes live (bot/preview.py)
+# when the bot runs from a checkout; installations name their own with KBBOT_REGRESSION_SET.
+DEV_QUESTIONS = PACKAGE_DIR.parent / "tests" / "data" / "dev_questions.yaml"
 DB_FILENAME = "questions.sqlite3"
 SECRET_FILENAME = "secret.key"
 TELEGRAM_API_URL = "https://api.telegram.org"
@@ -168,6 +171,21 @@ def _report_url(env: Mapping[str, str]) -> str | None:
     return url
 
 
+def _regression_set(env: Mapping[str, str]) -> Path | None:
+    raw = env.get("KBBOT_REGRESSION_SET", "").strip()
+    if not raw:
+        return DEV_QUESTIONS if DEV_QUESTIONS.is_file() else None
+    if raw.lower() == "none":
+        return None
+    path = Path(raw).expanduser()
+    if not path.is_file():
+        raise ConfigError(
+            f"KBBOT_REGRESSION_SET must name a question file in the shared format, "
+            f"such as tests/data/dev_questions.yaml (or be none); there is no file {path}"
+        )
+    return path
+
+
 def _webhook_url(url: str | None) -> str | None:
     if not url:
         return None
@@ -204,6 +222,9 @@ class Config:
     rate_limit: float = 30.0
     # Where the report is published; source lines link the report's title to it when set.
     report_url: str | None = None
+    # Questions with known answers, replayed with the log's answered questions before an admin's
+    # edit goes live, so the preview shows any answer it would move.
+    regression_set: Path | None = None
 
     @classmethod
     def from_env(
@@ -254,6 +275,7 @@ class Config:
             flood_period=_number(env, "KBBOT_FLOOD_SECONDS", 60.0, 0.1, 86_400),
             rate_limit=_number(env, "KBBOT_RATE_LIMIT", 30.0, 0, 100_000),
             report_url=_report_url(env),
+            regression_set=_regression_set(env),
         )
 
     def user_hash_secret(self) -> bytes:

@@ -10,7 +10,7 @@ server commands (the command-line report and `kbbot suggest` show those).
     # (WindowError: reply with str(exc), it says how to write the window)
     text = format_stats(await build_report(log, window, matcher))            # /stats
     text = format_unanswered(await latest_unanswered(log, 10, matcher))      # /unanswered
-    text = await weekly_digest(log, matcher)                                 # JobQueue, weekly
+    text = (await weekly_digest(log, matcher)).text                          # JobQueue, weekly
 
 `weekly_digest` builds this week's report and the week before's and calls
 `format_digest(report, previous)`: volume, answered rate (with the change), feedback and the
@@ -210,6 +210,12 @@ class Cluster:
 
 
 @dataclass(frozen=True)
+class Digest:
+    text: str
+    open_clusters: int
+
+
+@dataclass(frozen=True)
 class EntryStat:
     entry_id: str
     topic: str  # "" when the entry is unknown (removed since, or no knowledge base given)
@@ -230,6 +236,7 @@ class Report:
     unhelpful_entries: tuple[EntryStat, ...]
     clusters: tuple[Cluster, ...]
     unanswered: int  # unanswered questions that could be reviewed (REVIEW_OUTCOMES)
+    open_clusters: int = 0  # clusters in the window not yet handled by an admin (all, not top)
 
     @property
     def answered_rate(self) -> float | None:
@@ -239,7 +246,12 @@ class Report:
 
 
 async def build_report(
-    log: QuestionLog, window: Window, matcher: Matcher | None = None, top: int = 10
+    log: QuestionLog,
+    window: Window,
+    matcher: Matcher | None = None,
+    top: int = 10,
+    *,
+    skip: frozenset[str] = frozenset(),
 ) -> Report:
     """Query the log for `window` and cluster its unanswered questions.
 
@@ -247,12 +259,20 @@ async def build_report(
         matcher: the live matcher: names entries, normalises and finds each cluster's nearest
             entry. Without one, clusters use the normalised text stored at the time.
         top: how many entries and clusters to list.
+        skip: wordings admins have handled (`QuestionLog.handled_forms`), left out of the
+            clusters; the counts still include them.
     """
-    return await _build(log, window, matcher, top, name_nearest=True)
+    return await _build(log, window, matcher, top, name_nearest=True, skip=skip)
 
 
 async def _build(
-    log: QuestionLog, window: Window, matcher: Matcher | None, top: int, *, name_nearest: bool
+    log: QuestionLog,
+    window: Window,
+    matcher: Matcher | None,
+    top: int,
+    *,
+    name_nearest: bool,
+    skip: frozenset[str] = frozenset(),
 ) -> Report:
     start, end = window.start, window.end
     totals = await log.totals(start, end)
@@ -261,8 +281,8 @@ async def _build(
     served = await log.entry_counts(start, end, limit=top, by="served")
     disliked = await log.entry_counts(start, end, limit=top, by="unhelpful")
     questions = await log.unanswered(start, end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_SAMPLE)
-    clusters = await asyncio.to_thread(
-        _top_clusters, questions, matcher, top, _most_asked, name_nearest=name_nearest
+    clusters, open_clusters = await asyncio.to_thread(
+        _top_clusters, questions, matcher, top, _most_asked, name_nearest=name_nearest, skip=skip
     )
     return Report(
         window=window,
@@ -277,26 +297,40 @@ async def _build(
         ),
         clusters=tuple(clusters),
         unanswered=sum(totals.unanswered_outcomes.get(o, 0) for o in REVIEW_OUTCOMES),
+        open_clusters=open_clusters,
     )
 
 
 async def latest_unanswered(
-    log: QuestionLog, limit: int = 10, matcher: Matcher | None = None
+    log: QuestionLog,
+    limit: int = 10,
+    matcher: Matcher | None = None,
+    *,
+    skip: frozenset[str] = frozenset(),
 ) -> list[Cluster]:
-    """The clusters of the most recent unanswered questions, most recently asked first."""
+    """The clusters of the most recent unanswered questions, most recently asked first,
+    without the wordings in `skip` (handled by an admin)."""
     questions = await log.unanswered(None, None, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_SAMPLE)
-    return await asyncio.to_thread(_top_clusters, questions, matcher, limit, _latest_asked)
+    clusters, _ = await asyncio.to_thread(
+        _top_clusters, questions, matcher, limit, _latest_asked, skip=skip
+    )
+    return clusters
 
 
 async def weekly_digest(
-    log: QuestionLog, matcher: Matcher | None = None, now: datetime | None = None
-) -> str:
-    """The admins' weekly message: the last 7 days compared with the 7 before."""
+    log: QuestionLog,
+    matcher: Matcher | None = None,
+    now: datetime | None = None,
+    *,
+    skip: frozenset[str] = frozenset(),
+) -> Digest:
+    """The admins' weekly message: the last 7 days compared with the 7 before, and how many
+    clusters are left for admins to handle (the Telegram digest adds a button for them)."""
     window = parse_window(since="7d", now=now)
-    report = await build_report(log, window, matcher)
+    report = await build_report(log, window, matcher, skip=skip)
     # Every cluster of the week before (unnamed: naming is the slow part), to tell what is new.
     previous = await _build(log, window.previous(), matcher, CLUSTER_SAMPLE, name_nearest=False)
-    return format_digest(report, previous)
+    return Digest(format_digest(report, previous), report.open_clusters)
 
 
 def _entry_stat(
@@ -321,18 +355,33 @@ def _top_clusters(
     order: Callable[[Cluster], tuple[float, float, str]],
     *,
     name_nearest: bool = True,
-) -> list[Cluster]:
+    skip: frozenset[str] = frozenset(),
+) -> tuple[list[Cluster], int]:
     """Cluster, keep the first `top` in `order`, number them and, for those only, find their
-    nearest entry. CPU-bound and pure: the async callers run it in a worker thread."""
-    clusters = sorted(cluster_questions(questions, matcher), key=order)[:top]
-    return [
+    nearest entry; also how many clusters there were in all. CPU-bound and pure: the async
+    callers run it in a worker thread."""
+    if skip:
+        questions = [q for q in questions if not _handled(q, skip, matcher)]
+    clusters = sorted(cluster_questions(questions, matcher), key=order)
+    named = [
         replace(
             cluster,
             number=number,
             nearest=nearest_entry(cluster.examples, matcher) if matcher and name_nearest else None,
         )
-        for number, cluster in enumerate(clusters, start=1)
+        for number, cluster in enumerate(clusters[:top], start=1)
     ]
+    return named, len(clusters)
+
+
+def _handled(question: LoggedQuestion, skip: frozenset[str], matcher: Matcher | None) -> bool:
+    """Whether an admin handled this wording: as asked, as normalised when logged, or as the
+    live matcher normalises it (a synonym added since changes the normalised form)."""
+    return (
+        question.question.strip() in skip
+        or question.normalised in skip
+        or (matcher is not None and matcher.normalise(question.question) in skip)
+    )
 
 
 # --- clustering --------------------------------------------------------------------------------

@@ -15,12 +15,16 @@ import csv
 import difflib
 import json
 import sys
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
+from bot import history, kbedit
 from bot.config import Config
 from bot.engine import Engine
+from bot.history import Actor
+from bot.kbedit import EditError
 from bot.knowledge import KnowledgeError
 from bot.matcher import Matcher
 from bot.report import (
@@ -35,9 +39,11 @@ from bot.report import (
 from bot.report_html import render_html
 from bot.report_output import format_table, write_csv, write_json
 from bot.store import QuestionLog, StoreError
-from bot.suggest import SuggestError, add_questions, new_wordings, suggest, write_atomically
+from bot.suggest import SuggestError, new_wordings, suggest, write_atomically
+from bot.teaching import ATTACH, ReviewItem, Teacher, handled_text
 
 REVIEW_COMMANDS = ("report", "suggest", "log")
+HISTORY_COMMANDS = ("history", "undo")
 EXIT_OK, EXIT_ERROR = 0, 1
 MIN_RETENTION = timedelta(days=1)
 
@@ -102,6 +108,32 @@ def add_review_commands(
     backup.add_argument("file", type=Path, metavar="FILE")
 
 
+def add_history_commands(
+    kb_commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """`kbbot kb history` and `kbbot kb undo`, beside the other `kb` commands."""
+    hist = kb_commands.add_parser(
+        "history", parents=[common], help="the latest knowledge changes: who, when, what"
+    )
+    hist.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
+    undo = kb_commands.add_parser(
+        "undo", parents=[common], help="revert the latest knowledge change, after a preview"
+    )
+    undo.add_argument("--yes", action="store_true", help="apply without asking")
+
+
+def run_history(config: Config, args: argparse.Namespace, stdin: IO[str], out: IO[str]) -> int:
+    """Run `kb history` / `kb undo`; errors become one line on stderr and exit status 1."""
+    try:
+        if args.kb_command == "history":
+            return asyncio.run(kb_history(config, limit=args.limit, out=out))
+        return asyncio.run(kb_undo(config, yes=args.yes, stdin=stdin, out=out))
+    except (ReviewError, StoreError) as exc:
+        print(f"kbbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+
+
 def run_review(config: Config, args: argparse.Namespace, out: IO[str]) -> int:
     """Run a review command; errors become one line on stderr and exit status 1."""
     try:
@@ -158,14 +190,39 @@ def _matcher(config: Config, *, required: bool) -> Matcher | None:
         return None
 
 
-async def _report(config: Config, window: Window, matcher: Matcher | None, top: int) -> Report:
-    if top < 1:
-        raise ReviewError("--top must be at least 1")
-    log = await QuestionLog.open(config.db_path, create=False)
+def _engine(config: Config) -> Engine:
     try:
-        return await build_report(log, window, matcher, top=top)
+        return Engine.from_directory(config.knowledge_dir)
+    except KnowledgeError as exc:
+        raise ReviewError(
+            f"the knowledge base in {config.knowledge_dir} is invalid: run `kbbot kb check`"
+        ) from exc
+
+
+@contextlib.asynccontextmanager
+async def _log(config: Config, *, create: bool = False) -> AsyncIterator[QuestionLog]:
+    log = await QuestionLog.open(config.db_path, create=create)
+    try:
+        yield log
     finally:
         await log.close()
+
+
+async def _report(
+    config: Config,
+    window: Window,
+    matcher: Matcher | None,
+    top: int,
+    *,
+    skip_handled: bool = False,
+) -> Report:
+    """The report for `window`; `skip_handled` leaves out clusters admins already handled
+    (what `suggest` offers to act on), not what the report counts."""
+    if top < 1:
+        raise ReviewError("--top must be at least 1")
+    async with _log(config) as log:
+        skip = await log.handled_forms() if skip_handled else frozenset()
+        return await build_report(log, window, matcher, top=top, skip=skip)
 
 
 async def report(
@@ -205,7 +262,7 @@ async def suggestions(
     """`kbbot suggest`: each unanswered cluster, its nearest entry, and the YAML to paste."""
     matcher = _matcher(config, required=True)
     assert matcher is not None
-    result = await _report(config, window, matcher, top)
+    result = await _report(config, window, matcher, top, skip_handled=True)
     tz = window.tz
     out.write(f"未回答的问题：{window.describe()}，{result.unanswered} 条\n")
     if not result.clusters:
@@ -239,42 +296,62 @@ def _window_flags(args: argparse.Namespace) -> str:
 
 
 async def apply(config: Config, window: Window, entry_id: str, number: int, *, out: IO[str]) -> int:
-    """`kbbot suggest --apply ENTRY_ID --cluster N`: add cluster N's wordings to the entry,
-    then validate exactly as `kbbot kb check` does, undoing the edit if that fails."""
-    matcher = _matcher(config, required=True)
-    assert matcher is not None
+    """`kbbot suggest --apply ENTRY_ID --cluster N`: add cluster N's wordings to the entry.
+
+    The same edit as the Telegram admin loop makes: checked as `kbbot kb check` checks before
+    anything is written, written atomically with the file's comments kept, recorded in the
+    knowledge history (`kbbot kb history`, `kbbot kb undo`), and the cluster marked handled.
+    """
+    engine = _engine(config)
+    matcher = engine.matcher
     entry = matcher.kb.by_id.get(entry_id)
     if entry is None:
         close = difflib.get_close_matches(entry_id, list(matcher.kb.by_id), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
         raise ReviewError(f"there is no entry {entry_id!r} in {config.knowledge_dir}{hint}")
-    result = await _report(config, window, matcher, max(number, 1))
+    result = await _report(config, window, matcher, max(number, 1), skip_handled=True)
     cluster = _cluster(result.clusters, number)
-    wordings = new_wordings(cluster, matcher)
+    wordings = new_wordings(cluster.examples, matcher)
     if not wordings:
         raise ReviewError(
             f"cluster {number} has no wording the knowledge base lacks "
             "(all are listed already, or contain masked personal data)"
         )
-    _edit_and_check(config, Path(entry.file), entry_id, wordings, out)
-    return EXIT_OK
-
-
-def _edit_and_check(
-    config: Config, path: Path, entry_id: str, wordings: list[str], out: IO[str]
-) -> None:
-    original = path.read_text(encoding="utf-8")
-    write_atomically(path, add_questions(path, entry_id, wordings))
-    from bot.cli import kb_check  # lazy: bot.cli imports this module to register the commands
-
-    if kb_check(config, out) != EXIT_OK:
-        write_atomically(path, original)
-        raise ReviewError(f"the edit did not pass `kbbot kb check`; {path} is unchanged")
-    out.write(f"已在 {path} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
+    summary = f"在「{entry.topic}」加入 {len(wordings)} 个问法：" + "、".join(
+        f"“{w}”" for w in wordings
+    )
+    folder = config.knowledge_dir
+    try:
+        change = kbedit.plan_questions(folder, matcher.kb, entry_id, wordings, summary)
+    except EditError as exc:
+        raise ReviewError(str(exc)) from exc
+    item = ReviewItem.of(cluster)
+    actor = Actor.shell()
+    async with _log(config, create=True) as log:
+        handled = await log.claim_forms(
+            item.key, item.forms, action=ATTACH, target=entry_id, actor_name=actor.name
+        )
+        if handled is not None:
+            raise ReviewError(handled_text(handled))
+        try:
+            done = await history.commit(log, folder, change, actor)
+        except KnowledgeError as exc:
+            await log.release_forms(item.key)
+            for problem in kbedit.errors_of(exc):
+                out.write(f"{problem}\n")
+            raise ReviewError(
+                f"the edit did not pass `kbbot kb check`; {change.file} is unchanged"
+            ) from exc
+        except (EditError, OSError) as exc:
+            await log.release_forms(item.key)
+            raise ReviewError(f"{change.file} is unchanged: {exc}") from exc
+    out.write("知识库检查通过（与 kbbot kb check 相同的检查，在写入之前）。\n")
+    out.write(f"已在 {folder / change.file} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
     out.writelines(f"  - {w}\n" for w in wordings)
     answered = _now_answered(config, entry_id, wordings)
     out.write(f"其中 {answered}/{len(wordings)} 个现在会直接得到这个条目的回答。")
-    out.write("机器人重新加载知识库后生效。\n")
+    out.write(f"机器人会自动重新加载知识库。修改记录 #{done.id}，撤销：kbbot kb undo\n")
+    return EXIT_OK
 
 
 def _cluster(clusters: tuple[Cluster, ...], number: int) -> Cluster:
@@ -360,4 +437,48 @@ async def backup(config: Config, target: Path, *, out: IO[str]) -> int:
     finally:
         await log.close()
     out.write(f"已把问答日志（{count} 条）备份到 {target}\n")
+    return EXIT_OK
+
+
+# --- the knowledge history (`kbbot kb history`, `kbbot kb undo`) ------------------------------
+
+
+async def kb_history(config: Config, *, limit: int, out: IO[str]) -> int:
+    """`kbbot kb history`: the latest knowledge changes (hand edits noticed first)."""
+    if limit < 1:
+        raise ReviewError("--limit must be at least 1")
+    folder = config.knowledge_dir
+    async with _log(config, create=True) as log:
+        await history.note_hand_edits(log, folder)
+        changes = await log.changes(history.folder_key(folder), limit)
+    out.write(history.format_history(changes, "撤销最近一次修改：kbbot kb undo（会先预览）") + "\n")
+    return EXIT_OK
+
+
+async def kb_undo(config: Config, *, yes: bool, stdin: IO[str], out: IO[str]) -> int:
+    """`kbbot kb undo`: preview reverting the latest change, then apply it when confirmed
+    (`--yes`, or `y` typed at the prompt)."""
+    engine = _engine(config)
+    teacher = Teacher(engine, config.regression_set)
+    actor = Actor.shell()
+    async with _log(config, create=True) as log:
+        planned = await teacher.plan_undo(log, actor)
+        out.write(planned.text + "\n")
+        if planned.token is None:
+            return EXIT_OK
+        if not yes:
+            if not stdin.isatty():
+                await log.take_pending(planned.token)
+                raise ReviewError("not undone: run `kbbot kb undo --yes` to apply this preview")
+            out.write("确认撤销？[y/N] ")
+            out.flush()
+            if stdin.readline().strip().lower() not in ("y", "yes", "是"):
+                await log.take_pending(planned.token)
+                out.write("已取消，知识库没有修改。\n")
+                return EXIT_OK
+        outcome = await teacher.confirm(log, planned.token, actor)
+    out.write(outcome.text + "\n")
+    if not outcome.done:
+        return EXIT_ERROR
+    out.write("正在运行的机器人会自动重新加载知识库。\n")
     return EXIT_OK

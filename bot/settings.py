@@ -54,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KBBOT_FLOOD_SECONDS", "flood_period"),
     Setting("KBBOT_RATE_LIMIT", "rate_limit"),
     Setting("KBBOT_REPORT_URL", "report_url"),
+    Setting("KBBOT_REGRESSION_SET", "regression_set"),
 )
 
 

@@ -16,8 +16,8 @@ import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
@@ -94,8 +94,108 @@ async def m004_feedback_choice(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE questions ADD COLUMN feedback_choice TEXT")
 
 
+@migration
+async def m005_knowledge_changes_and_review(db: aiosqlite.Connection) -> None:
+    """The admin loop: every knowledge edit with its text before and after (history and undo),
+    the last text seen of each knowledge file (to notice hand edits), the unanswered clusters
+    shown to admins under a stable key, which wordings are handled, and previews awaiting
+    确认. All in the log's database, so every worker on it sees the same state.
+    """
+    await db.execute(
+        """
+        CREATE TABLE knowledge_changes (
+            id INTEGER PRIMARY KEY,
+            changed_at TEXT NOT NULL,
+            folder TEXT NOT NULL,
+            file TEXT NOT NULL,
+            action TEXT NOT NULL,
+            summary TEXT NOT NULL,
+            entry_id TEXT,
+            actor_hash TEXT,
+            actor_name TEXT NOT NULL,
+            before_text TEXT,
+            after_text TEXT,
+            undoes INTEGER,
+            undone_by INTEGER
+        )
+        """
+    )
+    await db.execute("CREATE INDEX knowledge_changes_folder ON knowledge_changes (folder, id)")
+    await db.execute(
+        """
+        CREATE TABLE knowledge_files (
+            folder TEXT NOT NULL,
+            file TEXT NOT NULL,
+            text TEXT NOT NULL,
+            PRIMARY KEY (folder, file)
+        )
+        """
+    )
+    await db.execute(
+        """
+        CREATE TABLE review_clusters (
+            key TEXT PRIMARY KEY,
+            shown_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        )
+        """
+    )
+    await db.execute(
+        """
+        CREATE TABLE review_handled (
+            form TEXT PRIMARY KEY,
+            cluster TEXT NOT NULL,
+            action TEXT NOT NULL,
+            target TEXT,
+            actor_name TEXT NOT NULL,
+            handled_at TEXT NOT NULL
+        )
+        """
+    )
+    await db.execute("CREATE INDEX review_handled_cluster ON review_handled (cluster)")
+    await db.execute(
+        """
+        CREATE TABLE review_pending (
+            token TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            body TEXT NOT NULL
+        )
+        """
+    )
+
+
 # After 没帮助: asked again in other words, browsed the report, or took the official channel.
 FEEDBACK_CHOICES: tuple[str, ...] = ("ask_again", "browse", "channel")
+
+
+@dataclass(frozen=True)
+class KnowledgeChange:
+    """One recorded edit of a knowledge file (`knowledge_changes`)."""
+
+    id: int
+    changed_at: datetime
+    folder: str  # the knowledge folder, resolved: several bots may share one log
+    file: str  # the file's name in it
+    action: str  # add_questions | add_synonym | hand_edit | undo
+    summary: str
+    entry_id: str | None
+    actor_hash: str | None  # the admin's keyed hash; None from the shell or a hand edit
+    actor_name: str
+    before: str | None  # None: the file did not exist
+    after: str | None  # None: the file was deleted
+    undoes: int | None = None  # the change this one reverted
+    undone_by: int | None = None
+
+
+@dataclass(frozen=True)
+class Handled:
+    """Who already handled a wording of an unanswered cluster, and how."""
+
+    cluster: str
+    action: str  # attach | ignore | synonym
+    target: str | None
+    actor_name: str
+    handled_at: datetime
 
 
 def new_ref() -> str:
@@ -480,6 +580,272 @@ class QuestionLog:
         await self._db.commit()
         return cursor.rowcount
 
+    # --- the admin loop: knowledge history, review state, previews (bot.history, bot.teaching)
+
+    async def record_change(
+        self, draft: KnowledgeChange, write: Callable[[], Awaitable[None]] | None = None
+    ) -> KnowledgeChange:
+        """Record an edit (`draft`, its id ignored), remember the file's new text, and mark the
+        change it reverts (if any) as undone, all in one transaction; returns it with its id.
+
+        `write` puts the edit on disk inside that transaction, under the log's write lock,
+        which `note_files` takes too: no process reloading meanwhile can mistake the edit for a
+        hand edit. If `write` raises, nothing is recorded.
+        """
+        undoes = draft.undoes
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            change = await self._insert_change(draft)
+            if undoes is not None:
+                await self._db.execute(
+                    "UPDATE knowledge_changes SET undone_by = ? WHERE id = ?", (change.id, undoes)
+                )
+            await self._set_file(draft.folder, draft.file, draft.after)
+            if write is not None:
+                await write()
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        return change
+
+    async def _insert_change(self, change: KnowledgeChange) -> KnowledgeChange:
+        """Insert `change` (inside the caller's transaction); returns it with its row id."""
+        cursor = await self._db.execute(
+            """
+            INSERT INTO knowledge_changes (changed_at, folder, file, action, summary, entry_id,
+                actor_hash, actor_name, before_text, after_text, undoes)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            (
+                _timestamp(change.changed_at),
+                change.folder,
+                change.file,
+                change.action,
+                change.summary,
+                change.entry_id,
+                change.actor_hash,
+                change.actor_name,
+                change.before,
+                change.after,
+                change.undoes,
+            ),
+        )
+        return replace(change, id=int(cursor.lastrowid or 0))
+
+    async def _set_file(self, folder: str, file: str, text: str | None) -> None:
+        if text is None:
+            await self._db.execute(
+                "DELETE FROM knowledge_files WHERE folder = ? AND file = ?", (folder, file)
+            )
+        else:
+            await self._db.execute(
+                """
+                INSERT INTO knowledge_files (folder, file, text) VALUES (?, ?, ?)
+                ON CONFLICT (folder, file) DO UPDATE SET text = excluded.text
+                """,
+                (folder, file, text),
+            )
+
+    async def note_files(
+        self,
+        folder: str,
+        current: Mapping[str, str],
+        actor_name: str,
+        describe: Callable[[str | None, str | None], str],
+    ) -> list[KnowledgeChange]:
+        """Compare the knowledge files on disk with their last recorded text and record each
+        difference as a hand edit; the first time a folder is seen, remember it silently.
+
+        One transaction under the write lock, so two workers reloading the same edit record it
+        once.
+        """
+        changes: list[KnowledgeChange] = []
+        now = datetime.now(UTC)
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            async with self._db.execute(
+                "SELECT file, text FROM knowledge_files WHERE folder = ?", (folder,)
+            ) as cursor:
+                known = {str(f): str(t) for f, t in await cursor.fetchall()}
+            first_time = not known
+            for file in sorted(set(known) | set(current)):
+                before, after = known.get(file), current.get(file)
+                if before == after:
+                    continue
+                if not first_time:
+                    draft = KnowledgeChange(
+                        0,
+                        now,
+                        folder,
+                        file,
+                        "hand_edit",
+                        describe(before, after),
+                        None,
+                        None,
+                        actor_name,
+                        before,
+                        after,
+                    )
+                    changes.append(await self._insert_change(draft))
+                await self._set_file(folder, file, after)
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        return changes
+
+    async def changes(self, folder: str, limit: int = 10) -> list[KnowledgeChange]:
+        """The latest recorded changes of `folder`, newest first."""
+        async with self._db.execute(
+            f"{_CHANGE_SELECT} WHERE folder = ? ORDER BY id DESC LIMIT ?", (folder, limit)
+        ) as cursor:
+            return [_change(row) for row in await cursor.fetchall()]
+
+    async def change(self, change_id: int) -> KnowledgeChange | None:
+        async with self._db.execute(f"{_CHANGE_SELECT} WHERE id = ?", (change_id,)) as cursor:
+            row = await cursor.fetchone()
+        return _change(row) if row else None
+
+    async def last_undoable(self, folder: str) -> KnowledgeChange | None:
+        """The newest change of `folder` that is not an undo and was not undone."""
+        async with self._db.execute(
+            f"""{_CHANGE_SELECT} WHERE folder = ? AND undoes IS NULL AND undone_by IS NULL
+            ORDER BY id DESC LIMIT 1""",
+            (folder,),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _change(row) if row else None
+
+    async def save_review_cluster(self, key: str, body: Mapping[str, object]) -> None:
+        """Remember a cluster as shown to an admin, so its buttons act on exactly that (for
+        `REVIEW_MEMORY`: buttons on older messages say the cluster is gone)."""
+        now = datetime.now(UTC)
+        await self._db.execute(
+            "DELETE FROM review_clusters WHERE shown_at < ?", (_timestamp(now - REVIEW_MEMORY),)
+        )
+        await self._db.execute(
+            """
+            INSERT INTO review_clusters (key, shown_at, body) VALUES (?, ?, ?)
+            ON CONFLICT (key) DO UPDATE SET shown_at = excluded.shown_at, body = excluded.body
+            """,
+            (key, _timestamp(now), json.dumps(body, ensure_ascii=False)),
+        )
+        await self._db.commit()
+
+    async def review_cluster(self, key: str) -> dict[str, object] | None:
+        async with self._db.execute(
+            "SELECT body FROM review_clusters WHERE key = ?", (key,)
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _json_object(row[0]) if row else None
+
+    async def claim_forms(
+        self,
+        cluster: str,
+        forms: Sequence[str],
+        *,
+        action: str,
+        target: str | None,
+        actor_name: str,
+    ) -> Handled | None:
+        """Mark a cluster's wordings handled, unless one of them already is.
+
+        Returns None when this call claimed them, else who handled them first: of two admins
+        acting on the same cluster at once, exactly one wins.
+        """
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            async with self._db.execute(
+                f"""{_HANDLED_SELECT} WHERE form IN (SELECT value FROM json_each(?))
+                ORDER BY handled_at LIMIT 1""",
+                (json.dumps(list(forms), ensure_ascii=False),),
+            ) as cursor:
+                row = await cursor.fetchone()
+            if row is not None:
+                await self._db.rollback()
+                return _handled(row)
+            now = _timestamp(datetime.now(UTC))
+            await self._db.executemany(
+                """
+                INSERT INTO review_handled (form, cluster, action, target, actor_name, handled_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                """,
+                [(form, cluster, action, target, actor_name, now) for form in dict.fromkeys(forms)],
+            )
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        return None
+
+    async def release_forms(self, cluster: str) -> None:
+        """Undo a claim whose edit then failed."""
+        await self._db.execute("DELETE FROM review_handled WHERE cluster = ?", (cluster,))
+        await self._db.commit()
+
+    async def handled(self, forms: Sequence[str]) -> Handled | None:
+        async with self._db.execute(
+            f"""{_HANDLED_SELECT} WHERE form IN (SELECT value FROM json_each(?))
+            ORDER BY handled_at LIMIT 1""",
+            (json.dumps(list(forms), ensure_ascii=False),),
+        ) as cursor:
+            row = await cursor.fetchone()
+        return _handled(row) if row else None
+
+    async def handled_forms(self) -> frozenset[str]:
+        """Every wording (as asked, or normalised) an admin has handled: left out of review."""
+        async with self._db.execute("SELECT form FROM review_handled") as cursor:
+            return frozenset(str(form) for (form,) in await cursor.fetchall())
+
+    async def save_pending(self, token: str, body: Mapping[str, object]) -> None:
+        """A previewed edit waiting for 确认; previews older than a day are dropped."""
+        now = datetime.now(UTC)
+        await self._db.execute(
+            "DELETE FROM review_pending WHERE created_at < ?",
+            (_timestamp(now - PENDING_LIFETIME),),
+        )
+        await self._db.execute(
+            "INSERT INTO review_pending (token, created_at, body) VALUES (?, ?, ?)",
+            (token, _timestamp(now), json.dumps(body, ensure_ascii=False)),
+        )
+        await self._db.commit()
+
+    async def take_pending(self, token: str) -> dict[str, object] | None:
+        """The preview `token` (removed: a 确认 pressed twice applies once), or None."""
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            async with self._db.execute(
+                "SELECT body, created_at FROM review_pending WHERE token = ?", (token,)
+            ) as cursor:
+                row = await cursor.fetchone()
+            await self._db.execute("DELETE FROM review_pending WHERE token = ?", (token,))
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        if row is None:
+            return None
+        if datetime.fromisoformat(str(row[1])) < datetime.now(UTC) - PENDING_LIFETIME:
+            return None
+        return _json_object(row[0])
+
+    async def answered_questions(
+        self, start: datetime | None, limit: int
+    ) -> list[tuple[str, str, int]]:
+        """Distinct answered questions since `start` with the entry they got, most asked first:
+        the regression set a preview replays."""
+        async with self._db.execute(
+            """
+            SELECT question, entry_id, count(*) AS n FROM questions
+            WHERE answered = 1 AND entry_id IS NOT NULL AND asked_at >= ?
+            GROUP BY question, entry_id ORDER BY n DESC, question LIMIT ?
+            """,
+            (_bounds(start, None)[0], limit),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [(str(q), str(e), int(n)) for q, e, n in rows]
+
     async def backup(self, target: Path) -> None:
         """Copy the log to `target` with SQLite's online backup: consistent while the bot writes.
 
@@ -552,6 +918,69 @@ _ENTRY_SQL = {
         GROUP BY served_entry HAVING bad > 0 ORDER BY bad DESC, n DESC, served_entry LIMIT ?
     """,
 }
+
+
+_CHANGE_SELECT = """
+    SELECT id, changed_at, folder, file, action, summary, entry_id, actor_hash, actor_name,
+           before_text, after_text, undoes, undone_by
+    FROM knowledge_changes
+"""
+_HANDLED_SELECT = "SELECT cluster, action, target, actor_name, handled_at FROM review_handled"
+# How long a previewed edit can wait for 确认, and a listed cluster for its buttons.
+PENDING_LIFETIME = timedelta(days=1)
+REVIEW_MEMORY = timedelta(days=90)
+
+
+def _change(row: Sequence[object]) -> KnowledgeChange:
+    (
+        change_id,
+        at,
+        folder,
+        file,
+        action,
+        summary,
+        entry_id,
+        actor_hash,
+        actor_name,
+        before,
+        after,
+        undoes,
+        undone_by,
+    ) = row
+    return KnowledgeChange(
+        id=int(str(change_id)),
+        changed_at=datetime.fromisoformat(str(at)),
+        folder=str(folder),
+        file=str(file),
+        action=str(action),
+        summary=str(summary),
+        entry_id=None if entry_id is None else str(entry_id),
+        actor_hash=None if actor_hash is None else str(actor_hash),
+        actor_name=str(actor_name),
+        before=None if before is None else str(before),
+        after=None if after is None else str(after),
+        undoes=None if undoes is None else int(str(undoes)),
+        undone_by=None if undone_by is None else int(str(undone_by)),
+    )
+
+
+def _handled(row: Sequence[object]) -> Handled:
+    cluster, action, target, actor_name, at = row
+    return Handled(
+        str(cluster),
+        str(action),
+        None if target is None else str(target),
+        str(actor_name),
+        datetime.fromisoformat(str(at)),
+    )
+
+
+def _json_object(raw: object) -> dict[str, object] | None:
+    try:
+        value = json.loads(str(raw))
+    except ValueError:
+        return None
+    return value if isinstance(value, dict) else None
 
 
 def _insert_params(item: QuestionRecord) -> tuple[object, ...]:

@@ -50,15 +50,15 @@ class Suggestion:
     snippet: str
 
 
-def new_wordings(cluster: Cluster, matcher: Matcher, limit: int = MAX_WORDINGS) -> list[str]:
-    """The cluster's wordings that would teach the knowledge base something.
+def new_wordings(examples: Sequence[str], matcher: Matcher, limit: int = MAX_WORDINGS) -> list[str]:
+    """A cluster's wordings (`examples`) that would teach the knowledge base something.
 
     Left out: wordings with masked personal data, over-long ones, and any whose normalised form
     some entry already lists (`kb check` rejects the same question under two entries).
     """
     known = {matcher.normalise(q) for entry in matcher.kb.entries for q in entry.questions}
     picked: list[str] = []
-    for wording in cluster.examples:
+    for wording in examples:
         text = " ".join(wording.split())
         norm = matcher.normalise(text)
         if (
@@ -82,7 +82,7 @@ def suggest(cluster: Cluster, matcher: Matcher) -> Suggestion:
     us what they meant), else the nearest entry when the matcher is at least confident enough
     to suggest it; otherwise nothing in the knowledge base is close: a new entry.
     """
-    wordings = new_wordings(cluster, matcher)
+    wordings = new_wordings(cluster.examples, matcher)
     nearest = cluster.nearest
     score = nearest.score if nearest else None
     target: str | None = None
@@ -147,7 +147,7 @@ def _entry_snippet(cluster: Cluster, wordings: Sequence[str]) -> str:
 # --- editing an entry file in place ------------------------------------------------------------
 
 
-def _round_trip() -> YAML:
+def round_trip_yaml() -> YAML:
     """A ruamel.yaml set up to write our files back byte for byte (checked by the tests)."""
     rt = YAML()
     rt.preserve_quotes = True
@@ -162,7 +162,7 @@ def add_questions(path: Path, entry_id: str, wordings: Sequence[str]) -> str:
     Raises:
         SuggestError: the file does not hold that entry, or its questions are not a list.
     """
-    rt = _round_trip()
+    rt = round_trip_yaml()
     data: Any = rt.load(path.read_text(encoding="utf-8"))
     entries = data.get("entries") if isinstance(data, CommentedMap) else None
     entry = next(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import sqlite3
 import subprocess
 import sys
@@ -155,6 +156,97 @@ def test_kb_export_prints_every_entry(kb_dir: Path) -> None:
     items = json.loads(out)
     assert len(items) == 5
     assert {"id", "topic", "questions", "answer", "source"} <= set(items[0])
+
+
+def files_in(directory: Path) -> dict[str, bytes]:
+    return {path.name: path.read_bytes() for path in directory.iterdir()}
+
+
+def tree(directory: Path) -> list[str]:
+    return sorted(str(path.relative_to(directory)) for path in directory.rglob("*"))
+
+
+def test_kb_init_copies_a_knowledge_base_that_passes_kb_check(kb_dir: Path, tmp_path: Path) -> None:
+    (kb_dir / "README.md").write_text("# 维护说明\n", encoding="utf-8")
+    (kb_dir / "notes.txt").write_text("not part of the knowledge base\n", encoding="utf-8")
+    target = tmp_path / "state" / "knowledge"
+    status, out = call(["kb", "init", "--from", str(kb_dir), "--knowledge", str(target)])
+    assert status == 0 and f"into {target}" in out
+    assert files_in(target) == {k: v for k, v in files_in(kb_dir).items() if k != "notes.txt"}
+    assert [path.name for path in target.parent.iterdir()] == ["knowledge"]  # no staging left
+    status, out = call(["kb", "check", "--knowledge", str(target)])
+    assert status == 0 and "检查通过" in out
+
+
+def test_kb_init_copies_the_shipped_base_into_kbbot_knowledge_by_default(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "knowledge"
+    monkeypatch.setenv("KBBOT_KNOWLEDGE", str(target))
+    assert call(["kb", "init"])[0] == 0
+    shipped = {path.name for path in SHIPPED_KNOWLEDGE.iterdir() if path.suffix == ".yaml"}
+    expected = shipped | {"report.txt", "README.md", "schema.json"}
+    assert {path.name for path in target.iterdir()} == expected
+    assert call(["kb", "check"])[0] == 0
+
+
+def test_a_second_kb_init_leaves_the_knowledge_base_as_the_admins_left_it(
+    kb_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "state"
+    argv = ["kb", "init", "--from", str(kb_dir), "--knowledge", str(target)]
+    assert call(argv)[0] == 0
+    edited = target / "10-work.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# 管理员改过\n", encoding="utf-8")
+    (target / "channels.yaml").unlink()
+    (kb_dir / "20-new.yaml").write_text("entries: []\n", encoding="utf-8")
+    before = files_in(target)
+    status, out = call(argv)
+    assert status == 0 and "nothing copied" in out
+    assert files_in(target) == before
+    # Once the copy exists the seed is not needed: a removed seed does not stop a start.
+    shutil.rmtree(kb_dir)
+    assert call(argv) == (0, out)
+
+
+def test_kb_init_fills_an_existing_empty_folder_without_replacing_its_files(
+    kb_dir: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "volume"  # a mount point: it exists before the bot first starts
+    target.mkdir()
+    (target / "README.md").write_text("local notes\n", encoding="utf-8")
+    (kb_dir / "README.md").write_text("# 维护说明\n", encoding="utf-8")
+    status, out = call(["kb", "init", "--from", str(kb_dir), "--knowledge", str(target)])
+    assert status == 0 and "(kept 1 already there)" in out
+    assert (target / "README.md").read_text(encoding="utf-8") == "local notes\n"
+    assert {path.name for path in target.iterdir()} == {path.name for path in kb_dir.iterdir()}
+    assert call(["kb", "check", "--knowledge", str(target)])[0] == 0
+
+
+def test_kb_init_errors_are_one_line_and_create_nothing(
+    kb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "README.md").write_text("# 维护说明\n", encoding="utf-8")
+    blocker = tmp_path / "file"
+    blocker.write_text("x", encoding="utf-8")
+    link = tmp_path / "link"
+    link.symlink_to(kb_dir)
+    new = tmp_path / "new"
+    cases = [
+        (empty, new, f"{empty} holds no knowledge files"),
+        (tmp_path / "missing", new, "missing holds no knowledge files"),
+        (kb_dir, link, "is both the source and the knowledge folder"),
+        (kb_dir, blocker / "knowledge", f"cannot copy {kb_dir} into {blocker / 'knowledge'}"),
+    ]
+    for source, target, reason in cases:
+        before = tree(tmp_path)
+        status, out = call(["kb", "init", "--from", str(source), "--knowledge", str(target)])
+        err = capsys.readouterr().err
+        assert status == 1 and out == "", reason
+        assert err.startswith("kbbot: error:") and reason in err and err.count("\n") == 1
+        assert tree(tmp_path) == before, reason
 
 
 def test_python_dash_m_bot_is_the_same_program(kb_dir: Path) -> None:

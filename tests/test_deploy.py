@@ -11,20 +11,21 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+import os
 import re
 import shlex
 import shutil
 import subprocess
 import sys
-from collections.abc import Iterator, Mapping
-from pathlib import Path
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from pathlib import Path, PurePosixPath
 from urllib.parse import urlsplit
 
 import pytest
 import yaml
 
 from bot.cli import build_parser, run
-from bot.config import Config, read_env_file
+from bot.config import DEV_QUESTIONS, SHIPPED_KNOWLEDGE, Config, read_env_file
 from bot.logqueue import LogQueue
 from bot.settings import SETTINGS
 from bot.telegram.health import HEALTH_PATH
@@ -38,6 +39,7 @@ UNIT = DEPLOY / "kbbot.service"
 NGINX = DEPLOY / "nginx.conf"
 CADDY = DEPLOY / "Caddyfile"
 DOCS = (DEPLOY / "README.md", ROOT / "README.md")
+FIXTURE_KNOWLEDGE = ROOT / "tests" / "fixtures" / "knowledge"
 DEPLOY_FILES = (ENV_EXAMPLE, DOCKERFILE, COMPOSE, UNIT, NGINX, CADDY, *DOCS)
 TOKEN = "123456:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw0"
 NAME_RE = re.compile(r"\bKBBOT_[A-Z0-9_]+\b")
@@ -393,10 +395,20 @@ def test_everything_the_dockerfile_copies_exists_and_is_in_the_build_context() -
     for word, rest in dockerfile_instructions():
         if word != "COPY" or "--from=" in rest:
             continue
-        *sources, _target = shlex.split(rest)
+        *sources, _target = [arg for arg in shlex.split(rest) if not arg.startswith("--")]
         for source in sources:
             assert (ROOT / source).exists(), f"COPY {source}: not in the repository"
             assert source.rstrip("/") in kept, f"COPY {source}: excluded from the build context"
+
+
+def compose_mounts() -> dict[str, tuple[str, list[str]]]:
+    """The kbbot service's volumes (short syntax): container path -> (source, options)."""
+    service = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]["kbbot"]
+    mounts = {}
+    for volume in service["volumes"]:
+        source, target, *options = volume.split(":")
+        mounts[target] = (source, options)
+    return mounts
 
 
 def test_compose_mounts_the_image_volumes_and_exposes_only_loopback() -> None:
@@ -406,19 +418,166 @@ def test_compose_mounts_the_image_volumes_and_exposes_only_loopback() -> None:
     assert (ROOT / build["dockerfile"]).resolve() == DOCKERFILE
     assert service["env_file"] == ".env" and (DEPLOY / ".env.example").exists()
     env = dockerfile_env()
-    mounts = {}
-    for volume in service["volumes"]:
-        source, target, *mode = volume.split(":")
-        mounts[target] = (source, mode)
+    mounts = compose_mounts()
     data_source, _ = mounts[env["KBBOT_DATA_DIR"]]
     assert not data_source.startswith((".", "/")), "the data should be a named volume"
     assert data_source in yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["volumes"]
-    knowledge_source, mode = mounts[env["KBBOT_KNOWLEDGE"]]
-    assert (COMPOSE.parent / knowledge_source).resolve() == ROOT / "knowledge" and mode == ["ro"]
+    assert env["KBBOT_KNOWLEDGE"] in mounts
     port = Config(Path(), Path()).webhook_port
     assert service["ports"] == [f"127.0.0.1:{port}:{port}"]
     assert service["read_only"] is True and "/tmp" in service["tmpfs"]
     assert service["cap_drop"] == ["ALL"] and service["restart"] == "unless-stopped"
+
+
+# --- the knowledge base: the bot writes it (admins' edits from Telegram) -----------------------
+
+
+def install_recipe() -> list[str]:
+    """The shell lines of the install recipe in the unit's leading comment."""
+    lines = []
+    for raw in UNIT.read_text(encoding="utf-8").splitlines():
+        if not raw.startswith("#"):
+            break
+        if raw.startswith("#     "):
+            lines.append(raw[1:].strip())
+    return lines
+
+
+def installed_copies(lines: Iterable[str]) -> dict[str, str]:
+    """What the `cp` and `install` commands in shell lines put where: destination -> source."""
+    found: dict[str, str] = {}
+    for line in lines:
+        for tokens in _segments(line):
+            if tokens[0] not in ("cp", "install"):
+                continue
+            paths, rest = [], tokens[1:]
+            while rest:
+                token, rest = rest[0], rest[1:]
+                if token in ("-m", "--mode", "-o", "--owner", "-g", "--group"):
+                    rest = rest[1:]
+                elif not token.startswith("-"):
+                    paths.append(token)
+            *sources, destination = paths
+            for source in sources:
+                target = destination.rstrip("/") + "/" + Path(source).name
+                found[target if destination.endswith("/") else destination] = source
+    return found
+
+
+def unit_environment() -> dict[str, str]:
+    return dict(item.split("=", 1) for item in unit("Environment"))
+
+
+def under(path: str, directory: str) -> bool:
+    return PurePosixPath(path).is_relative_to(PurePosixPath(directory))
+
+
+def test_the_unit_serves_a_knowledge_folder_it_can_write_seeded_before_the_check() -> None:
+    knowledge = unit_environment()["KBBOT_KNOWLEDGE"]
+    # ProtectSystem=strict leaves only these writable (and /etc, where the seed is, read-only).
+    writable = [f"%S/{name}" for value in unit("StateDirectory") for name in value.split()]
+    writable += [p.lstrip("-+") for value in unit("ReadWritePaths") for p in value.split()]
+    assert any(under(knowledge, directory) for directory in writable), knowledge
+    commands = [shlex.split(command.lstrip("-+!@:"))[1:] for command in unit("ExecStartPre")]
+    parsed = [build_parser().parse_args(args) for args in commands]
+    steps = [(ns.command, getattr(ns, "kb_command", None)) for ns in parsed]
+    assert steps.index(("kb", "init")) < steps.index(("kb", "check"))
+    init = parsed[steps.index(("kb", "init"))]
+    # It fills the folder the bot serves, from the seed the install recipe puts in place.
+    assert init.knowledge is None and init.source is not None
+    seeds = {dest: ROOT / source for dest, source in installed_copies(install_recipe()).items()}
+    assert seeds[str(init.source)].resolve() == SHIPPED_KNOWLEDGE
+    assert not under(knowledge, str(init.source)), "the seed is read-only under ProtectSystem"
+
+
+@pytest.mark.parametrize(
+    "recipe",
+    (install_recipe, lambda: list(code_block_lines(DEPLOY / "README.md"))),
+    ids=("unit comment", "README"),
+)
+def test_the_unit_regression_set_is_a_file_the_install_steps_put_there(
+    recipe: Callable[[], list[str]],
+) -> None:
+    regression_set = unit_environment()["KBBOT_REGRESSION_SET"]
+    copies = installed_copies(recipe())
+    assert regression_set in copies, f"no install step copies a file to {regression_set}"
+    assert (ROOT / copies[regression_set]).resolve() == DEV_QUESTIONS
+
+
+def test_the_units_start_commands_seed_the_state_directory_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The install recipe and ExecStartPre, run with every absolute path moved under tmp_path:
+    the first start copies the seed into the state directory and passes `kb check`, later
+    starts keep what the admins changed."""
+
+    def here(value: str) -> str:
+        value = value.replace("%S", "/var/lib")
+        return str(tmp_path / value.lstrip("/")) if value.startswith("/") else value
+
+    for destination, source in installed_copies(install_recipe()).items():
+        target = Path(here(destination))
+        target.parent.mkdir(parents=True, exist_ok=True)
+        if (ROOT / source).is_dir():  # the shipped base: the small fixture base is quicker
+            assert (ROOT / source).resolve() == SHIPPED_KNOWLEDGE
+            shutil.copytree(FIXTURE_KNOWLEDGE, target)
+        else:
+            shutil.copyfile(ROOT / source, target)
+    for name in [name for name in os.environ if name.startswith("KBBOT_")]:
+        monkeypatch.delenv(name)
+    for name, value in unit_environment().items():
+        monkeypatch.setenv(name, here(value))
+    knowledge = Path(here(unit_environment()["KBBOT_KNOWLEDGE"]))
+
+    def start() -> None:
+        for command in unit("ExecStartPre"):
+            args = [here(arg) for arg in shlex.split(command.lstrip("-+!@:"))[1:]]
+            out = io.StringIO()
+            assert run(args, out=out) == 0, f"{command}: {out.getvalue()}"
+
+    start()
+    assert {path.name for path in knowledge.iterdir()} == {
+        path.name for path in FIXTURE_KNOWLEDGE.iterdir()
+    }
+    edited = knowledge / "10-work.yaml"
+    edited.write_text(edited.read_text(encoding="utf-8") + "# 管理员改过\n", encoding="utf-8")
+    before = {path.name: path.read_bytes() for path in knowledge.iterdir()}
+    start()
+    assert {path.name: path.read_bytes() for path in knowledge.iterdir()} == before
+
+
+def test_compose_serves_the_knowledge_base_from_a_writable_named_volume() -> None:
+    compose = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))
+    source, options = compose_mounts()[dockerfile_env()["KBBOT_KNOWLEDGE"]]
+    assert "ro" not in options and "readonly" not in options
+    # A named volume starts as a copy of the image's /knowledge, owner included, and keeps the
+    # admins' edits across upgrades; a host folder would be empty or owned by someone else.
+    assert not source.startswith((".", "/")) and source in compose["volumes"]
+    assert compose["services"]["kbbot"]["read_only"] is True  # the rest stays read-only
+
+
+def test_the_image_knowledge_base_belongs_to_the_runtime_user() -> None:
+    stage = final_stage()
+    knowledge = dockerfile_env()["KBBOT_KNOWLEDGE"]
+    user = dict(stage)["USER"]
+    copies = [rest for word, rest in stage if word == "COPY" and rest.split()[-1] == knowledge]
+    assert copies and all(f"--chown={user}" in rest.split() for rest in copies)
+    # The folder itself too: the bot writes a temporary file in it, then renames it over.
+    setup = " ".join(rest for word, rest in stage if word == "RUN")
+    assert re.search(rf"chown kbbot:kbbot( \S+)* {re.escape(knowledge)}\b", setup)
+    assert f"--uid {user.split(':')[0]} --gid kbbot" in setup
+
+
+def test_the_image_regression_set_is_a_file_the_dockerfile_puts_there() -> None:
+    regression_set = dockerfile_env()["KBBOT_REGRESSION_SET"]
+    copied = {
+        shlex.split(rest)[-1]: shlex.split(rest)[:-1]
+        for word, rest in final_stage()
+        if word == "COPY" and "--from=" not in rest
+    }
+    assert regression_set in copied, f"the Dockerfile copies nothing to {regression_set}"
+    [source] = [arg for arg in copied[regression_set] if not arg.startswith("--")]
+    assert (ROOT / source).resolve() == DEV_QUESTIONS
 
 
 # --- the reverse proxy -----------------------------------------------------------------------

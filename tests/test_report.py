@@ -275,7 +275,7 @@ async def test_unanswered_lists_the_latest_clusters_first(
 async def test_weekly_digest_compares_weeks_and_lists_only_new_clusters(
     busy_log: QuestionLog, engine: Engine
 ) -> None:
-    text = await weekly_digest(busy_log, engine.matcher, now=NOW)
+    text = (await weekly_digest(busy_log, engine.matcher, now=NOW)).text
     assert text.startswith("每周问答摘要：最近7天")
     assert "提问 11 条（上周 2 条）" in text and "个百分点" in text
     assert "反馈：有帮助 1，没帮助 2" in text

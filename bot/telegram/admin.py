@@ -1,5 +1,6 @@
-"""What admins do from Telegram: read the statistics, review unanswered questions, ask why a
-question matched as it did, and reload the knowledge base.
+"""What admins do from Telegram: read the statistics, ask why a question matched as it did,
+reload the knowledge base and get the weekly digest (unanswered questions are handled in
+bot/telegram/review.py).
 
 Only user ids in KBBOT_ADMINS reach these callbacks (the handlers are registered with a user
 filter, in private chats); everyone else falls through to the unknown-command reply, so the
@@ -11,15 +12,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
-from telegram import Message, Update
+from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot import report
+from bot import history, report
 from bot.engine import Reply
 from bot.knowledge import Problem, fill, fingerprint
 from bot.store import QuestionLog, StoreError
+from bot.telegram import review_keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.formatting import esc, problems_html, why_html
 from bot.telegram.handlers import LAST_REPLY
@@ -28,8 +31,6 @@ from bot.telegram.state import BotState, Context, state_of
 log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = "7d"
-DEFAULT_UNANSWERED = 10
-MAX_UNANSWERED = 50
 WHY_CANDIDATES = 5
 
 
@@ -69,29 +70,6 @@ async def show_stats(update: Update, context: Context) -> None:
     await _reply_from_log(message, state, "/stats", stats)
 
 
-async def show_unanswered(update: Update, context: Context) -> None:
-    """/unanswered [N]: the latest N unanswered questions (similar wordings merged), with counts."""
-    message = update.effective_message
-    if message is None:
-        return
-    state = state_of(context)
-    limit = DEFAULT_UNANSWERED
-    if context.args:
-        arg = context.args[0]
-        if not arg.isascii() or not arg.isdigit() or not 1 <= int(arg) <= MAX_UNANSWERED:
-            await message.reply_text(
-                esc(f"用法：/unanswered [1-{MAX_UNANSWERED}]，例如 /unanswered 20")
-            )
-            return
-        limit = int(arg)
-
-    async def unanswered(reader: QuestionLog) -> str:
-        clusters = await report.latest_unanswered(reader, limit, state.engine.matcher)
-        return report.format_unanswered(clusters)
-
-    await _reply_from_log(message, state, "/unanswered", unanswered)
-
-
 async def explain_last(update: Update, context: Context) -> None:
     """/why: how the admin's own last question was matched, candidates and scores included."""
     message = update.effective_message
@@ -113,14 +91,35 @@ async def explain_last(update: Update, context: Context) -> None:
 # --- reloading ------------------------------------------------------------------------------
 
 
-async def _reload(state: BotState) -> list[Problem]:
-    """Reload off the event loop: building the matcher takes long enough to stall answers."""
+async def reload(state: BotState) -> list[Problem]:
+    """Reload off the event loop: building the matcher takes long enough to stall answers.
+
+    After a clean reload, files saved by hand since they were last recorded go into the
+    knowledge history (bot/history.py).
+    """
     async with state.reload_lock:
         stamp = fingerprint(state.engine.directory) if state.engine.directory else None
         problems = await asyncio.to_thread(state.engine.reload)
         broken = any(p.severity == "error" for p in problems)
         state.broken_fingerprint = stamp if broken else None
+        if not broken:
+            await note_hand_edits(state)
         return problems
+
+
+async def note_hand_edits(state: BotState) -> None:
+    """Record knowledge files edited by hand; a log that cannot be written only warns."""
+    directory = state.engine.directory
+    if directory is None:
+        return
+    try:
+        async with state.reading() as reader:
+            noticed = await history.note_hand_edits(reader, directory)
+    except (StoreError, OSError, sqlite3.Error) as exc:
+        log.warning("knowledge history not updated: the question log cannot be written: %s", exc)
+        return
+    for change in noticed:
+        log.info("knowledge file edited by hand: %s (history #%d)", change.file, change.id)
 
 
 def _errors(problems: Sequence[Problem]) -> list[Problem]:
@@ -134,7 +133,7 @@ async def reload_knowledge(update: Update, context: Context) -> None:
         return
     state = state_of(context)
     before = _command_texts(state)
-    problems = await _reload(state)
+    problems = await reload(state)
     errors = _errors(problems)
     messages = state.messages
     if errors:
@@ -161,7 +160,7 @@ async def watch_knowledge(context: Context) -> None:
         return
     if fingerprint(engine.directory) == state.broken_fingerprint:
         return  # already reported; wait for the next save
-    problems = await _reload(state)
+    problems = await reload(state)
     errors = _errors(problems)
     if not errors:
         log.info("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
@@ -171,11 +170,13 @@ async def watch_knowledge(context: Context) -> None:
     await notify_admins(context, problems_html(header, errors))
 
 
-async def notify_admins(context: Context, text: str) -> None:
+async def notify_admins(
+    context: Context, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
     """Message every admin; one who never opened a chat with the bot cannot be reached."""
     for admin in sorted(state_of(context).config.admins):
         try:
-            await context.bot.send_message(admin, text)
+            await context.bot.send_message(admin, text, reply_markup=markup)
         except TelegramError as exc:
             log.warning("could not notify admin %s: %s", admin, exc)
 
@@ -187,8 +188,14 @@ async def send_weekly_digest(context: Context) -> None:
         return
     try:
         async with state.reading() as reader:
-            text = await report.weekly_digest(reader, state.engine.matcher)
+            skip = await reader.handled_forms()
+            digest = await report.weekly_digest(reader, state.engine.matcher, skip=skip)
     except (StoreError, OSError) as exc:
         log.warning("weekly digest skipped: the question log cannot be read: %s", exc)
         return
-    await notify_admins(context, esc(text))
+    text = digest.text
+    markup = None
+    if digest.open_clusters:
+        text += f"\n\n本周有 {digest.open_clusters} 组未回答的问题，点下面的按钮处理。"
+        markup = review_keyboards.list_button()
+    await notify_admins(context, esc(text), markup)

@@ -37,7 +37,7 @@ from bot.engine import Engine
 from bot.logqueue import LogQueue
 from bot.report import REPORT_TZ
 from bot.store import QuestionLog, StoreError
-from bot.telegram import admin, handlers, inline, keyboards
+from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.errors import RetryingRateLimiter, redact_token, report_error
 from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard
@@ -146,7 +146,9 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     app.add_handler(CommandHandler("help", handlers.help_command, filters=new))
     app.add_handler(CommandHandler("topics", handlers.topics, filters=new))
     app.add_handler(CommandHandler("stats", admin.show_stats, filters=new & is_admin))
-    app.add_handler(CommandHandler("unanswered", admin.show_unanswered, filters=new & is_admin))
+    app.add_handler(CommandHandler("unanswered", review.show_unanswered, filters=new & is_admin))
+    app.add_handler(CommandHandler("history", review.show_history, filters=new & is_admin))
+    app.add_handler(CommandHandler("undo", review.undo_last, filters=new & is_admin))
     app.add_handler(CommandHandler("why", admin.explain_last, filters=new & is_admin))
     app.add_handler(CommandHandler("reload", admin.reload_knowledge, filters=new & is_admin))
     app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
@@ -170,6 +172,23 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     app.add_handler(CallbackQueryHandler(handlers.rate_answer, pattern=keyboards.FEEDBACK_RE))
     app.add_handler(CallbackQueryHandler(handlers.choose_next_step, pattern=keyboards.NEXT_STEP_RE))
     app.add_handler(CallbackQueryHandler(handlers.take_suggestion, pattern=keyboards.SUGGESTION_RE))
+    # The admin loop's buttons check the admin list themselves, so a forged press is logged.
+    for pattern, callback in (
+        (review_keyboards.LIST_RE, review.list_clusters),
+        (review_keyboards.CARD_RE, review.open_card),
+        (review_keyboards.CARD_AGAIN_RE, review.show_card_again),
+        (review_keyboards.ATTACH_RE, review.attach_nearest),
+        (review_keyboards.OTHER_RE, review.pick_other),
+        (review_keyboards.SECTIONS_RE, review.pick_section),
+        (review_keyboards.SECTION_RE, review.pick_in_section),
+        (review_keyboards.PICK_RE, review.attach_picked),
+        (review_keyboards.SYNONYM_RE, review.add_synonym),
+        (review_keyboards.IGNORE_RE, review.ignore_cluster),
+        (review_keyboards.CONFIRM_RE, review.confirm_edit),
+        (review_keyboards.CANCEL_RE, review.cancel_edit),
+        (review_keyboards.UNDO_RE, review.undo_pressed),
+    ):
+        app.add_handler(CallbackQueryHandler(callback, pattern=pattern))
     app.add_handler(CallbackQueryHandler(handlers.expired_button))
 
     app.add_handler(InlineQueryHandler(inline.answer_inline_query))
@@ -184,6 +203,7 @@ async def post_init(app: AnyApplication) -> None:
     questions = LogQueue(state.config.db_path)
     await questions.start()
     state.questions = questions
+    await admin.note_hand_edits(state)  # files edited while the bot was down
     if state.owns_stop_signals:
         _stop_once_on_signals()
     await publish_commands(app.bot, state)

@@ -18,11 +18,21 @@ from bot.telegram.state import BotState
 log = logging.getLogger(__name__)
 
 PUBLIC_COMMANDS = ("start", "help", "topics")
-ADMIN_COMMANDS = ("stats", "unanswered", "why", "reload")
+ADMIN_COMMANDS = ("stats", "unanswered", "history", "undo", "why", "reload")
+# Descriptions for commands newer than a deployment's replies.yaml (a knowledge folder is the
+# admins' copy, and is not replaced on upgrade); replies.yaml's `command_<name>` wins.
+DEFAULT_DESCRIPTIONS = {
+    "history": "知识库修改记录（管理员）",
+    "undo": "撤销最近一次知识库修改（管理员）",
+}
 
 
 def _commands(names: tuple[str, ...], messages: Mapping[str, str]) -> list[BotCommand]:
-    return [BotCommand(name, messages[f"command_{name}"][:256]) for name in names]
+    return [BotCommand(name, _description(name, messages)[:256]) for name in names]
+
+
+def _description(name: str, messages: Mapping[str, str]) -> str:
+    return messages.get(f"command_{name}") or DEFAULT_DESCRIPTIONS[name]
 
 
 async def publish_commands(bot: Bot, state: BotState) -> None:

@@ -66,45 +66,45 @@ NEXT_STEP_RE = re.compile(rf"^N:({_REF}):([{_CHOICE_LETTERS}])$")
 SUGGESTION_RE = re.compile(rf"^S:({_REF}):({_ENTRY})$")
 
 
-def _checked(data: str) -> str:
+def checked(data: str) -> str:
     if len(data.encode()) > MAX_CALLBACK_BYTES:
         raise ValueError(f"callback data over {MAX_CALLBACK_BYTES} bytes: {data!r}")
     return data
 
 
 def topics_data(page: int) -> str:
-    return _checked(f"T:{page}")
+    return checked(f"T:{page}")
 
 
 def chapter_data(title: str, page: int = 0) -> str:
-    return _checked(f"C:{section_key(title)}:{page}")
+    return checked(f"C:{section_key(title)}:{page}")
 
 
 def section_data(title: str, page: int = 0) -> str:
-    return _checked(f"P:{section_key(title)}:{page}")
+    return checked(f"P:{section_key(title)}:{page}")
 
 
 def entry_data(entry_id: str) -> str:
-    return _checked(f"E:{entry_id}")
+    return checked(f"E:{entry_id}")
 
 
 def related_data(entry_id: str) -> str:
-    return _checked(f"R:{entry_id}")
+    return checked(f"R:{entry_id}")
 
 
 def feedback_data(ref: str, helpful: bool) -> str:
-    return _checked(f"F:{ref}:{int(helpful)}")
+    return checked(f"F:{ref}:{int(helpful)}")
 
 
 def next_step_data(ref: str, choice: str) -> str:
     """`choice` is one of bot.store.FEEDBACK_CHOICES."""
     letter = _CHOICE_LETTERS[FEEDBACK_CHOICES.index(choice)]
-    return _checked(f"N:{ref}:{letter}")
+    return checked(f"N:{ref}:{letter}")
 
 
 def suggestion_data(ref: str, entry_id: str) -> str:
     # The longest id (48) with the longest ref (13) still fits: 2 + 13 + 1 + 48 = 64 bytes.
-    return _checked(f"S:{ref}:{entry_id}")
+    return checked(f"S:{ref}:{entry_id}")
 
 
 def section_key(title: str) -> str:

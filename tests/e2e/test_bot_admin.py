@@ -38,7 +38,9 @@ async def _admin(bot: RunningBot, text: str) -> str:
     return str(reply.result["text"])
 
 
-@pytest.mark.parametrize("command", ["/stats", "/unanswered 3", "/why", "/reload"])
+@pytest.mark.parametrize(
+    "command", ["/stats", "/unanswered 3", "/history", "/undo", "/why", "/reload"]
+)
 async def test_admin_commands_are_unknown_to_everyone_else(kbbot: RunningBot, command: str) -> None:
     reply = await kbbot.ask(command, user_id=DEFAULT_USER_ID)
     assert reply.result["text"] == UNKNOWN
@@ -57,7 +59,7 @@ async def test_the_command_menu_is_published_per_scope(kbbot: RunningBot) -> Non
     admin_menu = commands[(scope, "")]
     assert [c["command"] for c in admin_menu] == [
         *["start", "help", "topics"],
-        *["stats", "unanswered", "why", "reload"],
+        *["stats", "unanswered", "history", "undo", "why", "reload"],
     ]
     assert len(commands) == 2  # nobody else sees the admin commands
 

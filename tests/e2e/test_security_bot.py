@@ -20,7 +20,7 @@ from hypothesis import strategies as st
 from telegram.ext import CallbackQueryHandler
 
 from bot.privacy import hash_user_id
-from bot.telegram import admin
+from bot.telegram import admin, review, review_keyboards
 from tests.e2e.botproc import PROCESS_TOKEN, BotProcess, bot_env
 from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import (
@@ -225,9 +225,9 @@ async def test_a_caption_or_an_edit_is_not_an_admin_command(kbbot: RunningBot) -
     assert kbbot.state.engine.kb is served
 
 
-def test_no_button_reaches_an_admin_action(kbbot: RunningBot) -> None:
-    """Admin actions are commands only: no callback handler belongs to the admin module, so no
-    button, offered or forged, can trigger one."""
+def test_only_the_admin_loop_handles_admin_buttons(kbbot: RunningBot) -> None:
+    """The statistics, /why and /reload are commands only: no button reaches the admin module.
+    The admin loop's buttons (bot/telegram/review.py) check the sender on every press."""
     callbacks = [
         handler.callback
         for group in kbbot.app.handlers.values()
@@ -235,6 +235,29 @@ def test_no_button_reaches_an_admin_action(kbbot: RunningBot) -> None:
         if isinstance(handler, CallbackQueryHandler)
     ]
     assert callbacks and all(cb.__module__ != admin.__name__ for cb in callbacks)
+    guarded = {cb for cb in callbacks if cb.__module__ == review.__name__}
+    assert len(guarded) == len(review_keyboards.PATTERNS)
+
+
+@settings(
+    max_examples=30,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(data=st.one_of(*(st.from_regex(p, fullmatch=True) for p in review_keyboards.PATTERNS)))
+async def test_admin_loop_buttons_refuse_everyone_else(kbbot: RunningBot, data: str) -> None:
+    """Any well-formed admin-loop button, pressed by a non-admin on a message that carries it
+    (a modified client can make one), is refused, logs nothing and edits nothing."""
+    user = next(_users)
+    jobs = kbbot.submitted
+    mark = kbbot.api.mark()
+    markup = {"inline_keyboard": [[{"text": "x", "callback_data": data}]]}
+    kbbot.api.send_callback(data, user_id=user, reply_markup=markup)
+    answer = await kbbot.api.wait_for_call("answerCallbackQuery", after=mark, timeout=WAIT)
+    assert answer.params.get("text") == EXPIRED
+    calls = await sends_until_sentinel(kbbot, chat_for("private", user), user)
+    assert [c.method for c in calls if c.index > mark] == ["answerCallbackQuery"]
+    assert kbbot.submitted == jobs  # nothing logged
 
 
 # Data a modified client might send: well-formed buttons for other messages or users, admin
