@@ -13,20 +13,22 @@ import logging
 import os
 import secrets
 import shutil
+import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from bot.audit import confusable_questions
+from bot.audit import audit_matcher, confusable_questions
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
+from bot.console import LOG_WAIT, ConsoleLog, LineReader, read_lines
 from bot.document import REPORT_FILE
+from bot.draft import DraftError, write_draft
 from bot.engine import Engine, Reply, format_plain
 from bot.followup import Context
-from bot.health import health_command
+from bot.health import damaged_log_advice, health_command, is_damaged
 from bot.knowledge import Entry, KnowledgeError, Problem, knowledge_files, load_knowledge
-from bot.matcher import Matcher
 from bot.review_cli import (
     HISTORY_COMMANDS,
     REVIEW_COMMANDS,
@@ -36,10 +38,11 @@ from bot.review_cli import (
     run_review,
 )
 from bot.settings import config_command
-from bot.store import QuestionLog, StoreError, record_for
+from bot.text import escape_terminal_controls
 
 log = logging.getLogger("kbbot")
 EXIT_OK, EXIT_ERROR, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
 
 
 class CliError(Exception):
@@ -70,35 +73,6 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     }
 
 
-class _Logger:
-    """Logs replies to the question log when enabled; a log failure never stops answering."""
-
-    def __init__(self, config: Config, enabled: bool) -> None:
-        self.config, self.enabled = config, enabled
-        self.log: QuestionLog | None = None
-
-    async def __aenter__(self) -> _Logger:
-        if self.enabled:
-            try:
-                self.log = await QuestionLog.open(self.config.db_path)
-            except StoreError as exc:
-                print(f"kbbot: warning: {exc}; questions will not be logged", file=sys.stderr)
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self.log is not None:
-            await self.log.close()
-
-    async def record(self, reply: Reply) -> None:
-        if self.log is None:
-            return
-        try:
-            await self.log.record(record_for(reply, "cli"))
-        except Exception as exc:  # the database went away mid-run: keep answering
-            print(f"kbbot: warning: could not log a question: {exc}", file=sys.stderr)
-            self.log = None
-
-
 def load_engine(config: Config) -> Engine:
     try:
         return Engine.from_directory(config.knowledge_dir)
@@ -121,29 +95,45 @@ async def ask(
     as_json: bool,
     log_questions: bool,
     out: IO[str],
+    log_wait: float = LOG_WAIT,
 ) -> int:
-    """Answer each question in turn, printing as soon as each is answered."""
+    """Answer each question in turn, printing as soon as each is answered.
+
+    `questions` is a list, or a stream read line by line (undecodable bytes become U+FFFD).
+    The log is written in the background and waited for at most `log_wait` seconds at the end
+    (bot/console.py): a locked or unwritable log is one warning line, never a hang.
+    """
     engine = load_engine(config)
     label = engine.message("source_label")
-    async with _Logger(config, log_questions) as logger:
-        for raw in questions:
+    async with ConsoleLog(config.db_path, log_questions, wait=log_wait) as logger:
+        async for raw in read_lines(questions):
             question = raw.rstrip("\r\n")
             reply = engine.respond(question)
             if as_json:
-                out.write(json.dumps(reply_json(reply), ensure_ascii=False) + "\n")
+                line = json.dumps(reply_json(reply), ensure_ascii=False)
+                out.write(escape_terminal_controls(line) + "\n")
             else:
                 out.write(format_plain(reply, label, engine.kb.document) + "\n")
             out.flush()
-            await logger.record(reply)
+            logger.record(reply)
+            await asyncio.sleep(0)  # the log writer's turn
     return EXIT_OK
 
 
-async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[str]) -> int:
+async def chat(
+    config: Config,
+    *,
+    log_questions: bool,
+    stdin: IO[str],
+    out: IO[str],
+    log_wait: float = LOG_WAIT,
+) -> int:
     """An interactive console conversation on the same engine as the bot.
 
     A number picks from the last list shown (suggestions, sections, entries or an answer's
     runners-up); /topics browses the report section by section, /help shows example questions,
-    q quits.
+    q quits. Ctrl-C quits at once (the questions answered are still logged). The log is
+    written as in `ask`.
     """
     engine = load_engine(config)
     label = engine.message("source_label")
@@ -154,12 +144,18 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
     )
     menu = ConsoleMenu()
     context: Context | None = None  # the last answered question, for follow-ups (那2018年呢)
-    async with _Logger(config, log_questions) as logger:
+    async with ConsoleLog(config.db_path, log_questions, wait=log_wait) as logger:
+        reader = LineReader(stdin)
         while True:
             if interactive:
                 out.write("\n问> ")
             out.flush()
-            line = await asyncio.to_thread(stdin.readline)
+            try:
+                line = await reader.readline()
+            except asyncio.CancelledError:  # Ctrl-C: end the prompt's line, then leave
+                out.write("\n")
+                out.flush()
+                raise
             if not line:
                 break
             text = line.strip()
@@ -181,7 +177,7 @@ async def chat(config: Config, *, log_questions: bool, stdin: IO[str], out: IO[s
             offer = menu.offer_reply(engine, reply)
             if offer:
                 out.write(offer + "\n")
-            await logger.record(reply)
+            logger.record(reply)
     return EXIT_OK
 
 
@@ -239,8 +235,58 @@ class ConsoleMenu:
         return format_plain(reply, label) if reply else engine.message("no_answer")
 
 
-def kb_check(config: Config, out: IO[str]) -> int:
-    """Validate the knowledge base; errors exit 1, warnings only inform."""
+class Progress:
+    """How far a long `kb check` has got, on stderr: nothing for a run that ends within
+    `after` seconds; then a line per stage and a count of the questions checked, rewritten
+    in place on a terminal and a line every `every` seconds otherwise (a CI log)."""
+
+    def __init__(self, stream: IO[str], *, after: float = 2.0, every: float = 10.0) -> None:
+        self.stream, self.after = stream, after
+        self.tty = stream.isatty()
+        self.every = 0.1 if self.tty else every
+        self.started = time.monotonic()
+        self._last = 0.0
+        self._pending = False  # a count is on the line, to be ended before anything else
+
+    def _due(self) -> bool:
+        return time.monotonic() - self.started >= self.after
+
+    def stage(self, text: str) -> None:
+        """Announce a stage that may take a while (only once the run has taken a while)."""
+        if self._due():
+            self._end_line()
+            self.stream.write(f"{text}…\n")
+            self.stream.flush()
+
+    def count(self, done: int, total: int) -> None:
+        """`audit.Progress`: questions checked so far."""
+        now = time.monotonic()
+        if not self._due() or (now - self._last < self.every and done < total):
+            return
+        self._last = now
+        share = done * 100 // max(total, 1)
+        line = f"检查问法：{done}/{total}（{share}%），已用 {now - self.started:.0f} 秒"
+        if self.tty:
+            self.stream.write(f"\r{line}")
+            self._pending = True
+        else:
+            self.stream.write(f"{line}\n")
+        if done >= total:
+            self._end_line()
+        self.stream.flush()
+
+    def _end_line(self) -> None:
+        if self._pending:
+            self.stream.write("\n")
+            self._pending = False
+
+
+def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> int:
+    """Validate the knowledge base; errors exit 1, warnings only inform.
+
+    Args:
+        progress: how a long run says how far it has got (on stderr); None: it does not.
+    """
     directory = config.knowledge_dir
     try:
         kb = load_knowledge(directory)
@@ -251,13 +297,35 @@ def kb_check(config: Config, out: IO[str]) -> int:
         errors = sum(p.severity == "error" for p in problems)
         out.write(f"知识库检查未通过：{errors} 个错误。修改后再运行 kbbot kb check。\n")
         return EXIT_ERROR
-    warnings: list[Problem] = [*kb.warnings, *confusable_questions(Matcher(kb))]
+    if progress is not None:
+        progress.stage(f"已读入 {len(kb.entries)} 个条目，正在建立索引")
+    matcher = audit_matcher(kb)
+    found = confusable_questions(matcher, progress.count if progress is not None else None)
+    warnings: list[Problem] = [*kb.warnings, *found]
     for problem in warnings:
         out.write(f"{problem}\n")
     questions = sum(len(e.questions) for e in kb.entries)
     out.write(
         f"知识库检查通过：{len(kb.entries)} 个条目，{questions} 个问法，"
         f"{len(kb.synonyms)} 个同义说法，{len(warnings)} 个警告。\n"
+    )
+    drafts = sum(entry.draft for entry in kb.entries)
+    if drafts:
+        out.write(
+            f"其中 {drafts} 个是草稿条目（draft: true），机器人引用报告原文回答；"
+            "逐条审核后删去 draft: true。\n"
+        )
+    return EXIT_OK
+
+
+def kb_draft(config: Config, report: Path, target: Path, out: IO[str]) -> int:
+    """`kbbot kb draft REPORT --out DIR`: a draft knowledge base from a report's text."""
+    try:
+        written = write_draft(report, target, config.knowledge_dir)
+    except DraftError as exc:
+        raise CliError(str(exc)) from exc
+    out.write(
+        f"已在 {target} 写入 {len(written)} 个文件。运行 kbbot kb check --knowledge {target} 检查。\n"
     )
     return EXIT_OK
 
@@ -371,23 +439,36 @@ def run_telegram(config: Config) -> int:
 # --- parsing -----------------------------------------------------------------------------------
 
 
-def build_parser() -> argparse.ArgumentParser:
-    common = argparse.ArgumentParser(add_help=False)
-    common.add_argument(
+def _global_options(default: object) -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    options.add_argument(
         "--knowledge",
         type=Path,
         metavar="DIR",
+        default=default,
         help="knowledge base directory (env KBBOT_KNOWLEDGE; default: the shipped knowledge/)",
     )
-    common.add_argument(
+    options.add_argument(
         "--db",
         type=Path,
         metavar="PATH",
+        default=default,
         help="question log SQLite file (env KBBOT_DB; default: ~/.local/share/kbbot/questions.sqlite3)",
     )
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """`kbbot`'s arguments. --knowledge and --db are global: they go before the command
+    (`kbbot --db X log export`) or after it (`kbbot log export --db X`), for every command."""
+    # Each command takes the global options again. Their copies default to SUPPRESS: a default
+    # there would overwrite, with None, a value given before the command (argparse fills a
+    # subcommand's defaults into the same namespace after the main parser's).
+    parser_options = _global_options(None)
+    common = _global_options(argparse.SUPPRESS)
     parser = argparse.ArgumentParser(
         prog="kbbot",
-        parents=[common],
+        parents=[parser_options],
         description="Answers questions about the 江汉区2019年法治政府建设工作报告. "
         "Without a command: the Telegram bot if KBBOT_TOKEN is set, else a console chat.",
     )
@@ -427,10 +508,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="port the webhook server binds (env KBBOT_WEBHOOK_PORT; default 8443)",
     )
 
-    kb_cmd = commands.add_parser("kb", help="knowledge base tools")
+    kb_cmd = commands.add_parser("kb", parents=[common], help="knowledge base tools")
     kb_commands = kb_cmd.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
     kb_commands.add_parser("check", parents=[common], help="validate every knowledge file")
     kb_commands.add_parser("export", parents=[common], help="print all entries as JSON")
+    draft_cmd = kb_commands.add_parser(
+        "draft",
+        parents=[common],
+        help="write a draft knowledge base from a report's text (template: --knowledge)",
+    )
+    draft_cmd.add_argument("report", type=Path, metavar="REPORT.txt")
+    draft_cmd.add_argument(
+        "--out", dest="draft_out", type=Path, required=True, metavar="DIR", help="a new folder"
+    )
     init_cmd = kb_commands.add_parser(
         "init",
         parents=[common],
@@ -469,6 +559,7 @@ def run(
     stdin = stdin or sys.stdin
     out = out or sys.stdout
     args = build_parser().parse_args(argv)
+    config: Config | None = None
     try:
         config = Config.from_env(
             knowledge_dir=args.knowledge,
@@ -501,16 +592,38 @@ def run(
             return run_history(config, args, stdin, out)
         if args.kb_command == "init":
             return kb_init(config, args.source, out)
+        if args.kb_command == "draft":
+            return kb_draft(config, args.report, args.draft_out, out)
         if args.kb_command == "check":
-            return kb_check(config, out)
+            return kb_check(config, out, progress=Progress(sys.stderr))
         return kb_export(config, out)
     except (CliError, ConfigError) as exc:
         print(f"kbbot: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except sqlite3.DatabaseError as exc:
+        if config is None or not is_damaged(exc):
+            raise
+        # A damaged log (pages corrupted behind a valid header) opens, and fails only where a
+        # command reads the damaged pages: say so, with the commands that restore it.
+        advice = damaged_log_advice(config.db_path, str(exc))
+        print(f"kbbot: error: the question log {advice}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
         return 130
 
 
 def main() -> None:
+    """The `kbbot` console script: `run` with the process's arguments and streams."""
     os.environ.setdefault("PYTHONIOENCODING", "utf-8")
-    sys.exit(run())
+    try:
+        status = run()
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # Whoever read our output went away (`kbbot log export | head -1`): stop quietly with
+        # the status a command killed by SIGPIPE has, as `cat` does. Python flushes stdout
+        # once more on the way out; point it at /dev/null so that cannot fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+        status = EXIT_BROKEN_PIPE
+    sys.exit(status)

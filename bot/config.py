@@ -20,7 +20,17 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 PACKAGE_DIR = Path(__file__).resolve().parent
-SHIPPED_KNOWLEDGE = PACKAGE_DIR.parent / "knowledge"
+
+
+def shipped_knowledge(package_dir: Path = PACKAGE_DIR) -> Path:
+    """The knowledge base that comes with kbbot: `knowledge/` beside the package in a checkout
+    or an editable install; in a regular install (`pip install .`), the copy packaged inside it
+    as `bot/shipped_knowledge` (pyproject.toml)."""
+    installed = package_dir / "shipped_knowledge"
+    return installed if installed.is_dir() else package_dir.parent / "knowledge"
+
+
+SHIPPED_KNOWLEDGE = shipped_knowledge()
 # The development question set, replayed before an admin's knowledge edit goes live (bot/preview.py)
 # when the bot runs from a checkout; installations name their own with KBBOT_REGRESSION_SET.
 DEV_QUESTIONS = PACKAGE_DIR.parent / "tests" / "data" / "dev_questions.yaml"

@@ -34,13 +34,19 @@ from bot.knowledge import load_knowledge as _load
 from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.multipart import Part, split_question
 from bot.passages import PassageFinder
+from bot.privacy import mask_personal_data
 from bot.routing import Router
 from bot.smalltalk import small_talk
+from bot.text import TRUNCATION_MARK, cut, repair
 
 log = logging.getLogger(__name__)
 
 # A question longer than this is almost always pasted text, not a question about the report.
 MAX_QUESTION_CHARS = 300
+# A message longer than this is not even read: it is cut here (`prepare_question`, with a note
+# of its length) before any other step looks at it, and answered as too long. Enough is kept
+# for a reviewer to see what was pasted; a 10 MB paste costs no more than a short question.
+MAX_INPUT_CHARS = 1000
 # How much surer the reading with the previous question must be to win when both answer.
 FOLLOW_UP_MARGIN = 0.1
 # A follow-up's combined answer must be among the message's own leading candidates.
@@ -191,6 +197,14 @@ class Engine:
         """
         matcher = self.matcher
         messages = matcher.kb.replies
+        unread = len(question) > MAX_INPUT_CHARS
+        # From here on only the prepared text exists: the normalised form, the log's columns,
+        # the review clusters and a follow-up's context are all built from it.
+        question = prepare_question(question)
+        if unread:
+            return Reply(
+                question, Kind.TOO_LONG, fill(messages["too_long"], limit=MAX_QUESTION_CHARS)
+            )
         stripped = _strip_invisible(question)
         if not stripped:
             return Reply(question, Kind.EMPTY, messages["empty"])
@@ -403,6 +417,20 @@ def _missing(conflict: Conflict, kb: KnowledgeBase) -> str:
         else f"missing_{conflict.kind.value}"
     )
     return fill(kb.replies[key], detail=conflict.detail)
+
+
+def prepare_question(question: str, limit: int = MAX_INPUT_CHARS) -> str:
+    """A message as every later step sees it: lone surrogates replaced (`bot.text.repair`),
+    personal data masked (`bot.privacy.mask_personal_data`), and cut after `limit` characters
+    with a note of its length (`bot.text.cut`).
+
+    The length is checked first, so no regular expression ever runs on more than `limit`
+    characters. Never raises; idempotent for texts of at most `limit` characters.
+    """
+    if len(question) <= limit:
+        return mask_personal_data(repair(question))
+    head = mask_personal_data(repair(cut(question, limit)))
+    return head + TRUNCATION_MARK.format(length=len(question))
 
 
 def _strip_invisible(text: str) -> str:

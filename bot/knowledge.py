@@ -9,8 +9,11 @@ Pure: no Telegram, no database.
 
 from __future__ import annotations
 
+import errno
 import hashlib
+import os
 import re
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -18,13 +21,20 @@ from typing import Literal
 
 import yaml
 
-from bot.document import REPORT_FILE, SourceDocument, load_document
+from bot.document import REPORT_FILE, SourceDocument, parse_document
 from bot.text import ENGLISH_STOPWORDS, is_cjk
 
 MAX_FILE_BYTES = 1_000_000
 MAX_DEPTH = 8
+# Telegram's limit for one message. The bot splits a longer reply over several messages, but an
+# answer or message that long cannot be sent as one: `kb check` refuses it.
+MAX_MESSAGE_CHARS = 4096
+KNOWLEDGE_SUFFIXES = (".yaml", ".yml")
+# libyaml's parser when PyYAML was built with it (the binary wheels are): the same events and
+# nodes, marks included, fifteen times faster than the pure-Python one on a large base.
+_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 ENTRY_KEYS_REQUIRED = ("id", "topic", "questions", "answer", "source")
-ENTRY_KEYS_OPTIONAL = ("passage", "keywords", "related")
+ENTRY_KEYS_OPTIONAL = ("passage", "keywords", "related", "draft")
 ENTRY_KEYS = ENTRY_KEYS_REQUIRED + ENTRY_KEYS_OPTIONAL
 MAX_ANSWER_CHARS = 300
 MAX_TOPIC_CHARS = 24
@@ -75,6 +85,8 @@ class Entry:
     file: str = ""
     line: int = 0
     passage_line: int = 0
+    # Written by `kbbot kb draft` and not yet reviewed: answered by quoting its passage.
+    draft: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,6 +211,40 @@ REQUIRED_MESSAGES: tuple[str, ...] = (
     "command_reload",
 )
 
+# The placeholders the code fills into each message: every `fill(messages[...], name=...)` call
+# (bot/engine.py, bot/knowledge.py, bot/telegram/handlers.py, admin.py and keyboards.py). A message
+# not named here gets none. `kb check` refuses any other `{...}` or a stray brace in replies.yaml,
+# which would otherwise reach people as written; tests/test_knowledge_checks.py reads every
+# fill() call in bot/ and checks it against this table, so the two cannot drift apart.
+MESSAGE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
+    "too_long": frozenset({"limit"}),
+    "passage": frozenset({"sentence"}),
+    "overview": frozenset({"topic", "sections"}),
+    "partial": frozenset({"missing", "answer"}),
+    "other_year": frozenset({"year", "answer"}),
+    "referral_about": frozenset({"answer"}),
+    "group_hint": frozenset({"bot"}),
+    "feedback_channel": frozenset({"channel"}),
+    "button_related": frozenset({"topic", "question"}),
+    "button_also": frozenset({"topic", "question"}),
+    "button_overview": frozenset({"section", "topic"}),
+    "reload_ok": frozenset({"entries", "warnings"}),
+    "reload_failed": frozenset({"errors"}),
+    "reload_broken": frozenset({"errors"}),
+}
+# Families of messages filled alike: missing_year, missing_place... (what the report lacks).
+PLACEHOLDER_FAMILIES: Mapping[str, frozenset[str]] = {"missing_": frozenset({"detail"})}
+
+
+def placeholders_for(key: str) -> frozenset[str]:
+    """The placeholders the code fills into message `key` (none for most messages)."""
+    if key in MESSAGE_PLACEHOLDERS:
+        return MESSAGE_PLACEHOLDERS[key]
+    for prefix, names in PLACEHOLDER_FAMILIES.items():
+        if key.startswith(prefix):
+            return names
+    return frozenset()
+
 
 @dataclass(frozen=True)
 class Section:
@@ -239,33 +285,120 @@ class KnowledgeBase:
 
 
 def knowledge_files(directory: Path) -> list[Path]:
-    return sorted(p for p in directory.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
+    """The regular *.yaml / *.yml files in `directory`, by name (raises OSError if unreadable)."""
+    return sorted(p for p in directory.iterdir() if p.suffix in KNOWLEDGE_SUFFIXES and p.is_file())
+
+
+def _loaded_name(name: str) -> bool:
+    """Whether the loader looks at a directory entry of this name (what `fingerprint` covers)."""
+    return Path(name).suffix in KNOWLEDGE_SUFFIXES or name == REPORT_FILE
+
+
+def not_a_file(path: Path) -> str | None:
+    """Why `path` cannot be read as a knowledge file (in words for the admin), or None when it
+    is a regular file. Only looks (stat): never opens it, so a FIFO cannot hang the loader."""
+    try:
+        mode = os.stat(path).st_mode
+    except FileNotFoundError:
+        try:
+            target = os.readlink(path)
+        except OSError:
+            return "文件在检查时消失了，请重新运行检查"
+        return f"是指向不存在的文件（{target}）的符号链接：请改正链接或删掉它"
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:
+            return "是循环的符号链接（链接最终指回自己）：请改正链接或删掉它"
+        return _unreadable(exc, "文件")
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "是一个目录，不是文件：知识库不读子目录，请移走它或去掉名字里的扩展名"
+    if stat.S_ISFIFO(mode):
+        return "是命名管道（FIFO），不是普通文件：请删掉它，换成真正的文件"
+    return "不是普通文件（设备或套接字）：请删掉它，换成真正的文件"
+
+
+def _unreadable(exc: OSError, what: str) -> str:
+    if isinstance(exc, PermissionError):
+        fix = "chmod a+rx" if what == "目录" else "chmod a+r"
+        return f"没有读取权限：请让运行机器人的用户能读这个{what}（例如 {fix}）"
+    return f"无法读取这个{what}：{exc.strerror or exc}"
+
+
+def _listing(directory: Path, problems: list[Problem]) -> list[str] | None:
+    """The names in `directory`, sorted; None (and a problem) when it cannot be listed."""
+    try:
+        return sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        problems.append(Problem(str(directory), 0, "知识库目录不存在"))
+    except OSError as exc:
+        problems.append(Problem(str(directory), 0, _unreadable(exc, "目录")))
+    return None
 
 
 def fingerprint(directory: Path) -> str:
-    """A cheap digest of names, sizes and mtimes: changes whenever an admin saves a file."""
+    """A cheap digest (stat only) of everything the loader reads: changes whenever an admin
+    saves a file, fixes its permissions, a link or the folder's own. Never raises: what keeps a
+    file or the folder from being read is part of the digest."""
     digest = hashlib.sha256()
-    if directory.is_dir():
-        report = directory / REPORT_FILE
-        for path in [*knowledge_files(directory), *([report] if report.is_file() else [])]:
-            stat = path.stat()
-            digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\n".encode())
+    try:
+        names = sorted(os.listdir(directory))
+    except (FileNotFoundError, NotADirectoryError):
+        return digest.hexdigest()
+    except OSError as exc:
+        digest.update(f"\0{exc.errno}\n".encode())
+        return digest.hexdigest()
+    for name in filter(_loaded_name, names):
+        try:
+            info = os.stat(directory / name)
+        except OSError as exc:
+            if not name.startswith("."):
+                digest.update(f"{name}\0!{exc.errno}\n".encode())
+            continue
+        if name.startswith(".") and not stat.S_ISREG(info.st_mode):
+            continue  # an editor's lock (.#file.yaml), ignored by the loader as well
+        digest.update(
+            f"{name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\0"
+            f"{info.st_uid}\0{info.st_gid}\n".encode()
+        )
     return digest.hexdigest()
 
 
+def _scan(directory: Path, names: list[str], problems: list[Problem]) -> list[Path]:
+    """The knowledge files to load, and a file error for every other *.yaml / *.yml entry: a
+    dangling or looping link, a FIFO, a folder. Hidden entries that are not files (an editor's
+    lock, .#file.yaml) are left alone."""
+    files = []
+    for name in names:
+        if Path(name).suffix not in KNOWLEDGE_SUFFIXES:
+            continue
+        path = directory / name
+        reason = not_a_file(path)
+        if reason is None:
+            files.append(path)
+        elif not name.startswith("."):
+            problems.append(Problem(str(path), 0, reason))
+    return files
+
+
 def load_knowledge(directory: Path) -> KnowledgeBase:
-    """Load and validate every file in `directory`; raise KnowledgeError listing all errors."""
+    """Load and validate every file in `directory`; raise KnowledgeError listing all errors.
+
+    Never raises anything else for what is on disk: an unreadable file or folder, a link that
+    goes nowhere or a FIFO named like a knowledge file are errors naming the file, like a typo.
+    """
     stamp = fingerprint(directory)
     problems: list[Problem] = []
-    if not directory.is_dir():
-        raise KnowledgeError([Problem(str(directory), 0, "知识库目录不存在")])
+    names = _listing(directory, problems)
+    if names is None:
+        raise KnowledgeError(problems)
     entries: list[Entry] = []
     synonyms: dict[str, str] = {}
     replies = Replies(messages={})
     channels: list[Referral] = []
     glossary: dict[str, str] = {}
     stopwords: frozenset[str] | None = None
-    for path in knowledge_files(directory):
+    for path in _scan(directory, names, problems):
         root = _parse(path, problems)
         if root is None:
             continue
@@ -292,19 +425,19 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
                 )
             )
     synonyms = {**glossary, **synonyms}
-    if not (directory / REPLIES_FILE).exists():
+    if REPLIES_FILE not in names:
         problems.append(Problem(str(directory / REPLIES_FILE), 0, "缺少回复文案文件"))
     if not entries and not any(p.severity == "error" for p in problems):
         problems.append(Problem(str(directory), 0, "知识库里没有任何条目"))
     _cross_check(entries, synonyms, problems)
     _check_channels(replies.referrals, entries, problems)
-    document = _read_document(directory, problems)
+    document = _read_document(directory, names, problems)
     if document is not None:
         _check_passages(entries, document, problems)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeError(problems)
     return KnowledgeBase(
-        entries=tuple(entries),
+        entries=tuple(_served(entry, replies) for entry in entries),
         synonyms=synonyms,
         replies=replies,
         fingerprint=stamp,
@@ -317,20 +450,48 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
 # --- parsing -------------------------------------------------------------------------------
 
 
-def _parse(path: Path, problems: list[Problem]) -> yaml.Node | None:
+def _read_text(path: Path, problems: list[Problem]) -> str | None:
+    """The UTF-8 text of the file at `path`, or None with a problem saying why not.
+
+    Opened without blocking and checked once open (fstat), so a file swapped for a FIFO after
+    the directory was scanned cannot hang the loader, and read no further than the size limit.
+    """
     name = str(path)
-    size = path.stat().st_size
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    except OSError as exc:
+        problems.append(Problem(name, 0, _unreadable(exc, "文件")))
+        return None
+    with os.fdopen(fd, "rb") as handle:
+        info = os.fstat(fd)
+        if not stat.S_ISREG(info.st_mode):
+            problems.append(Problem(name, 0, "不是普通文件：请换成真正的文件"))
+            return None
+        try:
+            data = handle.read(MAX_FILE_BYTES + 1)
+        except OSError as exc:
+            problems.append(Problem(name, 0, _unreadable(exc, "文件")))
+            return None
+    size = max(info.st_size, len(data))
     if size > MAX_FILE_BYTES:
         problems.append(Problem(name, 0, f"文件过大（{size} 字节，上限 {MAX_FILE_BYTES}）"))
         return None
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         problems.append(Problem(name, 0, f"不是 UTF-8 编码：{exc.reason}"))
         return None
+    return text.replace("\r\n", "\n").replace("\r", "\n")  # as Path.read_text reads it
+
+
+def _parse(path: Path, problems: list[Problem]) -> yaml.Node | None:
+    name = str(path)
+    text = _read_text(path, problems)
+    if text is None:
+        return None
     try:
         depth = 0
-        for event in yaml.parse(text, Loader=yaml.SafeLoader):
+        for event in yaml.parse(text, Loader=_LOADER):
             line = event.start_mark.line + 1 if event.start_mark else 0
             if isinstance(event, yaml.AliasEvent) or getattr(event, "anchor", None):
                 problems.append(
@@ -344,7 +505,7 @@ def _parse(path: Path, problems: list[Problem]) -> yaml.Node | None:
                     return None
             elif isinstance(event, yaml.CollectionEndEvent):
                 depth -= 1
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        node = yaml.compose(text, Loader=_LOADER)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = mark.line + 1 if mark else 0
@@ -479,10 +640,21 @@ def _read_entry(name: str, node: yaml.Node, problems: list[Problem]) -> Entry | 
         _text_list(fields["related"], name, "related", problems) if "related" in fields else []
     )
     passage = _passage(fields["passage"], name, problems) if "passage" in fields else []
+    draft = _flag(fields["draft"], name, "draft", problems) if "draft" in fields else False
+    if draft and not passage:
+        problems.append(
+            Problem(
+                name,
+                _line(fields["draft"]),
+                "草稿条目（draft: true）必须有 passage：机器人引用它回答",
+            )
+        )
     if len(problems) > before or None in (entry_id, topic, answer, source):
         return None
     assert entry_id and topic and answer and source
-    if len(answer) > MAX_ANSWER_CHARS:
+    if len(answer) > MAX_MESSAGE_CHARS:
+        problems.append(Problem(name, _line(fields["answer"]), _too_long_to_send("答案", answer)))
+    elif len(answer) > MAX_ANSWER_CHARS:
         problems.append(
             Problem(
                 name, _line(fields["answer"]), f"答案较长（{len(answer)} 字），建议精简", "warning"
@@ -509,7 +681,24 @@ def _read_entry(name: str, node: yaml.Node, problems: list[Problem]) -> Entry | 
         file=name,
         line=line,
         passage_line=_line(fields["passage"]) if "passage" in fields else line,
+        draft=draft,
     )
+
+
+def _served(entry: Entry, replies: Replies) -> Entry:
+    """A draft entry answers with its passage, quoted as the report's own words (the
+    `passage` message): its `answer` was written by a program and nobody has checked it yet."""
+    template = replies.messages.get("passage")
+    if not entry.draft or not template:
+        return entry
+    return replace(entry, answer=fill(template, sentence="".join(entry.passage)))
+
+
+def _flag(node: yaml.Node, name: str, what: str, problems: list[Problem]) -> bool:
+    if isinstance(node, yaml.ScalarNode) and node.tag == "tag:yaml.org,2002:bool":
+        return node.value.lower() in ("true", "yes", "on")
+    problems.append(Problem(name, _line(node), f"`{what}` 只能是 true 或 false"))
+    return False
 
 
 def _passage(node: yaml.Node, name: str, problems: list[Problem]) -> list[str]:
@@ -605,10 +794,11 @@ def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Repli
             if not isinstance(value, yaml.MappingNode):
                 problems.append(Problem(name, line, "`messages` 应该是 `名称: 文案`"))
                 continue
-            for msg_key, msg_value, _ in _pairs(value):
+            for msg_key, msg_value, msg_line in _pairs(value):
                 text = _text(msg_value, name, f"messages.{msg_key}", problems)
                 if text is not None:
                     messages[msg_key] = text
+                    _check_message(name, msg_line, msg_key, text, problems)
             for required in REQUIRED_MESSAGES:
                 if required not in messages:
                     problems.append(Problem(name, line, f"messages 缺少 `{required}`"))
@@ -639,6 +829,48 @@ def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Repli
     if not seen_messages:
         problems.append(Problem(name, _line(root), "缺少 `messages:`"))
     return Replies(messages=messages, smalltalk=smalltalk)
+
+
+# Anything in braces (a `{placeholder}` as fill() reads it, or `{ limit }`, `{Limit}`), or a
+# brace on its own.
+_BRACES_RE = re.compile(r"\{([^{}\n]*)\}|[{}]")
+
+
+def _too_long_to_send(what: str, text: str) -> str:
+    return (
+        f"{what}太长（{len(text)} 字）：Telegram 一条消息最多 {MAX_MESSAGE_CHARS} 字，"
+        "请精简，或拆成几个条目"
+    )
+
+
+def _check_message(name: str, line: int, key: str, text: str, problems: list[Problem]) -> None:
+    """A message must fit in one Telegram message, and every brace in it must be a placeholder
+    the code fills into this message (`placeholders_for`): anything else would reach people as
+    written, `{limit}` and all."""
+    if len(text) > MAX_MESSAGE_CHARS:
+        problems.append(Problem(name, line, _too_long_to_send(f"messages.{key}", text)))
+    allowed = placeholders_for(key)
+    offered = "、".join(f"{{{p}}}" for p in sorted(allowed)) or "没有占位符"
+    for match in _BRACES_RE.finditer(text):
+        inside = match[1]
+        if inside in allowed:
+            continue
+        if inside is not None and _PLACEHOLDER_RE.fullmatch(match[0]):
+            message = (
+                f"messages.{key} 里的占位符 `{match[0]}` 不会被替换（这条文案可用：{offered}）："
+                "请改正拼写或删掉它"
+            )
+        elif inside is not None:
+            message = (
+                f"messages.{key} 里的 `{match[0]}` 不会被替换：占位符是花括号里紧挨着的小写名字"
+                f"（这条文案可用：{offered}），要显示括号请用全角的｛｝"
+            )
+        else:
+            message = (
+                f"messages.{key} 里有单独的花括号 `{match[0]}`（第 {match.start() + 1} 个字）："
+                f"花括号只用于占位符（这条文案可用：{offered}），要显示括号请用全角的｛｝"
+            )
+        problems.append(Problem(name, line, message))
 
 
 _CHANNEL_KEYS = ("id", "name", "handles", "triggers", "examples", "reply", "first", "about")
@@ -674,6 +906,8 @@ def _read_channels(path: Path, root: yaml.Node, problems: list[Problem]) -> list
         ref_id = _text(fields["id"][0], name, "id", problems)
         title = _text(fields["name"][0], name, "name", problems)
         reply = _text(fields["reply"][0], name, "reply", problems)
+        if reply is not None and len(reply) > MAX_MESSAGE_CHARS:
+            problems.append(Problem(name, fields["reply"][1], _too_long_to_send("reply", reply)))
         handles = (
             _text(fields["handles"][0], name, "handles", problems) if "handles" in fields else ""
         )
@@ -730,21 +964,19 @@ def _check_channels(
             )
 
 
-def _read_document(directory: Path, problems: list[Problem]) -> SourceDocument | None:
+def _read_document(
+    directory: Path, names: list[str], problems: list[Problem]
+) -> SourceDocument | None:
+    """The report (report.txt), None when the knowledge base has none or it cannot be read."""
+    if REPORT_FILE not in names:
+        return None
     path = directory / REPORT_FILE
-    try:
-        if path.is_file() and path.stat().st_size > MAX_FILE_BYTES:
-            size = path.stat().st_size
-            problems.append(
-                Problem(str(path), 0, f"文件过大（{size} 字节，上限 {MAX_FILE_BYTES}）")
-            )
-            return None
-        return load_document(directory)
-    except UnicodeDecodeError as exc:
-        problems.append(Problem(str(path), 0, f"不是 UTF-8 编码：{exc.reason}"))
-    except OSError as exc:
-        problems.append(Problem(str(path), 0, f"无法读取报告原文：{exc.strerror}"))
-    return None
+    reason = not_a_file(path)
+    if reason is not None:
+        problems.append(Problem(str(path), 0, reason))
+        return None
+    text = _read_text(path, problems)
+    return None if text is None else parse_document(text, str(path))
 
 
 def _check_passages(

@@ -321,6 +321,10 @@ class Matcher:
                 for gram in text.pinyin_bigrams:
                     self._pinyin_postings[gram].append(number)
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
+        # Phrasings by their raw text, so `rank(exclude=...)` drops them without a full scan.
+        self._numbers_of: dict[str, list[int]] = defaultdict(list)
+        for number, phrase in enumerate(self._phrases):
+            self._numbers_of[phrase.raw].append(number)
         # The report's sections in knowledge-base order (the browse and overview order).
         self.section_order = tuple(dict.fromkeys(entry.source for entry in self.kb.entries))
 
@@ -531,10 +535,9 @@ class Matcher:
                 hits[number] += weight * phrases[number].credit
         if not hits:
             return []
-        if exclude:
-            for number, phrase in enumerate(self._phrases):
-                if phrase.raw in exclude:
-                    hits.pop(number, None)
+        for raw in exclude:
+            for number in self._numbers_of.get(raw, ()):
+                hits.pop(number, None)
         shortlist = self._shortlist(hits)
         # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
         known_weight = sum(

@@ -58,6 +58,8 @@ CLUSTER_THRESHOLD = 60.0
 # worker thread so the bot keeps answering meanwhile).
 CLUSTER_SAMPLE = 2000
 MAX_EXAMPLES = 10
+# The form of a reviewable question with nothing in it at all (only spaces were stored).
+UNREADABLE_KEY = "（无文字）"
 # Below this score the "nearest" entry shares a word or two by chance; the short texts leave it
 # out rather than send an admin after a wrong entry (the report and `suggest` still show it).
 NEAREST_SHOWN = 0.25
@@ -464,16 +466,22 @@ def cluster_questions(
     """Group near-duplicate questions; unnumbered, in no particular order.
 
     Questions are normalised by the matcher (the stored normalised form without one), and
-    identical forms merged. Then, most asked first, each form not yet taken becomes a cluster's
-    seed and takes every remaining form scoring at least `threshold` in `similarity` against
-    it. Comparing with the seed only (not with every member) keeps one vague wording from
-    chaining unrelated questions together.
+    identical forms merged; a question that normalises to nothing (markup only, such as
+    `<img src=x onerror=…>`) keeps its wording as asked as its form, so it is still listed for
+    review rather than left out of every cluster. Then, most asked first, each form not yet
+    taken becomes a cluster's seed and takes every remaining form scoring at least `threshold`
+    in `similarity` against it. Comparing with the seed only (not with every member) keeps one
+    vague wording from chaining unrelated questions together.
     """
     groups: dict[str, list[LoggedQuestion]] = {}
     for question in questions:
-        key = (matcher.normalise(question.question) if matcher else "") or question.normalised
-        if key:
-            groups.setdefault(key, []).append(question)
+        key = (
+            (matcher.normalise(question.question) if matcher else "")
+            or question.normalised
+            or " ".join(question.question.split())
+            or UNREADABLE_KEY
+        )
+        groups.setdefault(key, []).append(question)
     keys = sorted(groups, key=lambda k: (-len(groups[k]), -_latest(groups[k]), k))
     forms = [_Form.of(key) for key in keys]
     assigned = [False] * len(keys)

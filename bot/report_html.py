@@ -21,6 +21,7 @@ from typing import Any
 
 from bot.report import Report, summary_lines
 from bot.report_output import report_json
+from bot.text import escape_terminal_controls, strip_terminal_controls
 
 _STYLE = """
 :root { --ok: #2e7d5b; --no: #e07b39; --bad: #c0392b; --ink: #1f2933; --muted: #6b7785;
@@ -202,8 +203,9 @@ CONTENT_SECURITY_POLICY = (
 
 
 def _json_for_script(data: Any) -> str:
-    """JSON that cannot end its <script> block early, whatever the questions contain."""
-    text = json.dumps(data, ensure_ascii=False)
+    """JSON that cannot end its <script> block early, whatever the questions contain (nor
+    drive a terminal that `cat`s the page: control characters are escaped too)."""
+    text = escape_terminal_controls(json.dumps(data, ensure_ascii=False))
     for raw, escaped in (
         ("<", "\\u003c"),
         (">", "\\u003e"),
@@ -216,7 +218,8 @@ def _json_for_script(data: Any) -> str:
 
 
 def _e(value: object) -> str:
-    return html.escape(str(value), quote=True)
+    """Text for the page: escaped, without terminal control or bidi characters."""
+    return html.escape(strip_terminal_controls(str(value)), quote=True)
 
 
 def _card(value: str, label: str) -> str:

@@ -4,6 +4,10 @@ JSON mirrors the report's structure for programs. CSV is one long ("tidy") table
 columns section, key, metric, value, so a spreadsheet or pandas can pivot any part of it
 without knowing the others: e.g. `day,2024-05-01,answered,15` or `cluster,1,count,5`.
 Pure: the caller opens files and writes.
+
+The questions in a report were typed by the public, so every output is safe to show: the table
+and CSV carry no terminal control or bidi characters, JSON has them as \\uXXXX escapes, and a
+CSV cell that a spreadsheet would run as a formula is written as text (`csv_cell`).
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from bot.report import Cluster, EntryStat, Report, summary_lines
+from bot.text import escape_terminal_controls, strip_terminal_controls
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
 EXAMPLE_SEPARATOR = " | "
@@ -95,7 +100,25 @@ def report_json(report: Report) -> dict[str, Any]:
 
 
 def write_json(report: Report, out: IO[str]) -> None:
-    out.write(json.dumps(report_json(report), ensure_ascii=False, indent=2) + "\n")
+    text = json.dumps(report_json(report), ensure_ascii=False, indent=2)
+    out.write(escape_terminal_controls(text) + "\n")
+
+
+# What makes a spreadsheet read a cell as a formula (OWASP's "CSV injection"): =, +, - and @,
+# and a tab or carriage return before one of them.
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: object) -> object:
+    """A value as a CSV cell that is safe to open: None as "", text without terminal control or
+    bidi characters, and text a spreadsheet would run as a formula (=HYPERLINK(...), @SUM(...))
+    behind a single quote, so it shows as the text it is. Numbers stay numbers."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        return value
+    value = strip_terminal_controls(value)
+    return "'" + value if value.startswith(_FORMULA_STARTS) else value
 
 
 def csv_rows(report: Report) -> Iterator[tuple[str, str, str, object]]:
@@ -132,7 +155,7 @@ def write_csv(report: Report, out: IO[str]) -> None:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for row in csv_rows(report):
-        writer.writerow(["" if v is None else v for v in row])
+        writer.writerow([csv_cell(v) for v in row])
 
 
 # --- terminal ---------------------------------------------------------------------------------
@@ -224,4 +247,4 @@ def format_table(report: Report) -> str:
         parts += ["", "生成知识库修改建议：kbbot suggest（同样的时间范围参数）"]
     else:
         parts.append("（无）")
-    return "\n".join(parts) + "\n"
+    return strip_terminal_controls("\n".join(parts) + "\n")

@@ -14,6 +14,7 @@ import contextlib
 import csv
 import difflib
 import json
+import stat
 import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -37,10 +38,11 @@ from bot.report import (
     parse_window,
 )
 from bot.report_html import render_html
-from bot.report_output import format_table, write_csv, write_json
+from bot.report_output import csv_cell, format_table, write_csv, write_json
 from bot.store import QuestionLog, StoreError
 from bot.suggest import SuggestError, new_wordings, suggest, write_atomically
 from bot.teaching import ATTACH, ReviewItem, Teacher, handled_text
+from bot.text import escape_terminal_controls, strip_terminal_controls
 
 REVIEW_COMMANDS = ("report", "suggest", "log")
 HISTORY_COMMANDS = ("history", "undo")
@@ -164,6 +166,12 @@ def run_review(config: Config, args: argparse.Namespace, out: IO[str]) -> int:
         return EXIT_ERROR
 
 
+def _say(out: IO[str], text: str) -> None:
+    """Write text that may hold what the public typed: without terminal control or bidi
+    characters (an escape sequence in a question must not drive the reviewer's terminal)."""
+    out.write(strip_terminal_controls(text))
+
+
 def _window(args: argparse.Namespace, *, required: bool) -> Window | None:
     """The window the flags ask for; None (everything) when optional and none was given."""
     if not required and not (args.since or args.start or args.end):
@@ -235,6 +243,8 @@ async def report(
     out: IO[str],
 ) -> int:
     """`kbbot report`: the table (default), CSV or JSON on `out`, and/or an HTML page."""
+    if html is not None:
+        _check_page_target(html)  # before the work, not after it
     result = await _report(config, window, _matcher(config, required=False), top)
     if html is not None:
         _write_page(html, render_html(result))
@@ -249,11 +259,47 @@ async def report(
 
 
 def _write_page(path: Path, text: str) -> None:
+    _check_page_target(path)
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
         write_atomically(path, text)
     except OSError as exc:
-        raise ReviewError(f"cannot write {path}: {exc}") from exc
+        raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from exc
+
+
+_NOT_REGULAR = (
+    (stat.S_ISDIR, "a folder"),
+    (stat.S_ISFIFO, "a FIFO"),
+    (stat.S_ISCHR, "a device"),
+    (stat.S_ISBLK, "a device"),
+    (stat.S_ISSOCK, "a socket"),
+)
+
+
+def _check_page_target(path: Path) -> None:
+    """Refuse to write the page anywhere but a regular file in an existing folder.
+
+    The page is written to a temporary file and renamed over `path`, which would replace a
+    symbolic link, a FIFO or a device (as root, /dev/full) with a regular file; and a mistyped
+    folder should be an error, not a new tree of folders.
+    """
+    folder = path.parent
+    if not folder.is_dir():
+        raise ReviewError(
+            f"cannot write {path}: the folder {folder} does not exist (create it first)"
+        )
+    try:
+        mode = path.lstat().st_mode
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from exc
+    if stat.S_ISLNK(mode):
+        raise ReviewError(
+            f"cannot write {path}: it is a symbolic link; give the path of the file itself"
+        )
+    for test, kind in _NOT_REGULAR:
+        if test(mode):
+            raise ReviewError(f"cannot write {path}: it is {kind}, not a regular file")
 
 
 async def suggestions(
@@ -264,27 +310,28 @@ async def suggestions(
     assert matcher is not None
     result = await _report(config, window, matcher, top, skip_handled=True)
     tz = window.tz
-    out.write(f"未回答的问题：{window.describe()}，{result.unanswered} 条\n")
+    _say(out, f"未回答的问题：{window.describe()}，{result.unanswered} 条\n")
     if not result.clusters:
-        out.write("没有未回答的问题，知识库暂时不用补充。\n")
+        _say(out, "没有未回答的问题，知识库暂时不用补充。\n")
         return EXIT_OK
     for cluster in result.clusters:
         advice = suggest(cluster, matcher)
         span = f"{cluster.first_asked.astimezone(tz):%m-%d} 至 {cluster.last_asked.astimezone(tz):%m-%d}"
-        out.write(f"\n=== 第 {cluster.number} 组：{cluster.count} 次，{span} ===\n")
-        out.write(f"问法：{' / '.join(cluster.examples[:5])}\n")
+        _say(out, f"\n=== 第 {cluster.number} 组：{cluster.count} 次，{span} ===\n")
+        _say(out, f"问法：{' / '.join(cluster.examples[:5])}\n")
         if cluster.nearest is not None:
             near = cluster.nearest
-            out.write(f"最接近的条目：{near.entry_id}（{near.topic}），得分 {near.score:.2f}\n")
+            _say(out, f"最接近的条目：{near.entry_id}（{near.topic}），得分 {near.score:.2f}\n")
         if advice.action == "add_questions":
-            out.write(f"建议：把问法加入条目 {advice.entry_id}（{advice.reason}）\n")
+            _say(out, f"建议：把问法加入条目 {advice.entry_id}（{advice.reason}）\n")
         else:
-            out.write(f"建议：新增条目（{advice.reason}）\n")
-        out.write(advice.snippet)
+            _say(out, f"建议：新增条目（{advice.reason}）\n")
+        _say(out, advice.snippet)
         if advice.action == "add_questions" and advice.wordings:
-            out.write(
+            _say(
+                out,
                 f"# 或者直接写入：kbbot suggest --apply {advice.entry_id} "
-                f"--cluster {cluster.number}{flags}\n"
+                f"--cluster {cluster.number}{flags}\n",
             )
     return EXIT_OK
 
@@ -347,7 +394,7 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
             raise ReviewError(f"{change.file} is unchanged: {exc}") from exc
     out.write("知识库检查通过（与 kbbot kb check 相同的检查，在写入之前）。\n")
     out.write(f"已在 {folder / change.file} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
-    out.writelines(f"  - {w}\n" for w in wordings)
+    _say(out, "".join(f"  - {w}\n" for w in wordings))
     answered = _now_answered(config, entry_id, wordings)
     out.write(f"其中 {answered}/{len(wordings)} 个现在会直接得到这个条目的回答。")
     out.write(f"机器人会自动重新加载知识库。修改记录 #{done.id}，撤销：kbbot kb undo\n")
@@ -393,14 +440,17 @@ async def _export(log: QuestionLog, window: Window | None, fmt: str, out: IO[str
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        async for row in log.export(start, end):
-            writer.writerow(row)
+        async with contextlib.aclosing(log.export(start, end)) as rows:
+            async for row in rows:
+                writer.writerow({name: csv_cell(value) for name, value in row.items()})
         return
     out.write("[")
     first = True
-    async for row in log.export(start, end):
-        out.write(("\n" if first else ",\n") + json.dumps(_json_row(row), ensure_ascii=False))
-        first = False
+    async with contextlib.aclosing(log.export(start, end)) as rows:
+        async for row in rows:
+            line = escape_terminal_controls(json.dumps(_json_row(row), ensure_ascii=False))
+            out.write(("\n" if first else ",\n") + line)
+            first = False
     out.write("\n]\n" if not first else "]\n")
 
 
@@ -451,7 +501,7 @@ async def kb_history(config: Config, *, limit: int, out: IO[str]) -> int:
     async with _log(config, create=True) as log:
         await history.note_hand_edits(log, folder)
         changes = await log.changes(history.folder_key(folder), limit)
-    out.write(history.format_history(changes, "撤销最近一次修改：kbbot kb undo（会先预览）") + "\n")
+    _say(out, history.format_history(changes, "撤销最近一次修改：kbbot kb undo（会先预览）") + "\n")
     return EXIT_OK
 
 
@@ -463,7 +513,7 @@ async def kb_undo(config: Config, *, yes: bool, stdin: IO[str], out: IO[str]) ->
     actor = Actor.shell()
     async with _log(config, create=True) as log:
         planned = await teacher.plan_undo(log, actor)
-        out.write(planned.text + "\n")
+        _say(out, planned.text + "\n")
         if planned.token is None:
             return EXIT_OK
         if not yes:
@@ -477,7 +527,7 @@ async def kb_undo(config: Config, *, yes: bool, stdin: IO[str], out: IO[str]) ->
                 out.write("已取消，知识库没有修改。\n")
                 return EXIT_OK
         outcome = await teacher.confirm(log, planned.token, actor)
-    out.write(outcome.text + "\n")
+    _say(out, outcome.text + "\n")
     if not outcome.done:
         return EXIT_ERROR
     out.write("正在运行的机器人会自动重新加载知识库。\n")

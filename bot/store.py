@@ -15,17 +15,32 @@ import logging
 import os
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import (
+    AsyncGenerator,
+    Awaitable,
+    Callable,
+    Iterable,
+    Mapping,
+    Sequence,
+)
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 
-from bot.engine import Kind, Reply
+from bot.engine import MAX_INPUT_CHARS, Kind, Reply, prepare_question
 from bot.privacy import mask_personal_data
 
 log = logging.getLogger(__name__)
+
+# The longest text a column holds. The engine already cuts questions at MAX_INPUT_CHARS (with a
+# note of their length); this bounds records that did not come from it.
+STORED_LIMIT = 2 * MAX_INPUT_CHARS
+# The log holds what the public typed: only its owner may read it. SQLite gives the -wal and
+# -shm files the mode of the database file.
+FILE_MODE = 0o600
+DIRECTORY_MODE = 0o700
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -162,6 +177,53 @@ async def m005_knowledge_changes_and_review(db: aiosqlite.Connection) -> None:
         )
         """
     )
+
+
+@migration
+async def m006_mask_again(db: aiosqlite.Connection) -> None:
+    """Mask what earlier versions stored in the clear: full-width digits, ID numbers ending in
+    x or written with spaces, bank cards, and the whole `normalised` column (where addresses
+    and ID numbers had lost the punctuation the old masking looked for), in the questions and
+    in the review tables built from them. Rows are rewritten in place, only where masking
+    changes them."""
+    changed: list[tuple[str, str, int]] = []
+    async with db.execute("SELECT id, question, normalised FROM questions") as cursor:
+        while rows := await cursor.fetchmany(5000):
+            for row_id, question, normalised in rows:
+                masked = (mask_personal_data(question), mask_personal_data(normalised))
+                if masked != (question, normalised):
+                    changed.append((*masked, row_id))
+    await db.executemany("UPDATE questions SET question = ?, normalised = ? WHERE id = ?", changed)
+    async with db.execute("SELECT form FROM review_handled") as cursor:
+        forms = [form for (form,) in await cursor.fetchall() if mask_personal_data(form) != form]
+    for form in forms:  # two wordings may now be one: keep the first claim
+        await db.execute(
+            "UPDATE OR IGNORE review_handled SET form = ? WHERE form = ?",
+            (mask_personal_data(form), form),
+        )
+        await db.execute("DELETE FROM review_handled WHERE form = ?", (form,))
+    for table, key in (("review_clusters", "key"), ("review_pending", "token")):
+        async with db.execute(f"SELECT {key}, body FROM {table}") as cursor:
+            bodies = [(_mask_json(body), name) for name, body in await cursor.fetchall()]
+        await db.executemany(f"UPDATE {table} SET body = ? WHERE {key} = ?", bodies)
+
+
+def _mask_json(text: str) -> str:
+    """A JSON document with every string in it masked (numbers stay numbers)."""
+
+    def mask(value: object) -> object:
+        if isinstance(value, str):
+            return mask_personal_data(value)
+        if isinstance(value, list):
+            return [mask(item) for item in value]
+        if isinstance(value, dict):
+            return {mask_personal_data(str(k)): mask(v) for k, v in value.items()}
+        return value
+
+    try:
+        return json.dumps(mask(json.loads(text)), ensure_ascii=False)
+    except ValueError:
+        return mask_personal_data(text)
 
 
 # After 没帮助: asked again in other words, browsed the report, or took the official channel.
@@ -337,7 +399,7 @@ class QuestionLog:
         for _ in range(3):
             before = _file_identity(path)
             try:
-                path.parent.mkdir(parents=True, exist_ok=True)
+                _create_private(path)
                 db = await aiosqlite.connect(path, timeout=busy_timeout)
             except (OSError, sqlite3.Error) as exc:
                 raise StoreError(f"cannot open the question log at {path}: {exc}") from exc
@@ -557,7 +619,7 @@ class QuestionLog:
 
     async def export(
         self, start: datetime | None = None, end: datetime | None = None
-    ) -> AsyncIterator[dict[str, object]]:
+    ) -> AsyncGenerator[dict[str, object], None]:
         """Every row in a window, oldest first, streamed (the log may be large)."""
         async with self._db.execute(
             "SELECT * FROM questions WHERE asked_at >= ? AND asked_at < ? ORDER BY id",
@@ -855,6 +917,7 @@ class QuestionLog:
         partial = target.with_name(f".{target.name}.{os.getpid()}.partial")
         try:
             await asyncio.to_thread(_prepare_backup_target, target, self.path)
+            await asyncio.to_thread(_create_private, partial)
             # aiosqlite runs the copy in its own thread, hence check_same_thread=False.
             dest = sqlite3.connect(partial, check_same_thread=False)
             try:
@@ -987,8 +1050,8 @@ def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
     return (
         _timestamp(item.asked_at),
         item.channel,
-        mask_personal_data(item.question),
-        mask_personal_data(item.normalised),
+        prepare_question(item.question, STORED_LIMIT),
+        prepare_question(item.normalised, STORED_LIMIT),
         int(item.answered),
         item.outcome,
         item.entry_id,
@@ -998,6 +1061,17 @@ def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
         json.dumps(list(item.suggestions)),
         item.ref,
     )
+
+
+def _create_private(path: Path) -> None:
+    """Create `path` empty (a valid, empty SQLite database) with `FILE_MODE`, and its folder
+    with `DIRECTORY_MODE`, unless they exist; an existing file keeps the mode it has."""
+    path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, FILE_MODE)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _file_identity(path: Path) -> tuple[int, int] | None:

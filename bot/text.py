@@ -439,3 +439,90 @@ def _whole_word(text: str, start: int, end: int) -> bool:
 def invert_synonyms(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:
     """{canonical: [variants]} as written in synonyms.yaml -> {variant: canonical}."""
     return {variant: canonical for canonical, variants in groups.items() for variant in variants}
+
+
+# --- text from outside: repaired, capped, safe to print ------------------------------------------
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def repair(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD.
+
+    Undecodable bytes (read with surrogateescape) and broken JSON escapes ("\\ud800" in a
+    Telegram update) arrive as lone surrogates, which OpenCC, SQLite and every encoder refuse.
+    """
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+TRUNCATION_MARK = "……（已截断，原文共 {length} 字）"
+# How far back from a cut `cut` looks for a number or address cut in two.
+_CUT_LOOKBACK = 80
+_ADDRESS_CHARS = frozenset("@._%+- ")
+_CHINESE_DIGITS = frozenset("〇零一二三四五六七八九")
+_DIGITS_AND_AT = frozenset("0123456789@")
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` as it is when it has at most `limit` characters, else its first `limit` characters
+    (callers add `TRUNCATION_MARK`).
+
+    Only the length is looked at before cutting, so a huge text costs no more than a short one.
+    A phone number, ID number or e-mail address cut in two at the end is dropped whole: masking
+    cannot recognise half of one, and half of one is still personal data.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    start = len(head)
+    while start > max(limit - _CUT_LOOKBACK, 0) and _addressy(head[start - 1]):
+        start -= 1
+    if any(_digit_like(ch) for ch in head[start:]):
+        head = head[:start]
+    return head.rstrip()
+
+
+def _addressy(ch: str) -> bool:
+    if ch in _CHINESE_DIGITS:
+        return True
+    folded = unicodedata.normalize("NFKC", ch)
+    return len(folded) == 1 and folded.isascii() and (folded.isalnum() or folded in _ADDRESS_CHARS)
+
+
+def _digit_like(ch: str) -> bool:
+    """A digit of any width or script, or the @ of an address."""
+    return ch in _CHINESE_DIGITS or unicodedata.normalize("NFKC", ch) in _DIGITS_AND_AT
+
+
+# Characters that make a terminal do something rather than show something: C0 controls but tab
+# and newline (ESC starts escape sequences, CR goes back over the line, BEL rings), DEL, the C1
+# controls (U+009B alone starts a sequence in many terminals) and the bidirectional controls that
+# reorder what is shown ("Trojan Source").
+_TERMINAL_CONTROLS: tuple[int, ...] = (
+    *range(0x00, 0x09),
+    *range(0x0B, 0x20),
+    *range(0x7F, 0xA0),
+    0x061C,
+    0x200E,
+    0x200F,
+    *range(0x202A, 0x202F),
+    *range(0x2066, 0x206A),
+)
+_STRIP_CONTROLS: dict[int, None] = dict.fromkeys(_TERMINAL_CONTROLS)
+_ESCAPE_CONTROLS: dict[int, str] = {code: f"\\u{code:04x}" for code in _TERMINAL_CONTROLS}
+
+
+def strip_terminal_controls(text: str) -> str:
+    """`text` without terminal control and bidi characters: safe to print to a terminal, a CSV
+    file or anything else a person reads. Newlines and tabs stay."""
+    return text.translate(_STRIP_CONTROLS)
+
+
+def escape_terminal_controls(json_text: str) -> str:
+    """JSON text with the characters `strip_terminal_controls` removes written as \\uXXXX
+    escapes instead: the same data for a program, nothing a terminal would act on.
+
+    Only for the output of `json.dumps`, where such characters can only be inside strings
+    (it escapes the C0 controls itself, but not DEL, C1 or bidi controls).
+    """
+    return json_text.translate(_ESCAPE_CONTROLS)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
+import os
 import shutil
 import sqlite3
 import subprocess
@@ -12,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.cli import build_parser, run
 from bot.config import SHIPPED_KNOWLEDGE
 from bot.engine import Engine, Kind
 from tests.reply_kinds import ALSO, reply_of_kind
@@ -302,3 +304,135 @@ def test_chat_lets_a_number_pick_a_section_of_a_broad_word(shipped_engine: Engin
     assert status == 0
     assert f"  2. {picked.topic}\n" in out and "（输入序号查看对应答案）" in out
     assert out.rstrip().endswith(f"{picked.answer}\n来源：{picked.source}")
+
+
+# --- global flags before or after the command ---------------------------------------------------
+
+
+def _leaf_commands(
+    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
+) -> list[tuple[tuple[str, ...], argparse.ArgumentParser]]:
+    """Every command line that ends in a command (kbbot ask, kbbot log export...), with the
+    parser of its last word."""
+    groups = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not groups:
+        return [(path, parser)]
+    found = []
+    for group in groups:
+        for name, sub in group.choices.items():
+            found += _leaf_commands(sub, (*path, name))
+    return found
+
+
+def _required(parser: argparse.ArgumentParser) -> list[str]:
+    """Dummy values for a command's required arguments (log backup FILE, prune --older-than)."""
+    argv: list[str] = []
+    for action in parser._actions:
+        if not action.option_strings and action.nargs is None and action.dest != "help":
+            argv.append("x.sqlite3")
+        elif action.required and action.option_strings:
+            argv += [action.option_strings[0], "1d"]
+    return argv
+
+
+def test_global_flags_work_before_or_after_every_command(tmp_path: Path) -> None:
+    parser = build_parser()
+    commands = _leaf_commands(parser)
+    assert len(commands) >= 12 and (("log", "export") in dict(commands))
+    for words, leaf in commands:
+        flags = ["--db", str(tmp_path / "q.sqlite3"), "--knowledge", str(tmp_path / "kb")]
+        for argv in (
+            [*flags, *words, *_required(leaf)],
+            [*words, *_required(leaf), *flags],
+        ):
+            args = parser.parse_args(argv)
+            assert (args.db, args.knowledge) == (tmp_path / "q.sqlite3", tmp_path / "kb"), argv
+
+
+def test_db_before_the_command_is_the_log_the_command_reads(kb_dir: Path, tmp_path: Path) -> None:
+    db = tmp_path / "elsewhere.sqlite3"
+    status, _ = call(["--db", str(db), "--knowledge", str(kb_dir), "ask", "合作的律所有哪些"])
+    assert status == 0 and [row[1] for row in rows(db)] == ["合作的律所有哪些"]
+    status, out = call(["--db", str(db), "log", "export"])
+    assert status == 0 and "合作的律所有哪些" in out
+
+
+def test_knowledge_before_the_command_is_the_base_that_answers(kb_dir: Path) -> None:
+    path = kb_dir / "10-work.yaml"
+    text = path.read_text(encoding="utf-8").replace("62个部门", "64个部门")
+    path.write_text(text, encoding="utf-8")
+    status, out = call(["--knowledge", str(kb_dir), "ask", "--no-log", "法律顾问覆盖情况"])
+    assert status == 0 and "64个部门" in out
+    status, out = call(["--knowledge", str(kb_dir), "kb", "check"])
+    assert status == 0 and "5 个条目" in out
+
+
+# --- a reader that goes away: no traceback ------------------------------------------------------
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _read_one_line_then_close(argv: list[str], env: dict[str, str]) -> tuple[int, str, bytes]:
+    """`python -m bot ARGV | head -1`: read the first line, then go away (close the pipe)."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()
+    err = process.stderr.read().decode("utf-8", "replace")
+    process.stderr.close()
+    return process.wait(timeout=120), err, first
+
+
+def _closed_from_the_start(argv: list[str], env: dict[str, str]) -> tuple[int, str]:
+    """The reader is gone before the command writes a byte."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "bot", *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        cwd=REPO,
+        env=env,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    process.stdout.close()  # long before the child has even imported the bot
+    err = process.stderr.read().decode("utf-8", "replace")
+    process.stderr.close()
+    return process.wait(timeout=120), err
+
+
+@pytest.fixture
+def big_log(kb_dir: Path, tmp_path: Path) -> dict[str, str]:
+    """The environment of a command on a log of 2,048 questions: far more than a pipe holds."""
+    db = tmp_path / "q.sqlite3"
+    assert call(["ask", "--knowledge", str(kb_dir), "--db", str(db), "合作的律所有哪些"])[0] == 0
+    with sqlite3.connect(db) as raw:
+        columns = [row[1] for row in raw.execute("PRAGMA table_info(questions)") if row[1] != "id"]
+        names = ", ".join(columns)
+        for _ in range(11):
+            raw.execute(f"INSERT INTO questions ({names}) SELECT {names} FROM questions")
+    return {**os.environ, "KBBOT_DB": str(db), "KBBOT_KNOWLEDGE": str(SHIPPED_KNOWLEDGE)}
+
+
+@pytest.mark.parametrize("fmt", ["csv", "json"])
+def test_log_export_piped_to_head_ends_quietly(big_log: dict[str, str], fmt: str) -> None:
+    """`kbbot log export | head -1` on a log larger than a pipe holds: the reader goes away
+    while the export is still writing."""
+    status, err, first = _read_one_line_then_close(["log", "export", "--format", fmt], big_log)
+    assert first  # the reader did get its line
+    assert (status, err) == (141, "")
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [["log", "export"], ["log", "export", "--format", "json"], ["report"], ["kb", "check"]],
+    ids=["log-export", "log-export-json", "report", "kb-check"],
+)
+def test_a_reader_gone_before_the_first_byte_ends_the_command_quietly(
+    big_log: dict[str, str], argv: list[str]
+) -> None:
+    assert _closed_from_the_start(argv, big_log) == (141, "")

@@ -262,3 +262,76 @@ def test_check_reports_every_failure_at_once(tmp_path: Path) -> None:
     assert not result.ok
     assert [c.name for c in result.checks if not c.ok] == ["knowledge base", "question log"]
     assert result.summary().count("; ") == 1
+
+
+# --- a damaged log: pages corrupted behind a valid header ---------------------------------------
+
+
+def damaged_log(path: Path, rows: int = 400) -> Path:
+    """A question log whose header and schema page are intact and whose other pages are not:
+    it opens and even takes writes, and fails where a command reads the damaged pages."""
+    make_log(path)
+    connection = sqlite3.connect(path)
+    connection.executemany(
+        "INSERT INTO questions (asked_at, channel, question, normalised, answered, outcome) "
+        "VALUES (?, 'cli', ?, ?, 0, 'none')",
+        [
+            (f"2024-05-01T00:00:{n % 60:02d}+00:00", f"问题{n}" * 20, f"问题{n}")
+            for n in range(rows)
+        ],
+    )
+    connection.commit()
+    connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    [page_size] = connection.execute("PRAGMA page_size").fetchone()
+    connection.close()
+    data = bytearray(path.read_bytes())
+    for start in range(page_size, len(data), page_size):  # every page but the first
+        data[start : start + 64] = b"\xff" * 64
+    path.write_bytes(bytes(data))
+    return path
+
+
+def assert_backup_advice(line: str, db: Path) -> None:
+    assert line.count("\n") == 1 and "Traceback" not in line
+    assert f"{db} is damaged" in line
+    assert "kbbot log backup" in line and f"sqlite3 {db} .recover" in line
+
+
+def test_a_damaged_log_is_unhealthy_with_the_commands_that_restore_it(
+    kb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    db = damaged_log(tmp_path / "q.sqlite3")
+    status, out, err = health(capsys, kb_dir, db)
+    one_line_failure(status, out, err)
+    assert err.startswith(f"kbbot: unhealthy: question log: {db} is damaged (")
+    assert_backup_advice(err, db)
+
+
+@pytest.mark.parametrize(
+    "command", [["report"], ["log", "export"], ["log", "export", "--format", "json"]]
+)
+def test_reading_a_damaged_log_is_one_line_with_the_same_advice(
+    kb_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    db = damaged_log(tmp_path / "q.sqlite3")
+    out = io.StringIO()
+    status = run([*command, "--knowledge", str(kb_dir), "--db", str(db)], out=out)
+    err = capsys.readouterr().err
+    assert status == 1
+    assert err.startswith(f"kbbot: error: the question log {db} is damaged (")
+    assert_backup_advice(err, db)
+
+
+def test_an_intact_log_passes_the_integrity_check_each_time_it_changes(tmp_path: Path) -> None:
+    db = make_log(tmp_path / "q.sqlite3")
+    assert check_database(db).ok
+    connection = sqlite3.connect(db)
+    connection.execute(
+        "INSERT INTO questions (asked_at, channel, question, normalised, answered, outcome) "
+        "VALUES ('2024-05-01T00:00:00+00:00', 'cli', '问', '问', 0, 'none')"
+    )
+    connection.commit()
+    connection.close()
+    assert check_database(db).ok
+    damaged_log(tmp_path / "other.sqlite3")
+    assert not check_database(tmp_path / "other.sqlite3").ok

@@ -153,10 +153,18 @@ def _command_texts(state: BotState) -> tuple[str, ...]:
 
 
 async def watch_knowledge(context: Context) -> None:
-    """JobQueue: reload when an admin saves a knowledge file; tell admins if it is broken."""
+    """JobQueue: reload when an admin saves a knowledge file; tell admins if it is broken.
+
+    Broken means anything `kb check` calls an error, a file the bot may not read or a link
+    that goes nowhere included (the fingerprint covers permissions): admins hear of it once
+    per state of the files, and again if the files go back as they were and break anew.
+    """
     state = state_of(context)
     engine = state.engine
-    if engine.directory is None or not engine.changed_on_disk():
+    if engine.directory is None:
+        return
+    if not engine.changed_on_disk():
+        state.broken_fingerprint = None  # as served again: a later break is news
         return
     if fingerprint(engine.directory) == state.broken_fingerprint:
         return  # already reported; wait for the next save

@@ -3,22 +3,32 @@
 This module only wires; what each handler does lives in handlers.py (citizens), inline.py,
 admin.py and errors.py. `build_application` is what `kbbot run`, the end-to-end tests and the
 benchmark all use, so they exercise exactly the production bot.
+
+`serve` runs it the way PTB's `run_polling`/`run_webhook` would, with three differences a
+production bot needs: a Bot API that cannot be reached at start is one log line and a retry
+with a growing delay, not a traceback and an exit; a stop signal at any moment, start-up
+included, cancels what is under way and shuts down cleanly (PTB closes its start-up coroutine
+instead, which can leave the process hanging); and the drain after a stop signal is bounded,
+leaving what it cannot finish in the inbox (bot/telegram/inbox.py) for the next start, so the
+whole shutdown fits in the stop timeout of the deploy files.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dtm
 import logging
 import secrets
 import signal
+from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
 from telegram.constants import ParseMode, UpdateType
-from telegram.error import InvalidToken, NetworkError
+from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
@@ -34,14 +44,20 @@ from telegram.ext import (
 
 from bot.config import Config, ConfigError
 from bot.engine import Engine
-from bot.logqueue import LogQueue
+from bot.logqueue import Backoff, LogQueue
 from bot.report import REPORT_TZ
 from bot.store import QuestionLog, StoreError
 from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
 from bot.telegram.commands import publish_commands
-from bot.telegram.errors import RetryingRateLimiter, redact_token, report_error
+from bot.telegram.errors import (
+    RetryingRateLimiter,
+    quiet_startup_retries,
+    redact_token,
+    report_error,
+)
 from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard
 from bot.telegram.health import schedule_health_route
+from bot.telegram.inbox import INBOX_FILE, Inbox, InboxProcessor, InboxQueue
 from bot.telegram.state import STATE_KEY, BotState, Context
 
 log = logging.getLogger(__name__)
@@ -64,6 +80,15 @@ CONCURRENT_UPDATES = 16
 REQUEST_TIMEOUT = 10.0
 WEEKLY_DIGEST_AT = dtm.time(9, 0, tzinfo=REPORT_TZ)
 MONDAY = 1  # PTB's run_daily counts days from Sunday = 0
+# Waits between attempts to reach the Bot API at start: 1 s, 2 s, 4 s ... at most a minute.
+STARTUP_BACKOFF = Backoff(first=1.0, factor=2.0, longest=60.0)
+# After a stop signal: seconds to stop fetching and finish the updates in hand. Then the
+# question log gets up to LogQueue.close's 10 s; together well inside the 30 s the deploy files
+# allow (deploy/kbbot.service TimeoutStopSec, deploy/compose.yaml stop_grace_period).
+DRAIN_SECONDS = 15.0
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+
+T = TypeVar("T")
 
 
 class BotStartError(Exception):
@@ -86,12 +111,14 @@ def build_application(
         timeout: seconds for each Bot API request (connect, read, write, pool); tests use less.
     """
     token = require_token(config)
+    inbox = Inbox(config.data_dir / INBOX_FILE)
     state = BotState(
         config=config,
         engine=engine,
         user_secret=config.user_hash_secret(),
         flood=FloodGuard(config.flood_limit, config.flood_period),
         taps=FloodGuard(config.flood_limit * TAP_ALLOWANCE, config.flood_period),
+        inbox=inbox,
     )
     builder: ApplicationBuilder[Any, Any, Any, Any, Any, Any] = (
         ApplicationBuilder()
@@ -106,7 +133,8 @@ def build_application(
             )
         )
         .rate_limiter(RetryingRateLimiter(overall_max_rate=config.rate_limit))
-        .concurrent_updates(CONCURRENT_UPDATES)
+        .update_queue(InboxQueue(inbox))  # journals each update before it is acknowledged
+        .concurrent_updates(InboxProcessor(inbox, CONCURRENT_UPDATES))
         .post_init(post_init)
         .post_shutdown(post_shutdown)
     )
@@ -197,15 +225,17 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
 
 
 async def post_init(app: AnyApplication) -> None:
-    """Open the question log, publish the command menu, start the knowledge-file watcher."""
+    """Open the question log and the inbox, queue again what the last run left unfinished,
+    publish the command menu, start the knowledge-file watcher."""
     state: BotState = app.bot_data[STATE_KEY]
     await _prepare_log(state.config.db_path)
     questions = LogQueue(state.config.db_path)
     await questions.start()
     state.questions = questions
+    if state.inbox is not None and isinstance(app.update_queue, InboxQueue):
+        await state.inbox.open()
+        await app.update_queue.replay(app.bot)  # handled first, once the Application starts
     await admin.note_hand_edits(state)  # files edited while the bot was down
-    if state.owns_stop_signals:
-        _stop_once_on_signals()
     await publish_commands(app.bot, state)
     jobs = app.job_queue
     if jobs is not None:
@@ -219,37 +249,6 @@ async def post_init(app: AnyApplication) -> None:
         len(state.engine.kb.entries),
         len(state.config.admins),
     )
-
-
-STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-
-
-def _stop_once_on_signals() -> None:
-    """Stop on the first SIGTERM/SIGINT as PTB does, and ignore any that follow.
-
-    PTB's own handler raises SystemExit on every stop signal, so a second SIGTERM (an impatient
-    `docker stop`, a supervisor that repeats itself) would break off the graceful shutdown in
-    the middle: replies in flight and questions not yet written would be lost. Ignoring the
-    repeats lets the shutdown finish; SIGKILL remains for a bot that truly hangs.
-    """
-    loop = asyncio.get_running_loop()
-    stopping = False
-
-    def stop() -> None:
-        # Two signals read from the loop's wake-up pipe together schedule this twice; the
-        # second call must not raise into the shutdown the first one started.
-        nonlocal stopping
-        if stopping:
-            return
-        stopping = True
-        for sig in STOP_SIGNALS:
-            loop.remove_signal_handler(sig)
-            signal.signal(sig, signal.SIG_IGN)
-        log.info("stop signal received: finishing the updates in hand, then exiting")
-        raise SystemExit
-
-    for sig in STOP_SIGNALS:
-        loop.add_signal_handler(sig, stop)
 
 
 async def _prepare_log(path: Path) -> None:
@@ -269,13 +268,16 @@ async def _prepare_log(path: Path) -> None:
 
 async def post_shutdown(app: AnyApplication) -> None:
     """Close the question log once every handler has finished (the Application waits for them),
-    so every question received before a SIGTERM is in the log."""
+    so every question received before a SIGTERM is in the log; then the inbox, which marks done
+    the updates whose questions that wrote (or saved for the next start)."""
     state: BotState = app.bot_data[STATE_KEY]
     questions, state.questions = state.questions, None
     if questions is not None:
         unwritten = await questions.close()
         if unwritten:
             log.error("%d question(s) could not be written before shutdown", unwritten)
+    if state.inbox is not None:
+        await state.inbox.close()
     log.info("bot stopped")
 
 
@@ -301,25 +303,173 @@ def webhook_options(config: Config) -> dict[str, Any]:
 def run_bot(config: Config, engine: Engine) -> int:
     """Run until SIGINT/SIGTERM: long polling, or PTB's webhook server with a webhook URL.
 
-    On a stop signal PTB stops fetching, finishes the updates it has, then runs post_shutdown,
-    which writes every logged question out before the process exits.
+    Raises:
+        BotStartError: the Bot API rejected the token, or refused the webhook settings.
     """
     redact_token(require_token(config))
+    # aiosqlite logs every statement with its parameters at DEBUG: for the inbox those are
+    # whole updates, raw user ids and messages included, which no log level may print.
+    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
+    quiet_startup_retries()
     app = build_application(config, engine)
-    app.bot_data[STATE_KEY].owns_stop_signals = True
+
+    async def until_signalled() -> None:
+        stopping = asyncio.Event()
+        _stop_once_on_signals(stopping)
+        await serve(app, stopping)
+
     try:
-        if config.webhook_url:
-            app.run_webhook(**webhook_options(config))
-        else:
-            app.run_polling(allowed_updates=ALLOWED_UPDATES)
+        asyncio.run(until_signalled())
     except InvalidToken as exc:  # its message quotes the token: never show it
         raise BotStartError(
             f"the Bot API at {config.api_url} rejected KBBOT_TOKEN: "
             "check the token from @BotFather (and KBBOT_API_URL)"
         ) from exc
-    except NetworkError as exc:
-        raise BotStartError(f"cannot reach the Bot API at {config.api_url}: {exc}") from exc
+    except TelegramError as exc:  # not the network (that is retried): e.g. a refused webhook
+        raise BotStartError(
+            f"the Bot API at {config.api_url} refused to start the bot: {exc}"
+        ) from exc
     return 0
+
+
+def _stop_once_on_signals(stopping: asyncio.Event) -> None:
+    """Set `stopping` on the first SIGTERM/SIGINT, and ignore any that follow.
+
+    A second SIGTERM (an impatient `docker stop`, a supervisor that repeats itself) must not
+    break off the shutdown the first one started: replies in flight and questions not yet
+    written would be lost. SIGKILL remains for a bot that truly hangs.
+    """
+    loop = asyncio.get_running_loop()
+
+    def stop() -> None:
+        if stopping.is_set():  # two signals read from the wake-up pipe together
+            return
+        for sig in STOP_SIGNALS:
+            loop.remove_signal_handler(sig)
+            signal.signal(sig, signal.SIG_IGN)
+        log.info("stop signal received: finishing the updates in hand, then exiting")
+        stopping.set()
+
+    for sig in STOP_SIGNALS:
+        loop.add_signal_handler(sig, stop)
+
+
+async def serve(app: AnyApplication, stopping: asyncio.Event) -> None:
+    """Start `app` (built by build_application), serve until `stopping` is set, shut down.
+
+    A stop during start-up cancels the start-up where it is (a request in flight, a wait
+    before retrying) and still shuts down in order, so the question log and the inbox close.
+    """
+    state: BotState = app.bot_data[STATE_KEY]
+    try:
+        if await _unless_stopping(stopping, _start(app, state.config)):
+            await stopping.wait()
+    finally:
+        await _stop(app)
+
+
+async def _unless_stopping(stopping: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` until it ends (True) or `stopping` is set first (cancelled, False)."""
+    task = asyncio.ensure_future(work)
+    stop = asyncio.ensure_future(stopping.wait())
+    try:
+        await asyncio.wait({task, stop}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stop.cancel()
+    if task.done():
+        task.result()
+        return True
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    log.info("stopped during start-up")
+    return False
+
+
+async def _start(app: AnyApplication, config: Config) -> None:
+    """What run_polling/run_webhook do before they idle, retrying while the network is away."""
+    await _retrying(app.initialize, config)  # getMe: the Bot API is there, the token is good
+    if app.post_init is not None:
+        await app.post_init(app)
+    await _retrying(lambda: _start_fetching(app, config), config)
+    await app.start()
+
+
+async def _start_fetching(app: AnyApplication, config: Config) -> None:
+    updater = app.updater
+    assert updater is not None, "build_application makes an Updater"
+    if config.webhook_url:
+        await updater.start_webhook(**webhook_options(config))
+    else:
+        await updater.start_polling(allowed_updates=ALLOWED_UPDATES, error_callback=_poll_failed)
+
+
+def _poll_failed(error: TelegramError) -> None:
+    """One line per failed poll (PTB's default is a traceback); PTB retries with a backoff."""
+    log.warning("fetching updates failed (%s); retrying", error)
+
+
+async def _retrying(action: Callable[[], Awaitable[T]], config: Config) -> T:
+    """`action()`, retried with STARTUP_BACKOFF while the Bot API cannot be reached."""
+    failures = 0
+    while True:
+        try:
+            return await action()
+        except InvalidToken:
+            raise
+        except NetworkError as exc:
+            failures += 1
+            delay = STARTUP_BACKOFF.delay(failures)
+            log.warning(
+                "cannot reach the Bot API at %s (%s); retrying in %gs", config.api_url, exc, delay
+            )
+            await asyncio.sleep(delay)
+
+
+async def _stop(app: AnyApplication) -> None:
+    """Stop fetching, finish the updates in hand within DRAIN_SECONDS, shut down.
+
+    Updates not finished by then (waiting in the queue, or handlers still running, e.g. while
+    Telegram rate-limits or is unreachable) are left in the inbox for the next start.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + DRAIN_SECONDS
+    updater = app.updater
+    if updater is not None and updater.running:
+        # Its last getUpdates confirms the updates fetched; if that fails they come again,
+        # and the inbox knows them.
+        with contextlib.suppress(TimeoutError, TelegramError):
+            await asyncio.wait_for(updater.stop(), DRAIN_SECONDS)
+    if app.running:
+        await _drain(app, max(deadline - loop.time(), 0.0))
+        await app.stop()
+    await app.shutdown()
+    await app.bot.shutdown()  # when initialize failed half-way, shutdown() leaves the bot open
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+async def _drain(app: AnyApplication, seconds: float) -> None:
+    """Wait up to `seconds` for the update queue to be handled; then give up on the rest."""
+    queue = app.update_queue
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(queue.join(), seconds)
+        return
+    waiting = 0
+    while not queue.empty():
+        queue.get_nowait()
+        queue.task_done()
+        waiting += 1
+    processor = app.update_processor
+    running = await processor.cancel_in_flight() if isinstance(processor, InboxProcessor) else 0
+    log.warning(
+        "stopping: %d update(s) not finished within %gs (%d waiting, %d being answered) are "
+        "kept in the inbox for the next start",
+        waiting + running,
+        DRAIN_SECONDS,
+        waiting,
+        running,
+    )
 
 
 __all__ = [
@@ -331,5 +481,6 @@ __all__ = [
     "register_handlers",
     "require_token",
     "run_bot",
+    "serve",
     "webhook_options",
 ]

@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 # Waits before each retry of a request that failed with a network error (seconds).
 NETWORK_RETRY_DELAYS: tuple[float, ...] = (0.25, 1.0, 3.0)
+# Start-up requests: bot.telegram.app retries them itself, one log line per attempt.
+RETRIED_BY_CALLER = frozenset({"getMe", "deleteWebhook", "setWebhook"})
 
 JSONResult = bool | dict[str, Any] | list[dict[str, Any]]
 
@@ -34,7 +36,8 @@ class RetryingRateLimiter(AIORateLimiter):
 
     Only `NetworkError` itself is retried: a refused connection, a reset, a 5xx from the Bot
     API. `BadRequest` (our mistake) is not, and neither is `TimedOut`, whose request may well
-    have arrived: resending it would send the answer twice.
+    have arrived: resending it would send the answer twice. Nor are the start-up requests
+    (`RETRIED_BY_CALLER`), whose caller waits longer between attempts than a reply can.
     """
 
     def __init__(
@@ -64,7 +67,7 @@ class RetryingRateLimiter(AIORateLimiter):
             except (BadRequest, TimedOut):
                 raise
             except NetworkError as exc:
-                if delay is None:
+                if delay is None or endpoint in RETRIED_BY_CALLER:
                     raise
                 log.warning("%s failed (%s); retrying in %.2fs", endpoint, exc, delay)
                 await asyncio.sleep(delay)
@@ -117,3 +120,27 @@ def redact_token(token: str) -> None:
     for handler in root.handlers:
         if not any(isinstance(f, _Redact) for f in handler.filters):
             handler.addFilter(_Redact(token))
+
+
+class _BootstrapFailure(logging.Filter):
+    """Drops PTB's record of a failed start-up request (deleteWebhook, setWebhook).
+
+    PTB logs it with a traceback before raising the error; bot.telegram.app says the same in
+    one line and retries. Matched on PTB's message, so a PTB that words it differently shows
+    the traceback again rather than hiding anything else.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        args = record.args if isinstance(record.args, tuple) else ()
+        return not (
+            record.levelno >= logging.ERROR
+            and bool(args)
+            and str(args[0]).startswith("Network Retry Loop (Bootstrap")
+        )
+
+
+def quiet_startup_retries() -> None:
+    """Keep PTB's start-up tracebacks out of the log (see `_BootstrapFailure`)."""
+    ptb = logging.getLogger("telegram.ext")  # PTB's network retry loop logs here
+    if not any(isinstance(f, _BootstrapFailure) for f in ptb.filters):
+        ptb.addFilter(_BootstrapFailure())

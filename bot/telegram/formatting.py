@@ -9,6 +9,7 @@ person gets nothing. These functions are the only place that builds message text
 from __future__ import annotations
 
 import html
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -82,17 +83,29 @@ def clip(text: str, limit: int) -> str:
     return text[: max(limit - 1, 0)] + "…"
 
 
-def reply_html(reply: Reply, messages: Mapping[str, str], citing: Citing | None = None) -> str:
+def reply_html(
+    reply: Reply,
+    messages: Mapping[str, str],
+    citing: Citing | None = None,
+    *,
+    limit: int | None = MAX_TEXT,
+) -> str:
     """The message text for any engine reply (the buttons carry the suggestions).
 
     An answer, a partial answer, a quote of the report and a referral that says what the report
     says of the matter cite their section and the report; a several-question message numbers
-    each part, with its own source line. The whole stays within MAX_TEXT.
+    each part, with its own source line.
+
+    Args:
+        limit: the most visible characters: the text is cut to fit in one message, as an
+            inline result must. None: nothing is cut, for a chat, where the sender splits a
+            longer text over several messages (`split_html`).
     """
+    room = limit if limit is not None else _UNLIMITED
     if reply.kind is not Kind.MULTI:
-        return _single_html(reply, messages, citing, MAX_TEXT, listed=False)
+        return _single_html(reply, messages, citing, room, listed=False)
     # Each part gets an equal share of the room, less its number and the blank line between.
-    share = MAX_TEXT // max(len(reply.parts), 1) - 6
+    share = room // max(len(reply.parts), 1) - 6
     return "\n\n".join(
         f"{number}. {_single_html(part, messages, citing, share, listed=True)}"
         for number, part in enumerate(reply.parts, 1)
@@ -122,6 +135,92 @@ def _single_html(
     body_room = room - len(f"{gap}{messages['source_label']}：{shown}")
     body = esc(clip(reply.text, max(body_room, 1)))
     return f"{body}{gap}{source_html(source, messages, citing, cut=cut)}"
+
+
+# Room for text that is not to be cut (`reply_html(limit=None)`): more than any reply holds.
+_UNLIMITED = 1 << 30
+# What Telegram HTML is made of: a tag, an entity (one visible character), or one character.
+_HTML_ATOM_RE = re.compile(r"<[^>]*>|&#?\w+;|.", re.DOTALL)
+_TAG_RE = re.compile(r"<(/?)([a-zA-Z0-9-]+)")
+# Where a long text is best split after paragraphs (a blank line): after a line, a sentence, a
+# clause or a word, in that order of preference.
+_BREAK_MARKS = ("\n", "。！？；!?;", " ，,、")
+
+
+def split_html(text: str, limit: int = MAX_TEXT) -> list[str]:
+    """`text` (Telegram HTML) as messages of at most `limit` visible characters each.
+
+    A text that fits is returned as it is. A longer one is split between paragraphs if it can,
+    else between lines, sentences or words, and only as a last resort inside a word; never
+    inside a tag or an entity (`&lt;`). Every part is valid HTML on its own: tags open at a
+    split are closed at the end of one part and opened again at the start of the next, so a
+    source line split in two stays italic in both.
+    """
+    atoms = _HTML_ATOM_RE.findall(text)
+    if sum(1 for atom in atoms if not _is_tag(atom)) <= limit:
+        return [text]
+    parts: list[str] = []
+    opened: list[tuple[str, str]] = []  # (name, opening tag) of the tags open where a part starts
+    start = 0
+    while start < len(atoms):
+        cut = _cut(atoms, start, limit)
+        body = "".join(tag for _, tag in opened) + "".join(atoms[start:cut])
+        for atom in atoms[start:cut]:
+            _track(atom, opened)
+        closing = "".join(f"</{name}>" for name, _ in reversed(opened))
+        if _visible(atoms[start:cut]).strip():
+            parts.append(body + closing)
+        start = cut
+    return parts
+
+
+def _is_tag(atom: str) -> bool:
+    return atom.startswith("<") and atom.endswith(">") and len(atom) > 1
+
+
+def _visible(atoms: Sequence[str]) -> str:
+    return "".join(html.unescape(atom) for atom in atoms if not _is_tag(atom))
+
+
+def _track(atom: str, opened: list[tuple[str, str]]) -> None:
+    """Keep `opened` (the stack of open tags) up to date past `atom`."""
+    match = _TAG_RE.match(atom) if _is_tag(atom) else None
+    if match is None:
+        return
+    closing, name = match[1] == "/", match[2].lower()
+    if not closing:
+        opened.append((name, atom))
+    elif opened and opened[-1][0] == name:
+        opened.pop()
+
+
+def _cut(atoms: Sequence[str], start: int, limit: int) -> int:
+    """Where the part starting at `atoms[start]` ends: after the best break that leaves it at
+    least half full (see _BREAK_MARKS), else after `limit` visible characters."""
+    end, seen = start, 0
+    while end < len(atoms):
+        if not _is_tag(atoms[end]):
+            if seen == limit:
+                break
+            seen += 1
+        end += 1
+    if end == len(atoms):
+        return end
+    for marks in ("\n\n", *_BREAK_MARKS):
+        width = seen
+        for index in range(end, start, -1):
+            if width < limit // 2:
+                break
+            last = atoms[index - 1]
+            if marks == "\n\n":
+                found = last == "\n" and index - 2 >= start and atoms[index - 2] == "\n"
+            else:
+                found = last in marks
+            if found:
+                return index
+            if not _is_tag(last):
+                width -= 1
+    return end
 
 
 def problems_html(header: str, problems: Sequence[Problem]) -> str:

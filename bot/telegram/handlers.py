@@ -23,11 +23,11 @@ from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
 from bot.knowledge import Entry, fill
-from bot.store import new_ref
 from bot.telegram import keyboards
 from bot.telegram.flood import Verdict
 from bot.telegram.followups import recall, remember
-from bot.telegram.formatting import entry_html, esc, reply_html
+from bot.telegram.formatting import entry_html, esc, reply_html, split_html
+from bot.telegram.inbox import question_ref
 from bot.telegram.state import BotState, Context, state_of
 
 log = logging.getLogger(__name__)
@@ -203,11 +203,12 @@ async def _answer(update: Update, context: Context, message: Message, text: str)
     remember(context.chat_data, user_id, reply.context(now), now)
     if state.is_admin(user_id) and context.user_data is not None:
         context.user_data[LAST_REPLY] = reply
-    ref = new_ref()
+    ref = question_ref()  # the same when the update is replayed: logged once
     try:
         messages = state.messages
         markup = keyboards.reply_keyboard(state.engine.kb, reply, ref, messages)
-        await message.reply_text(reply_html(reply, messages, state.citing), reply_markup=markup)
+        text = reply_html(reply, messages, state.citing, limit=None)
+        await reply_in_parts(message, text, markup)
     finally:  # answer first, log after; a failed send is still a question asked
         state.log_question(
             reply, channel="telegram", chat_type=message.chat.type, user_id=user_id, ref=ref
@@ -240,12 +241,32 @@ async def _genuine(query: CallbackQuery, context: Context) -> bool:
     return False
 
 
+async def reply_in_parts(
+    message: Message, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message:
+    """Reply with `text`, split over several messages when it is longer than one may be
+    (`split_html`), the buttons under the last part. Returns the last message sent."""
+    *first, last = split_html(text)
+    for part in first:
+        await message.reply_text(part)
+    return await message.reply_text(last, reply_markup=markup)
+
+
 async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    """Show `text` in place of the pressed message; a text too long for one message fills it
+    with its first part and follows with the rest, the buttons under the last part."""
+    first, *rest = split_html(text)
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        await query.edit_message_text(first, reply_markup=None if rest else markup)
     except BadRequest as exc:
         if "not modified" not in exc.message:  # pressed twice: nothing to change
             raise
+        return
+    if rest and isinstance(query.message, Message):
+        *middle, last = rest
+        for part in middle:
+            await query.message.chat.send_message(part)
+        await query.message.chat.send_message(last, reply_markup=markup)
 
 
 async def _expired(query: CallbackQuery, context: Context) -> None:
@@ -348,9 +369,7 @@ async def open_related(update: Update, context: Context) -> None:
         return await _expired(query, context)
     await query.answer()
     markup = keyboards.answer_keyboard(kb, entry, None, state.messages)
-    await query.message.reply_text(
-        entry_html(entry, state.messages, state.citing), reply_markup=markup
-    )
+    await reply_in_parts(query.message, entry_html(entry, state.messages, state.citing), markup)
     _answered_entry(update, context, state, entry)
 
 
@@ -371,9 +390,7 @@ async def take_suggestion(update: Update, context: Context) -> None:
     # The feedback buttons rate this answer as the answer to the original question.
     markup = keyboards.answer_keyboard(kb, entry, ref, state.messages)
     try:
-        await query.message.reply_text(
-            entry_html(entry, state.messages, state.citing), reply_markup=markup
-        )
+        await reply_in_parts(query.message, entry_html(entry, state.messages, state.citing), markup)
         _answered_entry(update, context, state, entry)
     finally:
         state.log_suggestion_taken(ref, entry.id)

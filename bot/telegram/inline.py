@@ -29,8 +29,8 @@ from telegram.constants import ParseMode
 
 from bot.engine import Kind, Reply
 from bot.knowledge import Entry, KnowledgeBase
-from bot.store import new_ref
 from bot.telegram.formatting import Citing, clip, entry_html, reply_html
+from bot.telegram.inbox import question_ref
 from bot.telegram.state import Context, state_of
 
 log = logging.getLogger(__name__)
@@ -141,7 +141,7 @@ async def log_chosen_result(update: Update, context: Context) -> None:
     text = chosen.query.strip()
     reply = state.engine.respond(text)
     user_id = chosen.from_user.id
-    ref = new_ref()
+    ref = question_ref()  # the same when the update is replayed: logged once
     state.log_question(
         reply,
         channel="inline",

@@ -6,8 +6,9 @@ fetches it with its type, so handlers never juggle untyped dictionary keys.
 Answer first, log after: a reply goes out before its question is handed to the background
 `LogQueue`, which returns at once and writes in order, retrying while the database is away, so
 logging can neither delay nor break an answer. Buttons that must find the question later
-(有帮助/没帮助, the suggestion taken) carry a random `ref` chosen before the reply is sent, not a
-row id that does not exist yet.
+(有帮助/没帮助, the suggestion taken) carry a `ref` chosen before the reply is sent, not a row id
+that does not exist yet. Every log job is also attached to the update being handled
+(bot/telegram/inbox.py), which stays in the inbox until the job is written.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from bot.privacy import hash_user_id
 from bot.store import QuestionLog, record_for
 from bot.telegram.flood import FloodGuard
 from bot.telegram.formatting import Citing
+from bot.telegram.inbox import Inbox, track_log_job
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +52,7 @@ class BotState:
     flood: FloodGuard  # messages
     taps: FloodGuard  # button presses, counted apart from messages
     questions: LogQueue | None = None  # opened in post_init, closed in post_shutdown
-    # Set by run_bot: this process owns SIGTERM/SIGINT (never in tests, which share a process).
-    owns_stop_signals: bool = False
+    inbox: Inbox | None = None  # the journal of updates in hand (build_application makes it)
     # The knowledge files' fingerprint last found broken, so admins hear about it once.
     broken_fingerprint: str | None = None
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
@@ -105,22 +106,24 @@ class BotState:
             log.warning("question not logged: the question log is not open")
             return
         user_hash = hash_user_id(user_id, self.user_secret) if user_id is not None else None
-        self.questions.submit(
-            record_for(reply, channel, chat_type=chat_type, user_hash=user_hash, ref=ref)
+        track_log_job(
+            self.questions.submit(
+                record_for(reply, channel, chat_type=chat_type, user_hash=user_hash, ref=ref)
+            )
         )
 
     def log_feedback(self, ref: str, helpful: bool) -> None:
         if self.questions is not None:
-            self.questions.submit_feedback(ref, helpful)
+            track_log_job(self.questions.submit_feedback(ref, helpful))
 
     def log_feedback_choice(self, ref: str, choice: str) -> None:
         """What the person chose after 没帮助 (bot.store.FEEDBACK_CHOICES)."""
         if self.questions is not None:
-            self.questions.submit_feedback_choice(ref, choice)
+            track_log_job(self.questions.submit_feedback_choice(ref, choice))
 
     def log_suggestion_taken(self, ref: str, entry_id: str) -> None:
         if self.questions is not None:
-            self.questions.submit_suggestion_taken(ref, entry_id)
+            track_log_job(self.questions.submit_suggestion_taken(ref, entry_id))
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[QuestionLog]:

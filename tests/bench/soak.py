@@ -19,11 +19,16 @@ clears; the last stretch of the run is fault-free so everything can drain:
     slow API          sendMessage answers take 2 s for a while
     db locked         another process holds the question log's write lock for 3 s
     broken kb         an entry file is replaced by broken YAML for 5 s, then restored
+    sigkill           the bot is killed (SIGKILL) and started again at once, as systemd's
+                      Restart= would; what it had fetched waits in its inbox for the new one
+
+`--faults` picks kinds (comma-separated) for a shorter run that still meets each of them.
 
 Reported: questions sent, replies sent, apologies (the error reply), questions never
 answered, answered twice, questions in the log after SIGTERM (missing / duplicated), failed
-Bot API calls by kind, reply latency percentiles, the bot's CPU use, and its memory (resident
-set) at start, at end and its trend over the second half, which is what "no growth" means.
+Bot API calls by kind, reply latency percentiles, the bot's CPU use (over every process a
+SIGKILL left behind), and its memory (resident set) at start, at end and its trend over the
+second half since the last restart, which is what "no growth" means.
 """
 
 from __future__ import annotations
@@ -56,6 +61,13 @@ TOKEN = "7712345678:AAF3kq9Zx_pQ-soaksoaksoaksoak12345"
 FIRST_USER = 2_000_000
 FLOOD_LIMIT_PER_MINUTE = 20  # bot.config default; users are spread so nobody reaches it
 ERROR_REPLY = "error"
+FAULTS = ("429", "5xx", "dropped", "slow api", "db locked", "broken kb", "sigkill")
+# After a SIGKILL, people answered this recently may get their reply again from the new
+# process (the reply left, the update was not yet marked done); they ask nothing new until
+# QUARANTINE seconds after the kill, so a repeated reply is counted as one, not mistaken for
+# the answer to their next question.
+RECENT_REPLY = 2.0
+QUARANTINE = 20.0
 
 
 def question_pool(knowledge: Path) -> list[str]:
@@ -112,6 +124,7 @@ class Result:
     missing_from_log: int = 0
     duplicated_in_log: int = 0
     exit_status: int | None = None
+    restarts: int = 0
     faults: list[str] = field(default_factory=list)
     failed_calls: dict[str, int] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
@@ -120,15 +133,74 @@ class Result:
     rss_end_mb: float = 0.0
     rss_max_mb: float = 0.0
     rss_trend_mb_per_min: float = 0.0
-    rss_samples: list[tuple[float, float]] = field(default_factory=list)
+    rss_samples: list[tuple[float, float, int]] = field(default_factory=list)  # t, MB, restarts
+
+
+class BotRun:
+    """`python -m bot run` in its own process; started again after a SIGKILL."""
+
+    def __init__(self, env: dict[str, str], verbose: bool) -> None:
+        self.env, self.verbose = env, verbose
+        self.process: asyncio.subprocess.Process | None = None
+        self.restarts = 0
+        self.cpu_of_killed = 0.0  # CPU seconds of the processes killed so far
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "run",
+            env=self.env,
+            cwd=ROOT,
+            stderr=asyncio.subprocess.DEVNULL if not self.verbose else None,
+        )
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    def cpu_seconds(self) -> float:
+        return self.cpu_of_killed + cpu_seconds(self.pid)
+
+    async def kill_and_restart(self) -> None:
+        assert self.process is not None
+        cpu = cpu_seconds(self.pid)
+        self.process.kill()
+        await self.process.wait()
+        self.cpu_of_killed += cpu
+        self.restarts += 1
+        await self.start()
+
+    async def stop(self) -> int | None:
+        """SIGTERM, as systemd and Docker stop it; returns the exit status."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGTERM)
+        await asyncio.wait_for(self.process.wait(), 60)
+        return self.process.returncode
+
+    async def kill(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.kill()
+            await self.process.wait()
 
 
 class Faults:
     """Starts one fault at a time, in rotation; each clears by itself."""
 
-    def __init__(self, api: FakeBotApi, knowledge: Path, db: Path, log: list[str]) -> None:
+    def __init__(
+        self,
+        api: FakeBotApi,
+        knowledge: Path,
+        db: Path,
+        log: list[str],
+        bot: BotRun,
+        tracker: Tracker,
+        kinds: list[str],
+    ) -> None:
         self.api, self.knowledge, self.db, self.log = api, knowledge, db, log
-        self.kinds = ["429", "5xx", "dropped", "slow api", "db locked", "broken kb"]
+        self.bot, self.tracker, self.kinds = bot, tracker, kinds
 
     async def run(self, index: int, started: float) -> None:
         kind = self.kinds[index % len(self.kinds)]
@@ -148,6 +220,10 @@ class Faults:
             await self._hold_lock(3.0)
         elif kind == "broken kb":
             await self._break_knowledge(5.0)
+        elif kind == "sigkill":
+            now = time.monotonic()
+            self.tracker.quarantine(since=now - RECENT_REPLY, until=now + QUARANTINE)
+            await self.bot.kill_and_restart()
 
     async def _hold_lock(self, seconds: float) -> None:
         holder = await asyncio.create_subprocess_exec(
@@ -193,24 +269,16 @@ async def soak(args: argparse.Namespace) -> Result:
             NO_PROXY="127.0.0.1,localhost",
             PYTHONPATH=str(ROOT),
         )
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            "run",
-            env=env,
-            cwd=ROOT,
-            stderr=asyncio.subprocess.DEVNULL if not args.verbose else None,
-        )
-        pid = process.pid
-        faults = Faults(api, knowledge, db, result.faults)
+        bot = BotRun(env, args.verbose)
+        await bot.start()
+        faults = Faults(api, knowledge, db, result.faults, bot, tracker, args.faults)
         fault_tasks: list[asyncio.Task[None]] = []
         try:
             await api.wait_for_call("deleteWebhook", timeout=60)
             await api.ask(pool[0], user_id=FIRST_USER - 1, timeout=60)  # warm up
             tracker.skip_to(len(api.calls))
             started = time.monotonic()
-            cpu_start = cpu_seconds(pid)
+            cpu_start = bot.cpu_seconds()
             fault_free_from = started + max(0.0, args.minutes * 60 - args.quiet_tail)
             next_fault = started + args.fault_every
             next_sample = started
@@ -221,7 +289,8 @@ async def soak(args: argparse.Namespace) -> Result:
                     await asyncio.sleep(due - now)
                 now = time.monotonic()
                 if now >= next_sample:
-                    result.rss_samples.append((round(now - started, 1), round(rss_mb(pid), 2)))
+                    sample = (round(now - started, 1), round(rss_mb(bot.pid), 2), bot.restarts)
+                    result.rss_samples.append(sample)
                     next_sample += args.sample_every
                 if args.fault_every and next_fault <= now < fault_free_from:
                     index = len(fault_tasks)
@@ -232,7 +301,7 @@ async def soak(args: argparse.Namespace) -> Result:
                 api.send_text(question, user_id=user)
                 tracker.ask(user, question, now)
             injected = time.monotonic() - started
-            result.rss_samples.append((round(injected, 1), round(rss_mb(pid), 2)))
+            result.rss_samples.append((round(injected, 1), round(rss_mb(bot.pid), 2), bot.restarts))
             result.sent = total
             await asyncio.gather(*fault_tasks)
             # Drain: wait (bounded) until every question has its reply.
@@ -241,15 +310,14 @@ async def soak(args: argparse.Namespace) -> Result:
                 await asyncio.sleep(0.2)
                 tracker.scan()
             elapsed = time.monotonic() - started
-            result.bot_cpu_percent = round(100 * (cpu_seconds(pid) - cpu_start) / elapsed, 1)
-            result.rss_end_mb = round(rss_mb(pid), 2)
-            process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(process.wait(), 60)
-            result.exit_status = process.returncode
+            result.bot_cpu_percent = round(100 * (bot.cpu_seconds() - cpu_start) / elapsed, 1)
+            result.rss_end_mb = round(rss_mb(bot.pid), 2)
+            result.exit_status = await bot.stop()
         finally:
-            if process.returncode is None:
-                process.kill()
-                await process.wait()
+            for task in fault_tasks:
+                task.cancel()
+            await bot.kill()
+        result.restarts = bot.restarts
         tracker.scan()
         result.users = tracker.next_user - FIRST_USER
         replies = tracker.replies
@@ -275,8 +343,9 @@ async def soak(args: argparse.Namespace) -> Result:
     if samples:
         # "Start" is after the first sample period: imports and caches settle in seconds.
         result.rss_start_mb = samples[min(1, len(samples) - 1)][1]
-        result.rss_max_mb = max(mb for _, mb in samples)
-        second_half = [s for s in samples if s[0] >= samples[-1][0] / 2]
+        result.rss_max_mb = max(mb for _, mb, _ in samples)
+        last_run = [(t, mb) for t, mb, run in samples if run == samples[-1][2]]
+        second_half = [s for s in last_run if s[0] >= samples[-1][0] / 2]
         result.rss_trend_mb_per_min = round(slope_per_minute(second_half), 3)
     shutil.rmtree(work, ignore_errors=True)
     return result
@@ -300,16 +369,25 @@ class Tracker:
         self.replies: dict[int, list[tuple[float, bool]]] = {}  # question -> (time, apology)
         self.extra = 0  # replies to a chat with no open question
         self._seen = 0
+        self._answered_at: dict[int, float] = {}  # user -> when their last reply came
+        self._held: dict[int, float] = {}  # user -> asks nothing new before this time
 
     def skip_to(self, index: int) -> None:
         """Ignore the calls before `index` (the warm-up)."""
         self._seen = index
 
+    def quarantine(self, since: float, until: float) -> None:
+        """Users answered since `since` ask nothing new before `until` (see QUARANTINE)."""
+        self.scan()
+        for user, at in self._answered_at.items():
+            if at >= since:
+                self._held[user] = until
+
     def user(self, now: float) -> int:
         """A user free to ask: their last question answered, and `spacing` seconds ago."""
         self.scan()
         for position, (last, user) in enumerate(self.free):
-            if now - last >= self.spacing:
+            if now - last >= self.spacing and self._held.get(user, 0.0) <= now:
                 del self.free[position]
                 return user
         self.next_user += 1  # everyone is waiting for an answer: a new person asks
@@ -334,6 +412,7 @@ class Tracker:
                 continue
             self.replies.setdefault(index, []).append((call.time, apology))
             self.free.append((self.asked[index][2], user))
+            self._answered_at[user] = call.time
 
     @property
     def answered(self) -> int:
@@ -350,7 +429,8 @@ def report(result: Result) -> str:
         f"  answered twice        {result.answered_twice}",
         f"  in the log            {result.logged}  (missing {lost}, "
         f"duplicated {result.duplicated_in_log})",
-        f"  exit status           {result.exit_status}",
+        f"  exit status           {result.exit_status}  (restarts after SIGKILL: "
+        f"{result.restarts})",
         f"  reply latency (ms)    {result.latency_ms}",
         f"  bot CPU               {result.bot_cpu_percent}% of one core",
         f"  memory (RSS, MB)      start {result.rss_start_mb}, end {result.rss_end_mb}, "
@@ -368,6 +448,12 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=30.0, help="questions a second (30)")
     parser.add_argument("--users", type=int, default=200, help="at least this many users")
     parser.add_argument("--fault-every", type=float, default=20.0, help="seconds (20; 0: none)")
+    parser.add_argument(
+        "--faults",
+        type=lambda text: [kind.strip() for kind in text.split(",") if kind.strip()],
+        default=list(FAULTS),
+        help="fault kinds, comma-separated, in rotation (default: all: " + ", ".join(FAULTS) + ")",
+    )
     parser.add_argument("--quiet-tail", type=float, default=30.0, help="fault-free end (30 s)")
     parser.add_argument("--sample-every", type=float, default=10.0, help="memory sampling (s)")
     parser.add_argument("--drain", type=float, default=120.0, help="most seconds to drain")
@@ -378,6 +464,9 @@ def main() -> int:
     args = parser.parse_args()
     if not 0 < args.minutes <= 60 or not 0 < args.rate <= 200:
         parser.error("--minutes must be in (0, 60] and --rate in (0, 200]")
+    unknown = sorted(set(args.faults) - set(FAULTS))
+    if unknown or not args.faults:
+        parser.error(f"--faults takes some of {', '.join(FAULTS)}, not {', '.join(unknown)}")
     result = asyncio.run(asyncio.wait_for(soak(args), args.minutes * 60 + args.drain + 180))
     print(report(result))
     if args.json:
