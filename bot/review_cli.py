@@ -183,13 +183,11 @@ def _window(args: argparse.Namespace, *, required: bool) -> Window | None:
 
 
 def _matcher(config: Config, *, required: bool) -> Matcher | None:
+    if required:
+        return _engine(config).matcher
     try:
         return Engine.from_directory(config.knowledge_dir).matcher
-    except KnowledgeError as exc:
-        if required:
-            raise ReviewError(
-                f"the knowledge base in {config.knowledge_dir} is invalid: run `kbbot kb check`"
-            ) from exc
+    except KnowledgeError:
         print(
             "kbbot: warning: the knowledge base is invalid, so clusters are not matched "
             "to entries (run `kbbot kb check`)",

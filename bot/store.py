@@ -818,15 +818,10 @@ class QuestionLog:
         """
         try:
             await self._db.execute("BEGIN IMMEDIATE")
-            async with self._db.execute(
-                f"""{_HANDLED_SELECT} WHERE form IN (SELECT value FROM json_each(?))
-                ORDER BY handled_at LIMIT 1""",
-                (json.dumps(list(forms), ensure_ascii=False),),
-            ) as cursor:
-                row = await cursor.fetchone()
-            if row is not None:
+            first = await self.handled(forms)  # read under the write lock just taken
+            if first is not None:
                 await self._db.rollback()
-                return _handled(row)
+                return first
             now = _timestamp(datetime.now(UTC))
             await self._db.executemany(
                 """

@@ -43,19 +43,9 @@ from tests.e2e.conftest import (
     stop_bot_app,
 )
 from tests.e2e.fake_bot_api import ApiCall, FakeBotApi, JSONDict
+from tests.e2e.test_faults import ADVISERS, QUESTIONS
 
 REPO = Path(__file__).resolve().parents[2]
-QUESTIONS = (
-    "法律顾问覆盖情况",
-    "2019年收到多少行政复议申请",
-    "行政复议受案率是多少",
-    "合作的律师事务所",
-    "负责人出庭应诉率",
-    "明天天气怎么样",
-    "复议",
-    "我要投诉",
-)
-ADVISERS = "全区政府系统62个部门及街道实现法律顾问全覆盖。"
 FIRST_USER = 800_000
 WAIT = 30.0  # a bound on every wait: only a bug takes longer than a fraction of it
 
