@@ -30,12 +30,12 @@ def audit_matcher(kb: KnowledgeBase, thresholds: Thresholds | None = None) -> Ma
     phrasings (`stop_gram_share`, at least `stop_gram_floor`), so one question costs time in
     proportion to the size of the base, and asking every stored question costs its square.
     Here the cut is the floor whatever the size, as it is for any base of up to a few hundred
-    entries (the shipped one included): a question costs about the same in a base of 1,000
-    entries as in one of 3,000 (tests/bench/bench_kb_check.py). It can still cost more in a
-    base where every word of a question is in hundreds of phrasings, as in a base generated
-    from one report's text: then the matcher walks them all. The ranking can differ from the
-    bot's only for such questions; on a generated base of 3,000 entries the warnings differed
-    by under 1%.
+    entries (the shipped one included), and a question whose every word is in more phrasings
+    than that walks at most `walk_limit` postings (`Matcher._walks`), as in the bot: a
+    question costs about the same in a base of 1,000 entries as in one of 10,000
+    (tests/bench/bench_kb_check.py). The ranking can differ from the bot's only in a base of
+    more than 4,000 phrasings (where the bot's share exceeds the floor); on a generated base
+    of 3,000 entries the questions warned about differed by about 1%.
     """
     limits = thresholds or Thresholds()
     return Matcher(kb, replace(limits, stop_gram_share=0.0))

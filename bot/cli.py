@@ -29,6 +29,7 @@ from bot.engine import Engine, Reply, format_plain
 from bot.followup import Context
 from bot.health import damaged_log_advice, health_command, is_damaged
 from bot.knowledge import Entry, KnowledgeError, Problem, knowledge_files, load_knowledge
+from bot.logsetup import configure_logging
 from bot.review_cli import (
     HISTORY_COMMANDS,
     REVIEW_COMMANDS,
@@ -546,12 +547,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def configure_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    # httpx logs request URLs, which contain the bot token, at INFO.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-
-
 def run(
     argv: Sequence[str] | None = None, *, stdin: IO[str] | None = None, out: IO[str] | None = None
 ) -> int:
@@ -571,7 +566,9 @@ def run(
         command = args.command or ("run" if config.token else "chat")
         # The bot logs at KBBOT_LOG_LEVEL; console tools stay quiet unless it is set explicitly.
         quiet = command != "run" and "KBBOT_LOG_LEVEL" not in os.environ
-        configure_logging("WARNING" if quiet else config.log_level)
+        configure_logging(
+            "WARNING" if quiet else config.log_level, config.log_format, token=config.token
+        )
         if command == "run":
             return run_telegram(config)
         if command == "ask":

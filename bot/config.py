@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from bot.logsetup import LOG_FORMATS
+
 PACKAGE_DIR = Path(__file__).resolve().parent
 
 
@@ -212,6 +214,8 @@ class Config:
     knowledge_dir: Path
     db_path: Path
     log_level: str = "INFO"
+    # How log lines look: "text", or "json" (one object per line, for a log collector).
+    log_format: str = "text"
     data_dir: Path = field(default_factory=lambda: default_data_dir({}))
     # Secrets: kept out of repr() so that logging a Config can never leak them.
     token: str | None = field(default=None, repr=False)
@@ -257,6 +261,12 @@ class Config:
             raise ConfigError(
                 f"KBBOT_LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, not {level!r}"
             )
+        log_format = env.get("KBBOT_LOG_FORMAT", "").strip().lower() or "text"
+        if log_format not in LOG_FORMATS:
+            raise ConfigError(
+                f"KBBOT_LOG_FORMAT must be {' or '.join(LOG_FORMATS)}, "
+                f"not {env['KBBOT_LOG_FORMAT']!r}"
+            )
         secret = env.get("KBBOT_WEBHOOK_SECRET", "").strip() or None
         if secret is not None and not _WEBHOOK_SECRET_RE.match(secret):
             raise ConfigError(
@@ -269,6 +279,7 @@ class Config:
             knowledge_dir=knowledge_dir or default_knowledge_dir(env),
             db_path=db_path or default_db_path(env),
             log_level=level,
+            log_format=log_format,
             data_dir=default_data_dir(env),
             token=_token(env),
             user_secret=env.get("KBBOT_SECRET") or None,

@@ -6,7 +6,7 @@ transaction each). When the database is locked, read-only, deleted or missing, t
 the records in memory, says so in the bot's own log once per outage, reconnects and retries
 with a growing delay until it can write again. `close()` drains everything; whatever still
 cannot be written at shutdown is saved (masked) to a `.pending.jsonl` file beside the database
-and written at the next start, so no question is lost on a clean shutdown.
+(`PendingFile`) and written at the next start, so no question is lost on a clean shutdown.
 
 For the Telegram front end (issue 3):
 
@@ -27,18 +27,30 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
+import os
+import secrets
 import sqlite3
+import time
 from collections import deque
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
 from bot.privacy import mask_personal_data
-from bot.store import FEEDBACK_CHOICES, QuestionKey, QuestionLog, QuestionRecord, StoreError
+from bot.store import (
+    DIRECTORY_MODE,
+    FEEDBACK_CHOICES,
+    FILE_MODE,
+    QuestionKey,
+    QuestionLog,
+    QuestionRecord,
+    StoreError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +58,17 @@ log = logging.getLogger(__name__)
 # (aiosqlite raises ValueError when its connection has already gone away.)
 _UNAVAILABLE = (sqlite3.OperationalError, sqlite3.DatabaseError, StoreError, OSError, ValueError)
 SPILL_SUFFIX = ".pending.jsonl"
+# A pending file taken for storing is renamed to its name plus this and a unique tail.
+CLAIMED_MARK = ".claimed-"
+# The growth of a delay stops after this many steps: 2.0 ** 64 is far beyond any `longest`,
+# while 2.0 ** 1024 (a few hours of outage) is not even a float.
+MOST_BACKOFF_STEPS = 64
+# After an unexpected error in the writer's own retry path, seconds before the next attempt
+# (and while closing). Fixed, not from `Backoff`: it may be what failed.
+AFTER_A_BUG = 1.0
+AFTER_A_BUG_CLOSING = 0.1
+# Seconds between tries for the pending file's lock, which others hold for a moment only.
+LOCK_RETRY = 0.001
 
 
 @dataclass(frozen=True)
@@ -59,7 +82,12 @@ class Backoff:
     closing: float = 0.25
 
     def delay(self, failures: int, *, closing: bool = False) -> float:
-        wait = min(self.first * self.factor ** max(failures - 1, 0), self.longest)
+        """The wait after `failures` failed attempts in a row: at most `longest` however many."""
+        steps = min(max(failures - 1, 0), MOST_BACKOFF_STEPS)
+        try:
+            wait = min(self.first * self.factor**steps, self.longest)
+        except OverflowError:  # a factor so large that even the capped power is not a float
+            wait = self.longest
         return min(wait, self.closing) if closing else wait
 
 
@@ -117,6 +145,192 @@ def _job_from_json(data: dict[str, Any], future: asyncio.Future[Any]) -> _Job:
     )
 
 
+class PendingFile:
+    """The file beside the log holding jobs no database took: one JSON job a line, mode 0600.
+
+    Several processes may share one log (the bot, `kbbot ask`), and any of them may add to the
+    file as it shuts down while another is storing it, so every change to the file holds an
+    exclusive `flock` on it. An append writes all its lines in one `os.write` to the file opened
+    with O_APPEND. A claim (the start of storing) renames the file aside, to a name of its own
+    (`CLAIMED_MARK`), and keeps that locked until its jobs are stored and it is removed. An
+    appender or claimer that opened the file just before the rename finds it locked and the name
+    leading elsewhere, and opens the name again: no line lands in a file already claimed, none
+    is read twice, and no one waits for another process's storing. A claimed file whose process
+    died before removing it is unlocked, and the next claim takes it over, so its jobs may be
+    stored twice (as when a replay is cut short) but are never lost.
+    """
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    def append(self, lines: Sequence[str]) -> None:
+        """Add `lines` (each one JSON job, without its newline): all of them, or none.
+
+        Raises:
+            OSError: the file could not be created or written (its folder is missing and cannot
+                be made, the disk is full, ...).
+        """
+        data = "".join(f"{line}\n" for line in lines).encode("utf-8")
+        self.path.parent.mkdir(mode=DIRECTORY_MODE, parents=True, exist_ok=True)
+        fd = _open_locked(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
+        assert fd is not None  # O_CREAT
+        try:
+            _append_whole(fd, data)
+        finally:
+            os.close(fd)  # and with it the lock
+
+    def claim(self) -> Claim:
+        """Take every pending job for storing: what a claim that died left, then the file.
+
+        The caller stores `Claim.lines()` and then calls `Claim.done()`; a claim released before
+        that (`release()`, or leaving its `with` block) leaves its files for the next claim.
+        """
+        claim = Claim()
+        try:
+            for leftover in self._leftovers():
+                fd = _lock_if_free(leftover)
+                if fd is not None:
+                    claim.files.append((leftover, fd))
+            taken = self._take()
+            if taken is not None:
+                claim.files.append(taken)
+        except BaseException:
+            claim.release()
+            raise
+        return claim
+
+    def _leftovers(self) -> list[Path]:
+        prefix = self.path.name + CLAIMED_MARK
+        try:
+            names = [entry.name for entry in os.scandir(self.path.parent)]
+        except FileNotFoundError:
+            return []
+        # The names carry the time they were claimed: oldest first.
+        return [self.path.with_name(name) for name in sorted(names) if name.startswith(prefix)]
+
+    def _take(self) -> tuple[Path, int] | None:
+        """Rename the file aside under its lock; returns its new name and the locked descriptor."""
+        fd = _open_locked(self.path, os.O_RDONLY)
+        if fd is None:
+            return None
+        try:
+            tail = f"{time.time_ns():020d}-{os.getpid()}-{secrets.token_hex(4)}"
+            claimed = self.path.with_name(self.path.name + CLAIMED_MARK + tail)
+            os.rename(self.path, claimed)
+        except BaseException:
+            os.close(fd)
+            raise
+        return claimed, fd
+
+
+@dataclass
+class Claim:
+    """Pending files taken for storing, each kept locked until `done()` or `release()`."""
+
+    files: list[tuple[Path, int]] = field(default_factory=list)
+
+    def __enter__(self) -> Claim:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.release()
+
+    def lines(self) -> list[tuple[str, bytes]]:
+        """Each non-empty line, oldest first, with where it is (`file:line`) for messages."""
+        found = []
+        for path, _ in self.files:
+            for number, line in enumerate(path.read_bytes().split(b"\n"), start=1):
+                if line.strip():
+                    found.append((f"{path}:{number}", line))
+        return found
+
+    def done(self) -> None:
+        """The jobs are stored: remove the files (still locked, so no one else takes them)."""
+        for path, _ in self.files:
+            path.unlink(missing_ok=True)
+        self.release()
+
+    def release(self) -> None:
+        files, self.files = self.files, []
+        for _, fd in files:
+            os.close(fd)
+
+
+def _open_locked(path: Path, flags: int) -> int | None:
+    """`path` opened with `flags` and locked, while it still names the file opened; None when
+    there is no such file (and `flags` do not create it).
+
+    The lock on the file under this name is only ever held for a moment (one append, one
+    rename), so a busy lock is tried again shortly; but once renamed aside a file stays locked
+    while it is stored, so a busy lock on a file no longer under this name means opening the
+    name again, not waiting.
+    """
+    while True:
+        try:
+            fd = os.open(path, flags | os.O_CLOEXEC, FILE_MODE)
+        except FileNotFoundError:
+            return None
+        try:
+            while True:
+                try:
+                    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    if _still_at(fd, path):
+                        time.sleep(LOCK_RETRY)
+                        continue
+                    break
+                if _still_at(fd, path):
+                    return fd
+                break
+        except BaseException:
+            os.close(fd)
+            raise
+        os.close(fd)
+
+
+def _still_at(fd: int, path: Path) -> bool:
+    """Whether `path` still names the file open as `fd` (not renamed or removed meanwhile)."""
+    opened = os.fstat(fd)
+    try:
+        now = os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (opened.st_dev, opened.st_ino) == (now.st_dev, now.st_ino)
+
+
+def _append_whole(fd: int, data: bytes) -> None:
+    """Write `data` at the end of the locked file `fd`; on failure, cut off what got written."""
+    start = os.fstat(fd).st_size
+    try:
+        view = memoryview(data)
+        while view:  # one write, unless the disk is nearly full or a signal interrupts it
+            view = view[os.write(fd, view) :]
+    except OSError:
+        with contextlib.suppress(OSError):
+            os.ftruncate(fd, start)
+        raise
+
+
+def _lock_if_free(path: Path) -> int | None:
+    """`path` opened and locked, unless another process holds it (it is storing it now) or it
+    was removed meanwhile."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except FileNotFoundError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        if _still_at(fd, path):
+            return fd
+    except BlockingIOError:
+        pass
+    except BaseException:
+        os.close(fd)
+        raise
+    os.close(fd)
+    return None
+
+
 class LogQueue:
     """An ordered, retrying, background writer in front of a `QuestionLog`.
 
@@ -142,6 +356,7 @@ class LogQueue:
     ) -> None:
         self.path = path
         self.spill_path = path.with_name(path.name + SPILL_SUFFIX)
+        self._pending_file = PendingFile(self.spill_path)
         self.backoff = backoff or Backoff()
         self.busy_timeout = busy_timeout
         self.max_pending = max_pending
@@ -157,6 +372,8 @@ class LogQueue:
         # Set while the database is failing: a health check (or a test) can wait for it.
         self.unavailable = asyncio.Event()
         self._replayed = False
+        self._bug_reported = False  # an unexpected error in the retry path, said once an outage
+        self._abandoned = False  # set by close() when the writer must stop where it is
 
     # --- what front ends call ----------------------------------------------------------------
 
@@ -213,23 +430,21 @@ class LogQueue:
     async def close(self, drain_for: float = 10.0) -> int:
         """Stop accepting work, write what is queued, close the database.
 
-        Waits up to `drain_for` seconds for an unavailable database to come back; what is still
-        queued then goes to the spill file. Returns how many jobs were not written to the
-        database.
+        Waits up to `drain_for` seconds for an unavailable database to come back (none at all
+        when it is 0); what is still queued then goes to the spill file, also when close()
+        itself is cancelled. Returns how many jobs were not written to the database.
         """
         self._closing.set()
         self._wakeup.set()
-        if self._task is not None:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self._task), drain_for)
-            if not self._task.done():
-                self._task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._task
-        left = len(self._jobs)
-        if left:
-            self._spill()
-        await self._disconnect()
+        try:
+            if self._task is not None and drain_for > 0:
+                await asyncio.wait({self._task}, timeout=drain_for)
+        finally:
+            await self._stop_writer()
+            left = len(self._jobs)
+            if left:
+                self._spill()
+            await self._disconnect()
         return left
 
     # --- internals ---------------------------------------------------------------------------
@@ -260,31 +475,53 @@ class LogQueue:
         return job.future
 
     async def _run(self) -> None:
-        while True:
-            if not self._jobs:
-                if self._closing.is_set():
-                    return  # an unreplayed spill file waits for the next start
-                if self._replayed:
-                    self._wakeup.clear()
-                    await self._wakeup.wait()
-                    continue
-            batch = self._next_batch()
+        """The writer task. Only close() ends it: a writer that died would leave every later
+        question in memory, unwritten, and close() nothing but the spill file to save them to."""
+        while not self._abandoned:
             try:
-                db = await self._connect()
-                await self._replay_spill(db)
-                results = await self._apply(db, batch)
-                if db.moved():  # deleted while we wrote: those rows went with it; write again
-                    raise StoreError(f"{self.path} was deleted or replaced while being written")
-            except _UNAVAILABLE as exc:
-                await self._unavailable(exc)
-                continue
-            except Exception:  # a bug, not the database: do not let one job jam the queue
-                log.exception("question log: could not write %d job(s); skipping them", len(batch))
-                results = [None if job.kind == "record" else False for job in batch]
-            for job, result in zip(batch, results, strict=True):
-                self._jobs.popleft()
-                job.settle(result)
-            self._recovered()
+                if not await self._step():
+                    return
+            except Exception as exc:  # a bug in the retry path itself: keep the jobs, go on
+                await self._stumbled(exc)
+
+    async def _step(self) -> bool:
+        """Write the next batch, or wait for one; False when there is nothing left to do."""
+        if not self._jobs:
+            if self._closing.is_set():
+                return False  # an unreplayed spill file waits for the next start
+            if self._replayed:
+                self._wakeup.clear()
+                await self._wakeup.wait()
+                return True
+        batch = self._next_batch()
+        try:
+            db = await self._connect()
+            await self._replay_spill(db)
+            results = await self._apply(db, batch)
+            if db.moved():  # deleted while we wrote: those rows went with it; write again
+                raise StoreError(f"{self.path} was deleted or replaced while being written")
+        except _UNAVAILABLE as exc:
+            await self._unavailable(exc)
+            return True
+        except Exception:  # a bug, not the database: do not let one job jam the queue
+            log.exception("question log: could not write %d job(s); skipping them", len(batch))
+            results = [None if job.kind == "record" else False for job in batch]
+        for job, result in zip(batch, results, strict=True):
+            self._jobs.popleft()
+            job.settle(result)
+        self._recovered()
+        return True
+
+    async def _stop_writer(self) -> None:
+        """End the writer where it is. `_abandoned` stops it at its next step should the
+        cancellation be lost (asyncio.wait_for in Python 3.11 loses one that arrives just as its
+        wait ends)."""
+        task = self._task
+        if task is None or task.done():
+            return
+        self._abandoned = True
+        task.cancel()
+        await asyncio.wait({task})
 
     def _next_batch(self) -> list[_Job]:
         """The oldest job, plus the records right behind it when it is a record."""
@@ -357,13 +594,34 @@ class LogQueue:
             log.debug("question log still unavailable (attempt %d): %s", self._outage, exc)
         # The connection may point at a deleted or replaced file: start afresh next time.
         await self._disconnect()
+        await self._pause(self.backoff.delay(self._outage, closing=self._closing.is_set()))
+
+    async def _stumbled(self, exc: Exception) -> None:
+        """After an unexpected error in the retry path: say so once an outage, wait, go on."""
+        self._outage = max(self._outage, 1)
+        self.unavailable.set()
+        if not self._bug_reported:
+            self._bug_reported = True
+            log.error(
+                "question log writer: unexpected %s (%s); keeping %d job(s) and retrying",
+                type(exc).__name__,
+                exc,
+                len(self._jobs),
+            )
+            log.debug("the question log writer's unexpected error", exc_info=exc)
         closing = self._closing.is_set()
-        delay = self.backoff.delay(self._outage, closing=closing)
-        if closing:
+        await self._pause(AFTER_A_BUG_CLOSING if closing else AFTER_A_BUG)
+
+    async def _pause(self, delay: float) -> None:
+        """Wait before the next attempt; close() cuts a wait short, and then retries at once."""
+        if self._closing.is_set():
             await asyncio.sleep(delay)
-        else:  # a long wait is cut short by close(), which then retries at once
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._closing.wait(), delay)
+            return
+        # asyncio.timeout rather than wait_for, which in Python 3.11 loses a cancellation that
+        # arrives as the event is set, and close() does both at nearly the same moment.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._closing.wait()
 
     def _recovered(self) -> None:
         if self._outage:
@@ -373,6 +631,7 @@ class LogQueue:
                 self._outage,
             )
         self._outage = 0
+        self._bug_reported = False
         self.unavailable.clear()
 
     # --- the spill file: what shutdown could not store ---------------------------------------
@@ -381,9 +640,9 @@ class LogQueue:
         jobs = list(self._jobs)
         self._jobs.clear()
         try:
-            with self.spill_path.open("a", encoding="utf-8") as handle:
-                for job in jobs:
-                    handle.write(json.dumps(job.to_json(), ensure_ascii=False) + "\n")
+            self._pending_file.append(
+                [json.dumps(job.to_json(), ensure_ascii=False) for job in jobs]
+            )
         except OSError as exc:
             log.error(
                 "could not store %d job(s) in the question log %s, nor save them to %s (%s): "
@@ -405,25 +664,27 @@ class LogQueue:
             job.give_up()
 
     async def _replay_spill(self, db: QuestionLog) -> None:
-        """Once per start, write what the last shutdown saved, then remove the file."""
+        """Once per start, write what the last shutdown saved, then remove the file.
+
+        Claiming waits at most for another process's one append or rename, so it runs here
+        rather than in a thread, where a cancellation would leave the claim (and its locks)
+        behind.
+        """
         if self._replayed:
             return
-        try:
-            lines = await asyncio.to_thread(self.spill_path.read_text, encoding="utf-8")
-        except FileNotFoundError:
-            self._replayed = True
-            return
-        loop = asyncio.get_running_loop()
-        jobs = []
-        for number, line in enumerate(lines.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                jobs.append(_job_from_json(json.loads(line), loop.create_future()))
-            except (ValueError, KeyError, TypeError) as exc:
-                log.warning("%s:%d: skipping an unreadable line (%s)", self.spill_path, number, exc)
-        for job in jobs:  # a failure halfway retries the whole file: at worst some rows twice
-            await self._apply(db, [job])
-        await asyncio.to_thread(self.spill_path.unlink, missing_ok=True)
+        with self._pending_file.claim() as claim:
+            if not claim.files:
+                self._replayed = True
+                return
+            loop = asyncio.get_running_loop()
+            jobs = []
+            for where, line in await asyncio.to_thread(claim.lines):
+                try:  # json.loads reads UTF-8 bytes; undecodable ones are a ValueError too
+                    jobs.append(_job_from_json(json.loads(line), loop.create_future()))
+                except (ValueError, KeyError, TypeError) as exc:
+                    log.warning("%s: skipping an unreadable line (%s)", where, exc)
+            for job in jobs:  # a failure halfway retries the whole file: at worst some rows twice
+                await self._apply(db, [job])
+            claim.done()
         self._replayed = True
         log.info("wrote %d job(s) saved at the last shutdown from %s", len(jobs), self.spill_path)

@@ -11,7 +11,8 @@ report does not mention cannot reach the answer threshold. rapidfuzz's `ratio` a
 for phrasings that also agree in order.
 
 Pure: no Telegram, no database. Built once per knowledge base; a query touches only the
-phrasings that share a bigram with it.
+phrasings that share a bigram with it, and at most `Thresholds.walk_limit` of them per bigram
+however large the base (`Matcher._walks`).
 """
 
 from __future__ import annotations
@@ -20,11 +21,12 @@ import heapq
 import math
 import re
 from collections import defaultdict
-from collections.abc import Collection, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
+from typing import NamedTuple
 
 from rapidfuzz import fuzz
 
@@ -89,6 +91,11 @@ class Thresholds:
     tense_mismatch_cost: float = 0.1
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
+    # The most postings the first pass walks for one gram, and in all when every gram of the
+    # question is a stop-gram: what keeps a question's cost bounded however large the base.
+    # A list longer than this is kept best-first (see `Matcher._order_postings`), so the part
+    # walked is the part that counts.
+    walk_limit: int = 1000
 
 
 class Outcome(StrEnum):
@@ -145,6 +152,10 @@ class MatchResult:
         return self.candidates if self.outcome is Outcome.SUGGEST else ()
 
 
+# A positional bigram's key: its two tokens joined by a unit separator.
+_GRAM_JOIN = "\x1f".join
+
+
 @dataclass(frozen=True)
 class _Text:
     """A normalised text cut, once, into everything the scorer compares."""
@@ -160,17 +171,23 @@ class _Text:
     future: bool  # asks about plans (今后, 明年打算): see text.is_future
 
     @classmethod
-    def of(cls, norm: str) -> _Text:
+    def of(cls, norm: str, shared: dict[str, str] | None = None) -> _Text:
+        """Cut `norm`; with `shared`, every token and bigram is the one string object kept
+        there for that text (the index holds each bigram once, not once per phrasing)."""
         toks = tuple(tokens(norm))
-        pinyin = tuple(fuzzy_pinyin(t) for t in toks)
+        pinyin = tuple(map(fuzzy_pinyin, toks))
         grams: tuple[str, ...]
         pinyin_grams: tuple[str, ...]
         if len(toks) == 1:
             grams, pinyin_grams = toks, pinyin
         else:
-            grams = tuple(f"{a}\x1f{b}" for a, b in pairwise(toks))
-            pinyin_grams = tuple(f"{a}\x1f{b}" for a, b in pairwise(pinyin))
-        singles = tuple(i for i, t in enumerate(toks) if not is_cjk(t))
+            grams = tuple(map(_GRAM_JOIN, pairwise(toks)))
+            pinyin_grams = tuple(map(_GRAM_JOIN, pairwise(pinyin)))
+        if shared is not None:
+            one = shared.setdefault
+            toks, grams = tuple(map(one, toks, toks)), tuple(map(one, grams, grams))
+            pinyin_grams = tuple(map(one, pinyin_grams, pinyin_grams))
+        singles = tuple(i for i, cjk in enumerate(map(is_cjk, toks)) if not cjk)
         alone = {toks[i] for i in singles}
         return cls(
             norm,
@@ -204,9 +221,9 @@ class _Phrase:
     credit: float = 1.0
 
 
-@dataclass(frozen=True)
-class _EntryFacts:
-    """What one entry as a whole covers of one question (computed once per entry and query)."""
+class _EntryFacts(NamedTuple):
+    """What one entry as a whole covers of one question (computed once per entry and query;
+    a named tuple, being made a dozen times per question)."""
 
     coverage: float
     evidence: float
@@ -232,6 +249,17 @@ _YEAR_TOKEN_RE = re.compile(r"(?:19[89]|20[0-4])\d")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
+def _top(hits: dict[int, float], n: int) -> list[int]:
+    """The `n` keys of `hits` with the largest values, ties in insertion order.
+
+    `sorted(...)[:n]` and `heapq.nlargest` give the same list; sorting in C is the quicker of
+    the two for the few hundred hits of a typical question, the heap for many thousands.
+    """
+    if len(hits) > 20 * n:
+        return heapq.nlargest(n, hits, key=hits.__getitem__)
+    return sorted(hits, key=hits.__getitem__, reverse=True)[:n]
+
+
 @dataclass
 class Matcher:
     """Answers "which entry is this question asking for, and how sure are we?"."""
@@ -242,7 +270,28 @@ class Matcher:
 
     def __post_init__(self) -> None:
         self.normalise = Normaliser(self._synonyms(), stopwords=self.kb.stopwords)
-        self.segmenter = Segmenter(self._terms())
+        # Every text of the base is normalised and cut once, however often it recurs (a topic
+        # is also a segmenter term; entries may share an answer). `rank` and `frame` look
+        # stored phrasings up here too: `kb check` asks every one of them.
+        self._norms: dict[str, str] = {}
+        self._cleaned: dict[str, str] = {}
+        cut: dict[str, _Text] = {}
+
+        def normalise(raw: str) -> str:
+            norm = self._norms.get(raw)
+            if norm is None:
+                norm = self._norms[raw] = self.normalise(raw)
+            return norm
+
+        strings: dict[str, str] = {}
+
+        def text_of(norm: str) -> _Text:
+            text = cut.get(norm)
+            if text is None:
+                text = cut[norm] = _Text.of(norm, strings)
+            return text
+
+        self.segmenter = Segmenter(self._terms(normalise))
         texts_by_entry: list[list[tuple[str, _Text]]] = []
         self._entries: list[_EntryTexts] = []
         char_df: dict[str, int] = defaultdict(int)
@@ -252,25 +301,27 @@ class Matcher:
         self.report_years = default_years
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
-            normalised = [(raw, self.normalise(raw)) for raw in raws]
+            normalised = [(raw, normalise(raw)) for raw in raws]
+            for raw in raws:
+                self._cleaned[raw] = clean(raw)  # normalising has just cleaned it: a cache hit
             # One phrasing per distinct normalised text: a topic that repeats a keyword or a
             # question would otherwise count three times and use up the entry's shortlist places.
             distinct = {norm: raw for raw, norm in reversed(normalised) if norm}
             texts_by_entry.append(
-                [(raw, _Text.of(norm)) for norm, raw in reversed(distinct.items())]
+                [(raw, text_of(norm)) for norm, raw in reversed(distinct.items())]
             )
             combined_norm = " ".join(norm for _, norm in normalised if norm)
-            answer_norm = self.normalise(entry.answer)
-            passage_norm = self.normalise(" ".join(entry.passage))
+            answer_norm = normalise(entry.answer)
+            passage_norm = normalise(" ".join(entry.passage))
             words = frozenset(
                 word
                 for text in (combined_norm, answer_norm, passage_norm)
                 for word in self.segmenter.search_words(text)
             )
             texts = _EntryTexts(
-                _Text.of(combined_norm),
-                _Text.of(answer_norm),
-                _Text.of(passage_norm),
+                text_of(combined_norm),
+                text_of(answer_norm),
+                text_of(passage_norm),
                 words,
                 state([fold_numerals(entry.answer)], default_years),
                 self._answer_credit(len(tokens(answer_norm))),
@@ -310,17 +361,27 @@ class Matcher:
         self._phrases: list[_Phrase] = []
         self._postings: dict[str, list[int]] = defaultdict(list)
         self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
+        # Each stored text weighed once, by its normalised form: what `rank` asks with when the
+        # question is a stored phrasing.
+        self._bodies: dict[str, _Weighted] = {}
         for index, phrasings in enumerate(texts_by_entry):
             texts = self._entries[index]
             answer = (self.kb.entries[index].answer, texts.answer, texts.answer_credit)
             for raw, text, credit in [*((r, t, 1.0) for r, t in phrasings), answer]:
                 number = len(self._phrases)
-                self._phrases.append(_Phrase(index, raw, self._weigh(text), credit))
+                body = self._bodies.get(text.norm)
+                if body is None:
+                    body = self._bodies[text.norm] = self._weigh(text)
+                self._phrases.append(_Phrase(index, raw, body, credit))
                 for gram in text.bigrams:
                     self._postings[gram].append(number)
                 for gram in text.pinyin_bigrams:
                     self._pinyin_postings[gram].append(number)
+        self._order_postings()
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
+        # Per phrasing, what the first pass and the shortlist read of it, as flat lists.
+        self._credit_of = [phrase.credit for phrase in self._phrases]
+        self._total_of = [phrase.body.total or 1.0 for phrase in self._phrases]
         # Phrasings by their raw text, so `rank(exclude=...)` drops them without a full scan.
         self._numbers_of: dict[str, list[int]] = defaultdict(list)
         for number, phrase in enumerate(self._phrases):
@@ -345,14 +406,14 @@ class Matcher:
             synonyms.setdefault(document.title, synonyms.get("报告", "报告"))
         return synonyms
 
-    def _terms(self) -> list[str]:
+    def _terms(self, normalise: Callable[[str], str]) -> list[str]:
         """Words the segmenter should keep whole: the knowledge base's keywords and topics, the
         report's quoted terms (“马上办”) and the canonical side of the synonyms."""
         terms = [term for entry in self.kb.entries for term in (*entry.keywords, entry.topic)]
         terms += list(dict.fromkeys(self.kb.synonyms.values()))
         for entry in self.kb.entries:
             terms += _QUOTED_RE.findall(" ".join((entry.answer, *entry.passage)))
-        return [self.normalise(term) for term in terms]
+        return [normalise(term) for term in terms]
 
     # --- public API --------------------------------------------------------------------------
 
@@ -366,14 +427,17 @@ class Matcher:
         `exclude` leaves stored phrasings out: `kb check` uses it to ask whether a question
         would still find its own entry if it were not stored verbatim.
         """
-        norm = self.normalise(question)
-        return self._rank(_Text.of(norm), self.frame(question, norm), exclude)
+        norm = self._normalised(question)
+        return self._rank(self._query(norm), self.frame(question, norm), exclude)
 
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
         """What the question pins down (years, places) and the kind of answer it asks for."""
-        norm = self.normalise(question) if norm is None else norm
+        norm = self._normalised(question) if norm is None else norm
         tagged = self.segmenter.tagged(norm)
-        return read_question(clean(question), norm, tagged, self._home, tagged)
+        cleaned = self._cleaned.get(question)
+        if cleaned is None:
+            cleaned = clean(question)
+        return read_question(cleaned, norm, tagged, self._home, tagged)
 
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
@@ -383,12 +447,21 @@ class Matcher:
     # --- scoring -----------------------------------------------------------------------------
 
     def _match(self, question: str) -> MatchResult:
-        norm = self.normalise(question)
+        norm = self._normalised(question)
         if not norm:
             return MatchResult(question, norm, Outcome.NONE, (), "问题里没有可以匹配的文字")
         frame = self.frame(question, norm)
-        ranked = self._rank(_Text.of(norm), frame, ())
+        ranked = self._rank(self._query(norm), frame, ())
         return self._decide(question, norm, frame, ranked)
+
+    def _normalised(self, question: str) -> str:
+        norm = self._norms.get(question)
+        return self.normalise(question) if norm is None else norm
+
+    def _query(self, norm: str) -> _Weighted:
+        """The question cut and weighed for scoring; a stored text is weighed already."""
+        body = self._bodies.get(norm)
+        return self._weigh(_Text.of(norm)) if body is None else body
 
     def _weigh(self, text: _Text) -> _Weighted:
         """IDF per token, with question and function words damped, and years too: which year
@@ -420,12 +493,12 @@ class Matcher:
                 credit[0] = pinyin_credit
             return credit
         exact, sounds = target.bigrams, target.pinyin_bigrams
-        for i, (gram, pinyin_gram) in enumerate(
-            zip(source.grams, source.pinyin_grams, strict=True)
-        ):
-            if gram in exact:
+        pinyin_grams = source.pinyin_grams
+        # The exact look-ups in one pass (this is the scorer's innermost loop).
+        for i, found in enumerate(map(exact.__contains__, source.grams)):
+            if found:
                 credit[i] = credit[i + 1] = 1.0
-            elif pinyin_gram in sounds:
+            elif pinyin_grams[i] in sounds:
                 if credit[i] < pinyin_credit:
                     credit[i] = pinyin_credit
                 credit[i + 1] = pinyin_credit
@@ -457,12 +530,15 @@ class Matcher:
         ("执法案卷评查抽取了多少卷": 案卷评查 from a phrasing, 抽取 and 执法 from the answer), or
         ask about a detail only the report's own sentence mentions.
         """
-        limits = self.thresholds
         phrased = self._credits(query.text, texts.combined)
         answered = self._credits(query.text, texts.answer)
-        quoted = self._credits(query.text, texts.passage)
+        # The passage is often the answer itself (one `_Text` then, see `__post_init__`).
+        quoted = (
+            answered if texts.passage is texts.answer else self._credits(query.text, texts.passage)
+        )
+        answer_credit, passage_credit = texts.answer_credit, self.thresholds.passage_credit
         return [
-            max(p, texts.answer_credit * a, limits.passage_credit * q)
+            max(p, answer_credit * a, passage_credit * q) if a or q else p
             for p, a, q in zip(phrased, answered, quoted, strict=True)
         ]
 
@@ -484,55 +560,43 @@ class Matcher:
             words.append((word, self._word_idf.get(word, self._unknown_idf)))
         return words
 
-    def _word_coverage(self, words: list[tuple[str, float]], texts: _EntryTexts) -> float:
+    def _word_parts(self, words: list[tuple[str, float]]) -> list[tuple[str, float, list[str]]]:
+        """The content words with the parts of each (for a compound), cut once per question."""
+        return [
+            (word, weight, [p for p in self.segmenter.search_words(word) if p != word])
+            for word, weight in words
+        ]
+
+    @staticmethod
+    def _word_coverage(words: list[tuple[str, float, list[str]]], texts: _EntryTexts) -> float:
         """Share of the question's word weight found among the entry's words; a compound the
         entry lacks counts half when all of its parts are there."""
-        total = sum(weight for _, weight in words)
+        total = sum(weight for _, weight, _ in words)
         if total <= 0:
             return 0.0
         found = 0.0
-        for word, weight in words:
-            if word in texts.words:
+        known = texts.words
+        for word, weight, parts in words:
+            if word in known:
                 found += weight
-            else:
-                parts = [p for p in self.segmenter.search_words(word) if p != word]
-                if parts and all(p in texts.words for p in parts):
-                    found += 0.5 * weight
+            elif parts and all(p in known for p in parts):
+                found += 0.5 * weight
         return found / total
 
     def _rank(
-        self, query_text: _Text, frame: QuestionFrame, exclude: Collection[str]
+        self, query: _Weighted, frame: QuestionFrame, exclude: Collection[str]
     ) -> list[Candidate]:
+        query_text = query.text
         if not query_text.toks:
             return []
-        limits = self.thresholds
-        query = self._weigh(query_text)
-        # First pass: weighted bigram hits per phrase, from the postings only. Grams found in a
-        # large share of all phrasings (stop-grams, like 行政 in a big knowledge base) say little
-        # about which phrasing is meant and cost the most to walk, so they are left to the
-        # second pass, unless the question has nothing rarer to go on.
-        hits: dict[int, float] = defaultdict(float)
         weights = query.weights
-        common = max(limits.stop_gram_floor, int(limits.stop_gram_share * len(self._phrases)))
-        lookups: list[tuple[Sequence[int], float]] = []
-        for i, (gram, pinyin_gram) in enumerate(
-            zip(query_text.grams, query_text.pinyin_grams, strict=True)
-        ):
-            pair_weight = weights[i] + (weights[i + 1] if i + 1 < len(weights) else 0.0)
-            lookups.append((self._postings.get(gram, ()), pair_weight))
-            lookups.append(
-                (
-                    self._pinyin_postings.get(pinyin_gram, ()),
-                    limits.pinyin_credit * pair_weight * 0.5,
-                )
-            )
-        for i in query_text.singles:
-            lookups.append((self._postings.get(query_text.toks[i], ()), weights[i]))
-        informative = [(p, w) for p, w in lookups if len(p) <= common]
-        phrases = self._phrases
-        for postings, weight in informative or lookups:
+        # First pass: weighted bigram hits per phrase, from the postings only (`_walks` says
+        # which and how much of each).
+        hits: dict[int, float] = {}
+        hit, credit_of = hits.get, self._credit_of
+        for postings, weight in self._walks(query):
             for number in postings:
-                hits[number] += weight * phrases[number].credit
+                hits[number] = hit(number, 0.0) + weight * credit_of[number]
         if not hits:
             return []
         for raw in exclude:
@@ -543,7 +607,7 @@ class Matcher:
         known_weight = sum(
             w for tok, w in zip(query_text.toks, weights, strict=True) if tok in self._known
         )
-        words = self.content_words(query_text.norm)
+        words = self._word_parts(self.content_words(query_text.norm))
         entry_facts: dict[int, _EntryFacts] = {}
         best: dict[int, Candidate] = {}
         for number in shortlist:
@@ -575,6 +639,81 @@ class Matcher:
             ranked[i] = replace(candidate, confidence=round(probability, 4))
         return ranked
 
+    def _walks(self, query: _Weighted) -> list[tuple[Sequence[int], float]]:
+        """The postings the first pass walks for `query`, each with the weight of a hit.
+
+        Grams found in a large share of all phrasings (stop-grams, like 行政 in a big knowledge
+        base) say little about which phrasing is meant and cost the most to walk, so they are
+        left to the second pass, unless the question has nothing rarer to go on: then only its
+        rarest grams are walked, up to `walk_limit` postings in all (on a base generated from
+        one text, every word of a question may be in hundreds of phrasings). No gram is walked
+        past its first `walk_limit` postings, its best-placed phrasings (`_order_postings`), so
+        a question costs at most `walk_limit` postings per gram whatever the size of the base.
+        """
+        limits = self.thresholds
+        query_text, weights = query.text, query.weights
+        common = max(limits.stop_gram_floor, int(limits.stop_gram_share * len(self._phrases)))
+        lookups: list[tuple[Sequence[int], float]] = []
+        for i, (gram, pinyin_gram) in enumerate(
+            zip(query_text.grams, query_text.pinyin_grams, strict=True)
+        ):
+            pair_weight = weights[i] + (weights[i + 1] if i + 1 < len(weights) else 0.0)
+            lookups.append((self._postings.get(gram, ()), pair_weight))
+            lookups.append(
+                (
+                    self._pinyin_postings.get(pinyin_gram, ()),
+                    limits.pinyin_credit * pair_weight * 0.5,
+                )
+            )
+        for i in query_text.singles:
+            lookups.append((self._postings.get(query_text.toks[i], ()), weights[i]))
+        walked = [(p, w) for p, w in lookups if len(p) <= common]
+        if not walked:
+            rarest_first = sorted(range(len(lookups)), key=lambda i: len(lookups[i][0]))
+            chosen: set[int] = set()
+            spent = 0
+            for i in rarest_first:
+                size = min(len(lookups[i][0]), limits.walk_limit)
+                if chosen and spent + size > limits.walk_limit:
+                    break
+                chosen.add(i)
+                spent += size
+            walked = [lookups[i] for i in sorted(chosen)]
+        return [
+            (p if len(p) <= limits.walk_limit else p[: limits.walk_limit], w) for p, w in walked
+        ]
+
+    def postings_walked(self, question: str) -> int:
+        """How many postings the first pass walks for `question`: the part of a question's
+        cost that grows with the base, bounded by `walk_limit` (tests and benchmarks read it)."""
+        query = self._query(self._normalised(question))
+        return sum(len(postings) for postings, _ in self._walks(query)) if query.text.toks else 0
+
+    def _order_postings(self) -> None:
+        """Put every posting list longer than `walk_limit` best-first, since only its head is
+        ever walked: stored phrasings before answers, then the shortest, in which the gram is
+        the largest share (the "champion lists" of information retrieval). Shorter lists stay
+        in phrasing order."""
+        limit = self.thresholds.walk_limit
+        long = [
+            postings
+            for table in (self._postings, self._pinyin_postings)
+            for postings in table.values()
+            if len(postings) > limit
+        ]
+        if not long:
+            return
+        # Every phrasing's place in that order, worked out once for all the lists.
+        phrases = self._phrases
+        best_first = sorted(
+            range(len(phrases)), key=lambda n: (-phrases[n].credit, phrases[n].body.total)
+        )
+        place = [0] * len(phrases)
+        for rank, number in enumerate(best_first):
+            place[number] = rank
+        for postings in long:
+            postings.sort(key=place.__getitem__)
+
     def _shortlist(self, hits: dict[int, float]) -> list[int]:
         """The best-hit phrasings, at most `phrases_per_entry` from any one entry.
 
@@ -584,17 +723,18 @@ class Matcher:
         limits = self.thresholds
         per_entry: dict[int, int] = defaultdict(int)
         picked: list[int] = []
+        totals, phrases = self._total_of, self._phrases
 
         def promise(number: int) -> float:
             # Hits approximate how much of the question a phrasing covers; dividing by the
             # phrasing's own weight also favours phrasings the question covers completely, so a
             # short exact keyword is not lost behind long sentences that share the same words.
-            total = self._phrases[number].body.total or 1.0
-            return hits[number] * (1.0 + min(1.0, hits[number] / (2.0 * total)))
+            found = hits[number]
+            return found * (1.0 + min(1.0, found / (2.0 * totals[number])))
 
-        pool = heapq.nlargest(limits.candidate_phrases * 4, hits, key=hits.__getitem__)
+        pool = _top(hits, limits.candidate_phrases * 4)
         for number in sorted(pool, key=promise, reverse=True):
-            index = self._phrases[number].entry_index
+            index = phrases[number].entry_index
             if per_entry[index] < limits.phrases_per_entry:
                 per_entry[index] += 1
                 picked.append(number)

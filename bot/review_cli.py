@@ -14,6 +14,7 @@ import contextlib
 import csv
 import difflib
 import json
+import os
 import stat
 import sys
 from collections.abc import AsyncIterator
@@ -39,7 +40,7 @@ from bot.report import (
 )
 from bot.report_html import render_html
 from bot.report_output import csv_cell, format_table, write_csv, write_json
-from bot.store import QuestionLog, StoreError
+from bot.store import FILE_MODE, QuestionLog, StoreError
 from bot.suggest import SuggestError, new_wordings, suggest, write_atomically
 from bot.teaching import ATTACH, ReviewItem, Teacher, handled_text
 from bot.text import escape_terminal_controls, strip_terminal_controls
@@ -274,11 +275,12 @@ _NOT_REGULAR = (
 
 
 def _check_page_target(path: Path) -> None:
-    """Refuse to write the page anywhere but a regular file in an existing folder.
+    """Refuse to write a page or an export anywhere but a regular file in an existing folder.
 
     The page is written to a temporary file and renamed over `path`, which would replace a
-    symbolic link, a FIFO or a device (as root, /dev/full) with a regular file; and a mistyped
-    folder should be an error, not a new tree of folders.
+    symbolic link, a FIFO or a device (as root, /dev/full) with a regular file; an export opened
+    for writing would write through a link or block on a FIFO. A mistyped folder should be an
+    error, not a new tree of folders.
     """
     folder = path.parent
     if not folder.is_dir():
@@ -419,14 +421,37 @@ def _now_answered(config: Config, entry_id: str, wordings: list[str]) -> int:
 async def export(
     config: Config, window: Window | None, *, fmt: str, output: Path | None, out: IO[str]
 ) -> int:
-    """`kbbot log export`: every column of every row (in the window), oldest first."""
+    """`kbbot log export`: every column of every row (in the window), oldest first.
+
+    `--output` is refused as `report --html` is (a symbolic link, anything but a regular file,
+    a missing folder), checked again on the opened file, and a new file gets the question log's
+    own mode 0600: an export holds the questions.
+    """
+    if output is not None:
+        _check_page_target(output)  # before the work, not after it
     log = await QuestionLog.open(config.db_path, create=False)
     try:
         if output is None:
             await _export(log, window, fmt, out)
-        else:
-            with output.open("w", encoding="utf-8", newline="") as handle:
-                await _export(log, window, fmt, handle)
+            return EXIT_OK
+        # O_NOFOLLOW and O_NONBLOCK: a link or FIFO put there since the check fails or is
+        # refused below, instead of being written through or blocking; truncate only then.
+        flags = os.O_WRONLY | os.O_CREAT | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+        try:
+            fd = os.open(output, flags, FILE_MODE)
+        except OSError as exc:
+            raise ReviewError(f"cannot write {output}: {exc.strerror or exc}") from exc
+        try:
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                _check_page_target(output)
+                raise ReviewError(f"cannot write {output}: it is not a regular file")
+            os.set_blocking(fd, True)
+            os.ftruncate(fd, 0)
+        except BaseException:
+            os.close(fd)
+            raise
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
+            await _export(log, window, fmt, handle)
     finally:
         await log.close()
     return EXIT_OK

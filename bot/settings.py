@@ -45,6 +45,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KBBOT_DB", "db_path"),
     Setting("KBBOT_SECRET", "user_secret", Secret.WHOLE),
     Setting("KBBOT_LOG_LEVEL", "log_level"),
+    Setting("KBBOT_LOG_FORMAT", "log_format"),
     Setting("KBBOT_WEBHOOK_URL", "webhook_url"),
     Setting("KBBOT_WEBHOOK_LISTEN", "webhook_listen"),
     Setting("KBBOT_WEBHOOK_PORT", "webhook_port"),

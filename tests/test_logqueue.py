@@ -10,9 +10,11 @@ import asyncio
 import logging
 import os
 import sqlite3
+import stat
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -333,3 +335,102 @@ async def test_a_database_that_cannot_be_created_yet_is_retried(
     await queue.close()
     assert all(isinstance(f.result(), int) for f in futures)
     assert count(path) == 3
+
+
+# --- faults in the writer itself, and shutting down at once ------------------------------------
+
+
+def test_the_backoff_never_overflows_however_long_the_outage() -> None:
+    backoff = Backoff()
+    # 2.0 ** 1024 is not a float: a few hours of outage used to kill the writer.
+    for failures in (1025, 10**6, sys.maxsize):
+        assert backoff.delay(failures) == backoff.longest
+        assert backoff.delay(failures, closing=True) == backoff.closing
+    assert Backoff(factor=1e300).delay(3) == Backoff().longest
+    assert [backoff.delay(n) for n in (0, 1, 2, 3)] == [0.05, 0.05, 0.1, 0.2]
+
+
+@dataclass(frozen=True)
+class BrokenBackoff(Backoff):
+    """A retry path with a bug in it (what the overflow above was)."""
+
+    hit: list[int] = field(default_factory=list)
+    hit_three_times: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def delay(self, failures: int, *, closing: bool = False) -> float:
+        self.hit.append(failures)
+        if len(self.hit) == 3:
+            self.hit_three_times.set()
+        raise RuntimeError("a bug in the retry path")
+
+
+async def test_an_unexpected_error_while_retrying_is_one_error_line_not_a_dead_writer(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    path.mkdir()  # a folder where the database should be: every attempt fails
+    broken = BrokenBackoff()
+    queue = LogQueue(path, backoff=broken)
+    await queue.start()
+    futures = [queue.submit(record(f"问题{n}")) for n in range(3)]
+    await failing(queue)
+    closing = asyncio.create_task(queue.close())  # the writer retries at once, and soon again
+    async with asyncio.timeout(30):  # a hang guard, not a timing assertion
+        await broken.hit_three_times.wait()
+    await asyncio.to_thread(path.rmdir)  # the admin fixes it
+    assert await closing == 0
+    assert all(isinstance(f.result(), int) for f in futures)
+    assert count(path) == 3
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert len(errors) == 1 and "a bug in the retry path" in errors[0].getMessage()
+
+
+async def test_closing_with_no_time_to_drain_returns_and_keeps_the_questions(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    path.mkdir()  # unwritable until the admin fixes it
+    # A long delay: close() finds the writer waiting to retry, and must not wait for it.
+    queue = LogQueue(path, backoff=Backoff(first=30.0, longest=30.0))
+    await queue.start()
+    futures = [queue.submit(record(f"问题{n}")) for n in range(3)]
+    await failing(queue)
+    closing = asyncio.create_task(queue.close(drain_for=0))
+    done, _ = await asyncio.wait({closing}, timeout=10)  # a hang guard, not a timing assertion
+    if not done:
+        closing.cancel()
+    assert closing in done, "close(drain_for=0) waited for a database that stays unwritable"
+    assert closing.result() == 3 and queue.failures == 1
+    assert [f.result() for f in futures] == [None, None, None]
+    spill = path.with_name(path.name + SPILL_SUFFIX)
+    assert spill.read_text(encoding="utf-8").count("\n") == 3
+
+    path.rmdir()  # fixed: the next start stores them before its own question
+    async with LogQueue(path) as again:
+        await again.submit(record("重启后"))
+    assert count(path) == 4 and not spill.exists()
+
+
+async def save_to_the_pending_file(path: Path, question: str) -> None:
+    """What a process that cannot write the log does at shutdown (here: never even tried)."""
+    queue = LogQueue(path)
+    queue.submit(record(question))
+    assert await queue.close() == 1
+
+
+async def test_the_pending_file_is_readable_by_its_owner_only_also_when_made_again(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "log.sqlite3"
+    spill = path.with_name(path.name + SPILL_SUFFIX)
+    before = os.umask(0o022)  # the usual umask: a file opened without a mode is 0644
+    try:
+        await save_to_the_pending_file(path, "我的电话13812345678")
+        assert stat.S_IMODE(spill.stat().st_mode) == 0o600
+        async with LogQueue(path) as queue:  # stores it and removes the file
+            await queue.submit(record("下一个"))
+        assert not spill.exists() and count(path) == 2
+        await save_to_the_pending_file(path, "又一个")
+        assert stat.S_IMODE(spill.stat().st_mode) == 0o600
+    finally:
+        os.umask(before)

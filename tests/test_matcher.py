@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import lru_cache
 from pathlib import Path
 
 import pytest
@@ -9,8 +10,8 @@ from hypothesis import strategies as st
 
 from bot.decision import shipped_model
 from bot.engine import Engine
-from bot.knowledge import load_knowledge
-from bot.matcher import Matcher, Outcome
+from bot.knowledge import Entry, load_knowledge
+from bot.matcher import Matcher, Outcome, Thresholds
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 
@@ -138,3 +139,60 @@ def test_a_bare_number_is_answered_only_when_stored_word_for_word(matcher: Match
     assert matcher.match("29件").outcome is Outcome.ANSWER  # a keyword of its entry
     assert matcher.match("2").outcome is not Outcome.ANSWER
     assert matcher.match("22").outcome is not Outcome.ANSWER
+
+
+# --- cost bounds -----------------------------------------------------------------------------
+
+# Every question and answer of these bases says 行政机关…工作情况, so each bigram of a question
+# made of those words is in more phrasings than the base has entries: the case where walking
+# the postings would cost the size of the base.
+_SMALL_LIMITS = Thresholds(stop_gram_floor=20, walk_limit=40)
+_NAMES = "甲乙丙丁戊己庚辛壬癸子丑寅卯辰巳午未申酉戌亥"
+
+
+def _unit(n: int) -> Entry:
+    name = _NAMES[n % 22] + _NAMES[n // 22 % 22]
+    return Entry(
+        id=f"unit-{n}",
+        topic=f"{name}单位",
+        questions=(f"行政机关{name}工作情况", f"{name}行政机关的工作情况怎么样"),
+        answer=f"{name}行政机关工作情况良好",
+        source="一、合成",
+    )
+
+
+@lru_cache(maxsize=2)
+def _common_word_matcher(size: int) -> Matcher:
+    # The exact phrasing comes last, so only postings walked best-first reach it in the limit.
+    short = Entry("the-short-one", "行政机关", ("行政机关",), "行政机关共有十家", "一、合成")
+    entries = (*map(_unit, range(size)), short)
+    return Matcher(replace(load_knowledge(FIXTURE_KNOWLEDGE), entries=entries), _SMALL_LIMITS)
+
+
+@pytest.mark.parametrize("question", ["行政机关", "行政机关工作情况", "行政机关工作情况怎么样"])
+def test_a_question_of_common_words_walks_no_more_postings_as_the_base_grows(
+    question: str,
+) -> None:
+    walked = []
+    for size in (150, 300):
+        matcher = _common_word_matcher(size)
+        texts = [t for entry in matcher.kb.entries for t in (*entry.questions, entry.answer)]
+        assert sum("行政机关" in text for text in texts) == len(texts) > 2 * size
+        walked.append(matcher.postings_walked(question))
+    assert 0 < walked[0] == walked[1] <= _SMALL_LIMITS.walk_limit
+
+
+def test_walking_only_the_head_of_a_long_posting_list_still_finds_the_exact_phrasing() -> None:
+    matcher = _common_word_matcher(300)
+    ranked = matcher.rank("行政机关")
+    assert ranked and ranked[0].entry.id == "the-short-one"
+
+
+def test_a_question_with_rarer_words_walks_only_those() -> None:
+    matcher = _common_word_matcher(300)
+    question = "丙丁行政机关工作情况"
+    # At most `stop_gram_floor` postings for each bigram and its pinyin: the bigrams found in
+    # every phrasing (行政, 工作...) are left to the second pass.
+    bigrams = len(question) - 1
+    assert matcher.postings_walked(question) <= 2 * bigrams * _SMALL_LIMITS.stop_gram_floor
+    assert matcher.rank(question)[0].entry.id == "unit-68"

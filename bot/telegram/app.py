@@ -4,6 +4,10 @@ This module only wires; what each handler does lives in handlers.py (citizens), 
 admin.py and errors.py. `build_application` is what `kbbot run`, the end-to-end tests and the
 benchmark all use, so they exercise exactly the production bot.
 
+It also writes the lines an operator reads at INFO about the bot as a whole (bot/logsetup.py):
+one when it has started (what it serves and how), one when it has stopped, and one per reload
+of the knowledge saying what changed (`reports_reload`).
+
 `serve` runs it the way PTB's `run_polling`/`run_webhook` would, with three differences a
 production bot needs: a Bot API that cannot be reached at start is one log line and a retry
 with a growing delay, not a traceback and an exit; a stop signal at any moment, start-up
@@ -17,13 +21,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import datetime as dtm
+import functools
 import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
@@ -32,6 +39,7 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
@@ -44,13 +52,16 @@ from telegram.ext import (
 
 from bot.config import Config, ConfigError
 from bot.engine import Engine
+from bot.knowledge import Entry, KnowledgeBase
 from bot.logqueue import Backoff, LogQueue
+from bot.logsetup import demote
 from bot.report import REPORT_TZ
 from bot.store import QuestionLog, StoreError
 from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.errors import (
     RetryingRateLimiter,
+    note_update_id,
     quiet_startup_retries,
     redact_token,
     report_error,
@@ -58,7 +69,7 @@ from bot.telegram.errors import (
 from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard
 from bot.telegram.health import schedule_health_route
 from bot.telegram.inbox import INBOX_FILE, Inbox, InboxProcessor, InboxQueue
-from bot.telegram.state import STATE_KEY, BotState, Context
+from bot.telegram.state import STATE_KEY, BotState, Context, state_of
 
 log = logging.getLogger(__name__)
 
@@ -89,6 +100,44 @@ DRAIN_SECONDS = 15.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 T = TypeVar("T")
+P = ParamSpec("P")
+
+# True while a callback that may reload the knowledge runs (`reports_reload`).
+REPORTING_RELOAD: ContextVar[bool] = ContextVar("reporting_reload", default=False)
+# Lines logged at DEBUG instead (bot.logsetup.Demote). What the bot's own start, stop and
+# reload lines say better: PTB's lifecycle, and what the engine and the admin module say about
+# a reload that `reports_reload` describes. What is no news: the webhook server's health route
+# (always there in webhook mode; a warning says when it is not), and apscheduler's warning that
+# a look at the knowledge files was skipped because the last one (a reload of a large knowledge
+# base) is still running, which does the work.
+DEMOTED_LINES: tuple[tuple[str, tuple[str, ...], ContextVar[bool] | None], ...] = (
+    (
+        "telegram.ext.Application",
+        (
+            "Application started",
+            "Application is stopping. This might take a moment.",
+            "Application.stop() complete",
+        ),
+        None,
+    ),
+    ("bot.telegram.health", ("health check at %s on the webhook server",), None),
+    (
+        "apscheduler.scheduler",
+        ('Execution of job "%s" skipped: maximum number of running instances reached (%d)',),
+        None,
+    ),
+    ("bot.engine", ("knowledge base reloaded: %d entries",), REPORTING_RELOAD),
+    (
+        "bot.telegram.admin",
+        (
+            "knowledge files changed: reloaded %d entries",
+            "knowledge file edited by hand: %s (history #%d)",
+        ),
+        REPORTING_RELOAD,
+    ),
+)
+# Entry ids a reload line names before it only counts the rest.
+NAMED_IN_RELOAD_LINE = 5
 
 
 class BotStartError(Exception):
@@ -167,7 +216,9 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     groups = filters.ChatType.GROUPS
     is_admin = filters.User(user_id=admins) & private
 
-    # Group -1 runs before everything else: the flood guard may stop an update here.
+    # Group -1000 runs first of all: what is logged from here on names the update.
+    app.add_handler(TypeHandler(Update, note_update_id), group=-1000)
+    # Group -1 runs before the answering handlers: the flood guard may stop an update here.
     app.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
 
     app.add_handler(CommandHandler("start", handlers.start, filters=new))
@@ -178,7 +229,9 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     app.add_handler(CommandHandler("history", review.show_history, filters=new & is_admin))
     app.add_handler(CommandHandler("undo", review.undo_last, filters=new & is_admin))
     app.add_handler(CommandHandler("why", admin.explain_last, filters=new & is_admin))
-    app.add_handler(CommandHandler("reload", admin.reload_knowledge, filters=new & is_admin))
+    app.add_handler(
+        CommandHandler("reload", reports_reload(admin.reload_knowledge), filters=new & is_admin)
+    )
     app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
     app.add_handler(
         MessageHandler(new & filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.bot_added_to_group)
@@ -212,7 +265,7 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
         (review_keyboards.PICK_RE, review.attach_picked),
         (review_keyboards.SYNONYM_RE, review.add_synonym),
         (review_keyboards.IGNORE_RE, review.ignore_cluster),
-        (review_keyboards.CONFIRM_RE, review.confirm_edit),
+        (review_keyboards.CONFIRM_RE, reports_reload(review.confirm_edit)),
         (review_keyboards.CANCEL_RE, review.cancel_edit),
         (review_keyboards.UNDO_RE, review.undo_pressed),
     ):
@@ -240,15 +293,10 @@ async def post_init(app: AnyApplication) -> None:
     jobs = app.job_queue
     if jobs is not None:
         interval = state.config.reload_interval
-        jobs.run_repeating(admin.watch_knowledge, interval=interval, first=interval)
+        watch = reports_reload(admin.watch_knowledge)
+        jobs.run_repeating(watch, interval=interval, first=interval)
         jobs.run_daily(admin.send_weekly_digest, time=WEEKLY_DIGEST_AT, days=(MONDAY,))
     schedule_health_route(app)  # webhook mode: GET /healthz (bot/telegram/health.py)
-    log.info(
-        "bot @%s started: %d entries, %d admin(s)",
-        app.bot.username,
-        len(state.engine.kb.entries),
-        len(state.config.admins),
-    )
 
 
 async def _prepare_log(path: Path) -> None:
@@ -281,6 +329,82 @@ async def post_shutdown(app: AnyApplication) -> None:
     log.info("bot stopped")
 
 
+# --- the reload line ------------------------------------------------------------------------
+
+
+def reports_reload(
+    callback: Callable[P, Awaitable[None]],
+) -> Callable[P, Coroutine[Any, Any, None]]:
+    """`callback`, a handler or job that may reload the knowledge, followed by one INFO line
+    saying what the reload changed, if it reloaded; nothing if it did not.
+
+    The engine and the admin module log the same reload in their own words; while `callback`
+    runs those lines go to DEBUG (`DEMOTED_LINES`), so a reload is one line at INFO.
+    """
+
+    @functools.wraps(callback)
+    async def reporting(*args: P.args, **kwargs: P.kwargs) -> None:
+        context = args[-1]
+        if not isinstance(context, CallbackContext):
+            raise TypeError(f"{callback.__name__} is not a handler or job callback")
+        engine = state_of(context).engine
+        before = engine.kb
+        reporting_reload = REPORTING_RELOAD.set(True)
+        try:
+            await callback(*args, **kwargs)
+        finally:
+            REPORTING_RELOAD.reset(reporting_reload)
+            if engine.kb is not before:
+                log.info("%s", describe_reload(before, engine.kb))
+
+    return reporting
+
+
+def describe_reload(before: KnowledgeBase, after: KnowledgeBase) -> str:
+    """The reload line: the entries added, changed and removed (ids, and the files they are
+    in), then whatever else changed (synonyms, replies, glossary, the report).
+
+    For example `knowledge reloaded: 6 entries; 1 added (fees), 1 changed (hours) in
+    10-work.yaml; synonyms changed`.
+    """
+
+    def comparable(entry: Entry) -> Entry:  # an edit above an entry moves it, not changes it
+        return dataclasses.replace(entry, file=Path(entry.file).name, line=0, passage_line=0)
+
+    old, new = before.by_id, after.by_id
+    added = [i for i in new if i not in old]
+    removed = [i for i in old if i not in new]
+    changed = [i for i in new if i in old and comparable(new[i]) != comparable(old[i])]
+    counted = [
+        f"{len(ids)} {what} ({_names(ids)})"
+        for what, ids in (("added", added), ("changed", changed), ("removed", removed))
+        if ids
+    ]
+    paths = {new[i].file for i in added + changed} | {old[i].file for i in removed}
+    files = sorted({Path(p).name for p in paths if p})
+    parts = [", ".join(counted) + (f" in {', '.join(files)}" if files else "")] if counted else []
+    others = [
+        name
+        for name, differs in (
+            ("synonyms", before.synonyms != after.synonyms),
+            ("replies", before.replies != after.replies),
+            ("glossary", before.stopwords != after.stopwords),
+            ("report", before.document != after.document),
+        )
+        if differs
+    ]
+    if others:
+        parts.append(f"{', '.join(others)} changed")
+    what = "; ".join(parts) if parts else "nothing changed"
+    return f"knowledge reloaded: {len(after.entries)} entries; {what}"
+
+
+def _names(ids: list[str]) -> str:
+    shown = ", ".join(ids[:NAMED_IN_RELOAD_LINE])
+    more = len(ids) - NAMED_IN_RELOAD_LINE
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def webhook_options(config: Config) -> dict[str, Any]:
     """Arguments for `run_webhook`/`Updater.start_webhook` from the settings.
 
@@ -307,10 +431,9 @@ def run_bot(config: Config, engine: Engine) -> int:
         BotStartError: the Bot API rejected the token, or refused the webhook settings.
     """
     redact_token(require_token(config))
-    # aiosqlite logs every statement with its parameters at DEBUG: for the inbox those are
-    # whole updates, raw user ids and messages included, which no log level may print.
-    logging.getLogger("aiosqlite").setLevel(max(logging.INFO, logging.root.level))
     quiet_startup_retries()
+    for logger, messages, only_while in DEMOTED_LINES:
+        demote(logger, messages, only_while)
     app = build_application(config, engine)
 
     async def until_signalled() -> None:
@@ -347,7 +470,7 @@ def _stop_once_on_signals(stopping: asyncio.Event) -> None:
         for sig in STOP_SIGNALS:
             loop.remove_signal_handler(sig)
             signal.signal(sig, signal.SIG_IGN)
-        log.info("stop signal received: finishing the updates in hand, then exiting")
+        log.debug("stop signal received: finishing the updates in hand, then exiting")
         stopping.set()
 
     for sig in STOP_SIGNALS:
@@ -382,7 +505,7 @@ async def _unless_stopping(stopping: asyncio.Event, work: Coroutine[Any, Any, No
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    log.info("stopped during start-up")
+    log.debug("stopped during start-up")
     return False
 
 
@@ -393,6 +516,21 @@ async def _start(app: AnyApplication, config: Config) -> None:
         await app.post_init(app)
     await _retrying(lambda: _start_fetching(app, config), config)
     await app.start()
+    state: BotState = app.bot_data[STATE_KEY]
+    log.info("bot @%s started: %s", app.bot.username, _serving(state))
+
+
+def _serving(state: BotState) -> str:
+    """What the start line says is served: how many entries from where, how updates arrive,
+    and to how many admins."""
+    config = state.config
+    directory = state.engine.directory or config.knowledge_dir
+    if config.webhook_url:
+        mode = f"webhook {config.webhook_url} on {config.webhook_listen}:{config.webhook_port}"
+    else:
+        mode = "long polling"
+    entries = len(state.engine.kb.entries)
+    return f"{entries} entries from {directory}, {mode}, {len(config.admins)} admin(s)"
 
 
 async def _start_fetching(app: AnyApplication, config: Config) -> None:

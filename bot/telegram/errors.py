@@ -4,7 +4,8 @@ Transient failures are retried before a handler ever sees them: `RetryingRateLim
 `AIORateLimiter` (Telegram's flood limits, and `RetryAfter` answered by waiting and retrying)
 plus a few retries of plain network errors. Anything still failing reaches `report_error`,
 which logs it (never the token: see `redact_token`) and tells the person something went wrong
-instead of leaving them waiting.
+instead of leaving them waiting. Its line, like every line written while an update is handled,
+carries the update's id (`note_update_id`).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from telegram import Update
 from telegram.error import BadRequest, Forbidden, NetworkError, TelegramError, TimedOut
 from telegram.ext import AIORateLimiter
 
+from bot.logsetup import UPDATE_ID, RedactSecret
 from bot.telegram.formatting import esc
 from bot.telegram.state import Context, state_of
 
@@ -81,7 +83,8 @@ async def report_error(update: object, context: Context) -> None:
         log.info("cannot write to a chat (%s)", error)  # blocked, kicked: nothing to tell
         return
     kind = "a job" if update is None else f"update {getattr(update, 'update_id', '?')}"
-    log.error("error while handling %s", kind, exc_info=error)
+    # The first line says what failed and why; the traceback follows as the record's exception.
+    log.error("error while handling %s: %s: %s", kind, type(error).__name__, error, exc_info=error)
     if not isinstance(update, Update):
         return
     text = state_of(context).messages["error"]
@@ -94,32 +97,23 @@ async def report_error(update: object, context: Context) -> None:
         log.warning("could not tell the user about the error: %s", exc)
 
 
-class _Redact(logging.Filter):
-    def __init__(self, secret: str) -> None:
-        super().__init__()
-        self.secret = secret
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        if self.secret in message:
-            record.msg, record.args = message.replace(self.secret, "<token>"), None
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text and self.secret in record.exc_text:
-            record.exc_text = record.exc_text.replace(self.secret, "<token>")
-        return True
-
-
 def redact_token(token: str) -> None:
     """Make every log handler replace the token, wherever a library puts it in a message.
 
     httpx is already kept at WARNING (its INFO lines are request URLs, token included), but an
-    exception text may quote a URL too; this is the net under that.
+    exception text may quote a URL too; this is the net under that. `kbbot` installs the same
+    filter with its handler (bot/logsetup.py); this covers handlers someone else added.
     """
     root = logging.getLogger()
     for handler in root.handlers:
-        if not any(isinstance(f, _Redact) for f in handler.filters):
-            handler.addFilter(_Redact(token))
+        if not any(isinstance(f, RedactSecret) for f in handler.filters):
+            handler.addFilter(RedactSecret(token))
+
+
+async def note_update_id(update: Update, context: Context) -> None:
+    """Handler group -1000, before everything else: the log lines written while `update` is
+    handled carry its id (`update_id` in JSON lines, bot/logsetup.py)."""
+    UPDATE_ID.set(update.update_id)
 
 
 class _BootstrapFailure(logging.Filter):

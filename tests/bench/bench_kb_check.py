@@ -15,7 +15,9 @@ report (so every passage check passes). Then it times, in the same run:
 
 Each time is reported in seconds and as a ratio to the baseline of the same size, so a figure
 stays comparable across machines and load; the per-entry column shows whether the check is
-linear (it stays flat as the size grows).
+linear (it stays flat as the size grows). The last column counts, untimed, the postings the
+check's matcher walks per stored question (mean and most, over every tenth question): the part
+of a question's cost that could grow with the base, and does not (see `Matcher._walks`).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.audit import audit_matcher  # noqa: E402
 from bot.cli import kb_check  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
 from bot.document import REPORT_FILE, load_document  # noqa: E402
@@ -112,12 +115,17 @@ def measure(size: int, scratch: Path) -> dict[str, float]:
     assert "知识库检查通过" in out.getvalue(), out.getvalue()[-2000:]
     start_up = _timed(lambda: Engine.from_directory(folder))
     size_kb = sum(path.stat().st_size for path in files) / 1024
+    matcher = audit_matcher(load_knowledge(folder))
+    questions = [q for entry in matcher.kb.entries for q in entry.questions]
+    walked = [matcher.postings_walked(question) for question in questions[::10]]
     return {
         "entries": written,
         "kb": size_kb,
         "baseline": baseline,
         "check": check,
         "start_up": start_up,
+        "walked": sum(walked) / len(walked),
+        "walked_most": max(walked),
     }
 
 
@@ -127,9 +135,9 @@ def main() -> None:
     args = parser.parse_args()
     print(
         "| entries | files | YAML baseline | kb check | check / baseline | check per entry "
-        "| start-up (ask) | start-up / baseline |"
+        "| start-up (ask) | start-up / baseline | postings walked per question |"
     )
-    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
     with tempfile.TemporaryDirectory(prefix="kbbot-bench-kb-") as scratch:
         for size in args.sizes:
             row = measure(size, Path(scratch))
@@ -137,7 +145,8 @@ def main() -> None:
                 f"| {row['entries']:.0f} | {row['kb']:.0f} KB | {row['baseline']:.2f} s "
                 f"| {row['check']:.2f} s | {row['check'] / row['baseline']:.1f}× "
                 f"| {row['check'] / row['entries'] * 1000:.2f} ms "
-                f"| {row['start_up']:.2f} s | {row['start_up'] / row['baseline']:.1f}× |",
+                f"| {row['start_up']:.2f} s | {row['start_up'] / row['baseline']:.1f}× "
+                f"| {row['walked']:.0f} (most {row['walked_most']:.0f}) |",
                 flush=True,
             )
 

@@ -106,11 +106,11 @@ async def test_a_knowledge_file_made_unreadable_is_told_to_admins_once(
             tmp_path / "data",
             KBBOT_ADMINS=str(ADMIN_ID),
             KBBOT_RELOAD_SECONDS="0.05",
-            KBBOT_LOG_LEVEL="INFO",
+            KBBOT_LOG_LEVEL="DEBUG",  # apscheduler's line per look at the files shows at DEBUG
         )
         bot = await BotProcess.start(env, prefix=prefix)
         try:
-            await bot.wait_for_line("Application started")
+            await bot.wait_for_line("bot @kbbot_test_bot started")
             await api.ask("/start", user_id=ADMIN_ID, timeout=30)
             mark = api.mark()
             seen = len(bot.lines)

@@ -432,7 +432,7 @@ async def test_sigterm_during_a_burst_loses_and_repeats_nothing(
         env = bot_env(api, kb_dir, data, KBBOT_LOG_LEVEL="INFO")
         first = await BotProcess.start(env)
         try:
-            await first.wait_for_line("Application started")  # polling, past the startup
+            await first.wait_for_line("bot @kbbot_test_bot started")  # polling, past the startup
             mark = api.mark()
             # The first few replies reach Telegram but its answers take a second: those
             # handlers are provably mid-send when the signal arrives.
@@ -450,7 +450,7 @@ async def test_sigterm_during_a_burst_loses_and_repeats_nothing(
             await first.kill()
         second = await BotProcess.start(env)
         try:
-            await second.wait_for_line("Application started")
+            await second.wait_for_line("bot @kbbot_test_bot started")
             await answered(api, users, mark)
             assert await second.stop() == 0, second.output
         finally:

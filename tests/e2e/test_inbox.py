@@ -87,7 +87,7 @@ async def test_sigkill_mid_burst_then_a_restart_answers_everyone_and_logs_each_q
         env = bot_env(api, kb_dir, data, KBBOT_LOG_LEVEL="INFO")
         first = await BotProcess.start(env)
         try:
-            await first.wait_for_line("Application started")
+            await first.wait_for_line("bot @kbbot_test_bot started")
             mark = api.mark()
             for n, question in enumerate(questions):
                 api.send_text(question, user_id=FIRST_USER + n)
@@ -101,7 +101,7 @@ async def test_sigkill_mid_burst_then_a_restart_answers_everyone_and_logs_each_q
         acknowledged = users - len(api.pending_updates)
         second = await BotProcess.start(env)
         try:
-            await second.wait_for_line("Application started")
+            await second.wait_for_line("bot @kbbot_test_bot started")
             await answered(api, range(FIRST_USER, FIRST_USER + users), mark)
             assert await second.stop() == 0, second.output
         finally:
@@ -439,7 +439,7 @@ async def test_startup_retries_until_the_bot_api_answers(tmp_path: Path, kb_dir:
         api.fail_next("deleteWebhook", status=502)
         bot = await BotProcess.start(bot_env(api, kb_dir, tmp_path / "data"))
         try:
-            await bot.wait_for_line("Application started")
+            await bot.wait_for_line("bot @kbbot_test_bot started")
             reply = await api.ask(QUESTIONS[0], user_id=FIRST_USER, timeout=WAIT)
             assert await bot.stop() == 0
         finally:
