@@ -146,6 +146,15 @@ WUHAN_DISTRICTS: tuple[str, ...] = (
 _PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
 
 
+def _joined_onto_report(said: str, start: int, size: int, home: str) -> bool:
+    """Whether a place name the segmenter found is a character joined onto the report's own
+    words: 机构改革中原区法治办 reads 中原区 (a district of Zhengzhou) where the report says
+    改革中 + 原区法治办 (the former district office). It is when the name without its first
+    character, and the character after it, is a run of the report's text (原区法)."""
+    run = said[start + 1 : start + size + 1]
+    return len(run) == size and run in home
+
+
 @dataclass(frozen=True)
 class QuestionFrame:
     """What a question pins down (years, places) and what kind of answer it asks for."""
@@ -237,9 +246,17 @@ def read_question(
         asked.discard(Asked.COUNT)
     years = frozenset(int(y) for y in _YEAR_RE.findall(f"{cleaned} {normalised}"))
     places = [d for d in WUHAN_DISTRICTS if d in norm]
+    said = "".join(word for word, _ in tagged)
+    start = 0
     for word, tag in tagged:
-        if tag == "ns" and len(word) >= 3 and word.endswith(_PLACE_SUFFIXES):
+        if (
+            tag == "ns"
+            and len(word) >= 3
+            and word.endswith(_PLACE_SUFFIXES)
+            and not _joined_onto_report(said, start, len(word), home)
+        ):
             places.append(word)
+        start += len(word)
     foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.

@@ -82,3 +82,13 @@ def test_a_generic_thing_counted_is_no_constraint(shipped_engine: Engine) -> Non
     matcher = shipped_engine.matcher
     frame = matcher.frame("跑一趟就能办完的事情现在有多少项")  # 事情, not a new subject
     assert not matcher.conflicts(frame, matcher.kb.by_id["one-visit-service"])
+
+
+def test_a_place_the_segmenter_joins_onto_the_reports_words_is_no_place(
+    shipped_engine: Engine,
+) -> None:
+    # 改革中 + 原区法制办 (the former district office), not 中原区 (a district of Zhengzhou).
+    joined = shipped_engine.matcher.frame("这次改革中原区法制办并到了哪里")
+    assert "中原区" not in joined.places
+    named = shipped_engine.matcher.frame("郑州市中原区的出庭应诉率是多少")
+    assert "中原区" in named.places
