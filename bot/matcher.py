@@ -44,6 +44,7 @@ from bot.constraints import (
 )
 from bot.decision import DecisionModel, features, shipped_model
 from bot.knowledge import Entry, KnowledgeBase
+from bot.lexicon import Bridges
 from bot.segment import Segmenter
 from bot.text import (
     QUESTION_WEIGHT,
@@ -151,6 +152,10 @@ class MatchResult:
     def suggestions(self) -> tuple[Candidate, ...]:
         return self.candidates if self.outcome is Outcome.SUGGEST else ()
 
+
+# jieba's tags (first letter) of the words worth bridging to the knowledge base's own words:
+# nouns, verbs, adjectives, idioms, set phrases and time words (jieba tags 年纪 as one).
+_BRIDGED_TAGS = frozenset("nvailt")
 
 # A positional bigram's key: its two tokens joined by a unit separator.
 _GRAM_JOIN = "\x1f".join
@@ -389,6 +394,7 @@ class Matcher:
         # The report's sections in knowledge-base order (the browse and overview order).
         self.section_order = tuple(dict.fromkeys(entry.source for entry in self.kb.entries))
 
+        self.bridges = Bridges(self._word_idf)
         self._cached_match = lru_cache(maxsize=4096)(self._match)
 
     def _answer_credit(self, length: int) -> float:
@@ -456,7 +462,27 @@ class Matcher:
 
     def _normalised(self, question: str) -> str:
         norm = self._norms.get(question)
-        return self.normalise(question) if norm is None else norm
+        return self._bridged(self.normalise(question)) if norm is None else norm
+
+    def _bridged(self, norm: str) -> str:
+        """`norm` with each word the knowledge base never uses, but which a dictionary sense
+        ties to one of its words, replaced by that word (岁数 -> 年龄; bot/lexicon.py)."""
+        out: list[str] = []
+        position = 0
+        for word, tag in self.segmenter.tagged(norm):
+            # Nouns, verbs and adjectives carry meaning; adverbs, conjunctions, measures and
+            # pronouns (到底, 另外, 一块, 这块) only shape the question.
+            if tag[:1] not in _BRIDGED_TAGS:
+                continue
+            target = self.bridges(word)
+            if target is None:
+                continue
+            start = norm.find(word, position)
+            if start < 0:
+                continue
+            out += [norm[position:start], target]
+            position = start + len(word)
+        return "".join(out) + norm[position:] if out else norm
 
     def _query(self, norm: str) -> _Weighted:
         """The question cut and weighed for scoring; a stored text is weighed already."""

