@@ -29,6 +29,7 @@ ANSWERABLE_FLOOR = {
     "batch-7": 0.87,
     "batch-8": 0.89,
     "batch-9": 0.86,
+    "batch-10": 0.82,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss
