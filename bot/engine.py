@@ -184,7 +184,7 @@ class Engine:
             log.warning("knowledge base reload failed; still serving the last good version")
             return exc.problems
         self._install(kb)
-        log.info("knowledge base reloaded: %d entries", len(kb.entries))
+        log.debug("knowledge base reloaded: %d entries", len(kb.entries))
         return list(kb.warnings)
 
     # --- answering ---------------------------------------------------------------------------

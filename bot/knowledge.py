@@ -284,6 +284,57 @@ class KnowledgeBase:
         return [Section(title, tuple(entries)) for title, entries in grouped.items()]
 
 
+# Entry ids a reload line names before it only counts the rest.
+NAMED_IN_RELOAD_LINE = 5
+
+
+def describe_reload(before: KnowledgeBase, after: KnowledgeBase) -> str:
+    """The one line an operator reads about a reload: the entries added, changed and removed
+    (ids, and the files they are in), then whatever else changed (synonyms, replies, glossary,
+    the report).
+
+    An entry that only moved (an edit above it) is not changed. For example
+    `knowledge reloaded: 6 entries; 1 added (fees), 1 changed (hours) in 10-work.yaml;
+    synonyms changed`.
+    """
+
+    def comparable(entry: Entry) -> Entry:
+        return replace(entry, file=Path(entry.file).name, line=0, passage_line=0)
+
+    old, new = before.by_id, after.by_id
+    added = [i for i in new if i not in old]
+    removed = [i for i in old if i not in new]
+    changed = [i for i in new if i in old and comparable(new[i]) != comparable(old[i])]
+    counted = [
+        f"{len(ids)} {what} ({_first_named(ids)})"
+        for what, ids in (("added", added), ("changed", changed), ("removed", removed))
+        if ids
+    ]
+    paths = {new[i].file for i in added + changed} | {old[i].file for i in removed}
+    files = sorted({Path(p).name for p in paths if p})
+    parts = [", ".join(counted) + (f" in {', '.join(files)}" if files else "")] if counted else []
+    others = [
+        name
+        for name, differs in (
+            ("synonyms", before.synonyms != after.synonyms),
+            ("replies", before.replies != after.replies),
+            ("glossary", before.stopwords != after.stopwords),
+            ("report", before.document != after.document),
+        )
+        if differs
+    ]
+    if others:
+        parts.append(f"{', '.join(others)} changed")
+    what = "; ".join(parts) if parts else "nothing changed"
+    return f"knowledge reloaded: {len(after.entries)} entries; {what}"
+
+
+def _first_named(ids: list[str]) -> str:
+    shown = ", ".join(ids[:NAMED_IN_RELOAD_LINE])
+    more = len(ids) - NAMED_IN_RELOAD_LINE
+    return f"{shown} and {more} more" if more > 0 else shown
+
+
 def knowledge_files(directory: Path) -> list[Path]:
     """The regular *.yaml / *.yml files in `directory`, by name (raises OSError if unreadable)."""
     return sorted(p for p in directory.iterdir() if p.suffix in KNOWLEDGE_SUFFIXES and p.is_file())

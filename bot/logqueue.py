@@ -574,7 +574,7 @@ class LogQueue:
             if record.ref is not None and "ref" in str(exc):
                 # The Telegram front end reuses an update's ref when it handles the update
                 # again after a restart (bot/telegram/inbox.py): its question is stored once.
-                log.info("question log: question %s is already stored (%s)", record.ref, exc)
+                log.debug("question log: question %s is already stored (%s)", record.ref, exc)
             else:
                 log.warning("question log: not storing one question (%s)", exc)
             return None

@@ -1,11 +1,14 @@
 """The process's log: its level, its format (text or JSON lines), and what no line may carry.
 
 What an operator reads at INFO is one line per event that matters: the bot started (and what it
-serves), stopped, reloaded its knowledge (and what changed), or failed. Libraries are kept from
-burying those lines:
+serves), stopped, reloaded its knowledge (and what changed), or failed. kbbot's own code logs
+what happens per update or per scheduled run at DEBUG; libraries are kept from burying those
+lines by their levels, never by matching their text:
 
 - apscheduler writes two INFO lines per run of every job, and the knowledge watch runs every few
   seconds (some 57,000 lines a day): it logs at WARNING unless KBBOT_LOG_LEVEL=DEBUG.
+- PTB's Application writes its start and stop at INFO, which the bot's own start and stop lines
+  say better (with what is served): WARNING unless KBBOT_LOG_LEVEL=DEBUG.
 - httpx writes every request URL at INFO, and Bot API URLs contain the token: it logs at WARNING
   at every level, DEBUG included.
 - aiosqlite writes every statement with its parameters at DEBUG (for the inbox, whole updates:
@@ -19,7 +22,7 @@ The bot token is in no line, whatever the level or format: `RedactSecret` replac
 message, its arguments, the traceback and the stack before a formatter sees the record.
 
 Standard library only: the Telegram front end sets `UPDATE_ID` while it handles an update
-(bot/telegram/app.py) and adds its own filters; nothing here knows Telegram.
+(bot/telegram/app.py) and adds its own filters; nothing here imports Telegram.
 """
 
 from __future__ import annotations
@@ -27,7 +30,6 @@ from __future__ import annotations
 import json
 import logging
 import sys
-from collections.abc import Iterable
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from types import TracebackType
@@ -49,9 +51,14 @@ def library_levels(level: str) -> dict[str, int]:
     NOTSET means the library follows the root logger, i.e. `level`.
     """
     number = logging.getLevelNamesMapping()[level]
+    # A logger's own level decides what reaches the root's handlers, whatever the root's level:
+    # never below `level`, or KBBOT_LOG_LEVEL=ERROR would still show the libraries' warnings.
+    quiet = max(logging.WARNING, number)
+    unless_debug = logging.NOTSET if number <= logging.DEBUG else quiet
     return {
-        "httpx": logging.WARNING,
-        "apscheduler": logging.NOTSET if number <= logging.DEBUG else logging.WARNING,
+        "httpx": quiet,
+        "apscheduler": unless_debug,
+        "telegram.ext.Application": unless_debug,
         "aiosqlite": max(logging.INFO, number),
     }
 
@@ -121,46 +128,6 @@ class RedactSecret(logging.Filter):
         if record.stack_info and self.secret in record.stack_info:
             record.stack_info = record.stack_info.replace(self.secret, REDACTED)
         return True
-
-
-class Demote(logging.Filter):
-    """Logs some messages of one logger at DEBUG: lines that another line says better, or that
-    report something expected as if it were news. Errors are never demoted.
-
-    Matched on the message as written (its %-template), so a reworded line shows at its own
-    level again rather than anything else being hidden. With `only_while`, only records logged
-    while that context variable is true are demoted.
-    """
-
-    def __init__(self, messages: Iterable[str], only_while: ContextVar[bool] | None = None) -> None:
-        super().__init__()
-        self.messages = frozenset(messages)
-        self.only_while = only_while
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not logging.DEBUG < record.levelno < logging.ERROR or not isinstance(record.msg, str):
-            return True
-        if record.msg not in self.messages:
-            return True
-        if self.only_while is not None and not self.only_while.get():
-            return True
-        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
-        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
-
-
-def demote(
-    logger: str, messages: Iterable[str], only_while: ContextVar[bool] | None = None
-) -> None:
-    """Log `messages` of `logger` at DEBUG (once, however often it is called)."""
-    target = logging.getLogger(logger)
-    wanted = Demote(messages, only_while)
-    for existing in target.filters:
-        if isinstance(existing, Demote) and (existing.messages, existing.only_while) == (
-            wanted.messages,
-            wanted.only_while,
-        ):
-            return
-    target.addFilter(wanted)
 
 
 def make_handler(

@@ -1,12 +1,21 @@
 from __future__ import annotations
 
+import dataclasses
+import shutil
 from pathlib import Path
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.knowledge import MAX_FILE_BYTES, KnowledgeError, Problem, load_knowledge
+from bot.knowledge import (
+    MAX_FILE_BYTES,
+    NAMED_IN_RELOAD_LINE,
+    KnowledgeError,
+    Problem,
+    describe_reload,
+    load_knowledge,
+)
 
 GOOD_ENTRY = """\
   - id: {id}
@@ -226,3 +235,48 @@ def test_spaces_around_symbols_are_kept(kb_dir: Path) -> None:
     )
     kb = load_knowledge(kb_dir)
     assert kb.replies["button_back"].startswith("« ")
+
+
+# --- the reload line --------------------------------------------------------------------------
+
+
+def test_the_reload_line_names_what_changed(kb_dir: Path, tmp_path: Path) -> None:
+    before = load_knowledge(kb_dir)
+    edited = tmp_path / "edited"
+    shutil.copytree(kb_dir, edited)
+    work = edited / "10-work.yaml"
+    text = work.read_text(encoding="utf-8")
+    text = text.replace("全区政府系统62个部门", "全区政府系统63个部门")  # legal-adviser-coverage
+    text = text.replace("id: law-firms", "id: law-firms-2019")  # one removed, one added
+    work.write_text("# a comment moves every entry down a line\n" + text, encoding="utf-8")
+    synonyms = edited / "synonyms.yaml"
+    synonyms.write_text(synonyms.read_text(encoding="utf-8") + "  出庭: [到庭]\n", encoding="utf-8")
+    after = load_knowledge(edited)
+    assert describe_reload(before, after) == (
+        "knowledge reloaded: 5 entries; 1 added (law-firms-2019), "
+        "1 changed (legal-adviser-coverage), 1 removed (law-firms) in 10-work.yaml; "
+        "synonyms changed"
+    )
+
+
+def test_a_reload_of_the_same_files_says_nothing_changed(kb_dir: Path) -> None:
+    kb = load_knowledge(kb_dir)
+    moved = dataclasses.replace(
+        kb, entries=tuple(dataclasses.replace(e, line=e.line + 1) for e in kb.entries)
+    )
+    assert describe_reload(kb, moved) == "knowledge reloaded: 5 entries; nothing changed"
+
+
+def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None:
+    kb = load_knowledge(kb_dir)
+    template = kb.entries[0]
+    ids = [f"new-{n}" for n in range(NAMED_IN_RELOAD_LINE + 2)]
+    grown = dataclasses.replace(
+        kb, entries=kb.entries + tuple(dataclasses.replace(template, id=i) for i in ids)
+    )
+    named = ", ".join(ids[:NAMED_IN_RELOAD_LINE])
+    file = Path(template.file).name
+    assert describe_reload(kb, grown) == (
+        f"knowledge reloaded: {len(grown.entries)} entries; "
+        f"{len(ids)} added ({named} and 2 more) in {file}"
+    )

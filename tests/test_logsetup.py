@@ -1,5 +1,5 @@
 """The bot's log lines: the JSON format, update ids, token redaction, the libraries' levels,
-lines demoted to DEBUG, the reload line, and KBBOT_LOG_FORMAT at start.
+and KBBOT_LOG_FORMAT at start.
 
 The running bot's log as a whole (silent while idle, one line per reload, JSON throughout) is
 tested in tests/e2e/test_bot_logs.py.
@@ -8,33 +8,26 @@ tested in tests/e2e/test_bot_logs.py.
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import io
 import json
 import logging
 import re
-import shutil
 import sys
 import warnings
 from collections.abc import Iterator
-from contextvars import ContextVar
-from pathlib import Path
 
 import pytest
 
 from bot.cli import run
 from bot.config import Config, ConfigError
-from bot.knowledge import load_knowledge
 from bot.logsetup import (
     REDACTED,
     UPDATE_ID,
     configure_logging,
-    demote,
     library_levels,
     make_handler,
     set_library_levels,
 )
-from bot.telegram.app import describe_reload
 
 TOKEN = "5550001234:AAE7xQ_secret-PART-Zm9vYmFyYmF6cXV4MTIz"
 SECRET_PART = TOKEN.split(":", 1)[1]
@@ -145,14 +138,20 @@ def test_a_log_call_with_arguments_that_do_not_fit_never_raises_into_the_caller(
 # --- levels -----------------------------------------------------------------------------------
 
 
-def test_apscheduler_is_quiet_unless_debug_and_httpx_always() -> None:
+def test_apscheduler_and_ptbs_lifecycle_are_quiet_unless_debug_and_httpx_always() -> None:
     at_info = library_levels("INFO")
     assert at_info["apscheduler"] == logging.WARNING
+    assert at_info["telegram.ext.Application"] == logging.WARNING
     assert at_info["httpx"] == logging.WARNING
     at_debug = library_levels("DEBUG")
     assert at_debug["apscheduler"] == logging.NOTSET  # follows the root: DEBUG
+    assert at_debug["telegram.ext.Application"] == logging.NOTSET
     assert at_debug["httpx"] == logging.WARNING  # its INFO lines are URLs with the token
     assert at_debug["aiosqlite"] == logging.INFO  # its DEBUG lines are whole updates
+
+
+def test_no_library_logs_below_the_level_asked_for() -> None:
+    assert set(library_levels("ERROR").values()) == {logging.ERROR}
 
 
 def test_set_library_levels_follows_the_level_both_ways() -> None:
@@ -220,42 +219,6 @@ def test_an_unknown_format_is_refused() -> None:
         make_handler("xml")
 
 
-# --- demoted lines ----------------------------------------------------------------------------
-
-
-def test_demoted_lines_show_only_at_debug(logger: logging.Logger) -> None:
-    stream = written(logger, "text")
-    demote(logger.name, ["Application started", "job %s skipped"])
-    demote(logger.name, ["Application started", "job %s skipped"])  # once, however often
-    assert len(logger.filters) == 1
-    logger.setLevel(logging.INFO)
-    logger.info("Application started")
-    logger.warning("job %s skipped", "watch_knowledge")
-    logger.info("Application started: another line")
-    logger.error("Application started")  # errors are never demoted
-    logger.setLevel(logging.DEBUG)
-    logger.info("Application started")
-    lines = stream.getvalue().splitlines()
-    assert [line.split(" ", 2)[2] for line in lines] == [
-        "INFO tests.logsetup: Application started: another line",
-        "ERROR tests.logsetup: Application started",
-        "DEBUG tests.logsetup: Application started",
-    ]
-
-
-def test_lines_demoted_only_while_a_context_variable_is_set(logger: logging.Logger) -> None:
-    stream = written(logger, "text")
-    logger.setLevel(logging.INFO)
-    reloading: ContextVar[bool] = ContextVar("reloading", default=False)
-    demote(logger.name, ["knowledge base reloaded: %d entries"], reloading)
-    logger.info("knowledge base reloaded: %d entries", 5)
-    token = reloading.set(True)
-    logger.info("knowledge base reloaded: %d entries", 6)
-    reloading.reset(token)
-    assert stream.getvalue().count("reloaded: 5 entries") == 1
-    assert "6 entries" not in stream.getvalue()
-
-
 # --- KBBOT_LOG_FORMAT -------------------------------------------------------------------------
 
 
@@ -274,33 +237,3 @@ def test_an_unknown_log_format_is_a_config_error_at_start(
     assert capsys.readouterr().err == (
         "kbbot: error: KBBOT_LOG_FORMAT must be text or json, not 'yaml'\n"
     )
-
-
-# --- the reload line --------------------------------------------------------------------------
-
-
-def test_the_reload_line_names_what_changed(kb_dir: Path, tmp_path: Path) -> None:
-    before = load_knowledge(kb_dir)
-    edited = tmp_path / "edited"
-    shutil.copytree(kb_dir, edited)
-    work = edited / "10-work.yaml"
-    text = work.read_text(encoding="utf-8")
-    text = text.replace("全区政府系统62个部门", "全区政府系统63个部门")  # legal-adviser-coverage
-    text = text.replace("id: law-firms", "id: law-firms-2019")  # one removed, one added
-    work.write_text("# a comment moves every entry down a line\n" + text, encoding="utf-8")
-    synonyms = edited / "synonyms.yaml"
-    synonyms.write_text(synonyms.read_text(encoding="utf-8") + "  出庭: [到庭]\n", encoding="utf-8")
-    after = load_knowledge(edited)
-    assert describe_reload(before, after) == (
-        "knowledge reloaded: 5 entries; 1 added (law-firms-2019), "
-        "1 changed (legal-adviser-coverage), 1 removed (law-firms) in 10-work.yaml; "
-        "synonyms changed"
-    )
-
-
-def test_a_reload_of_the_same_files_says_nothing_changed(kb_dir: Path) -> None:
-    kb = load_knowledge(kb_dir)
-    moved = dataclasses.replace(
-        kb, entries=tuple(dataclasses.replace(e, line=e.line + 1) for e in kb.entries)
-    )
-    assert describe_reload(kb, moved) == "knowledge reloaded: 5 entries; nothing changed"

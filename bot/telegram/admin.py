@@ -118,8 +118,8 @@ async def note_hand_edits(state: BotState) -> None:
     except (StoreError, OSError, sqlite3.Error) as exc:
         log.warning("knowledge history not updated: the question log cannot be written: %s", exc)
         return
-    for change in noticed:
-        log.info("knowledge file edited by hand: %s (history #%d)", change.file, change.id)
+    for change in noticed:  # at INFO, the reload line says what changed
+        log.debug("knowledge file edited by hand: %s (history #%d)", change.file, change.id)
 
 
 def _errors(problems: Sequence[Problem]) -> list[Problem]:
@@ -171,7 +171,7 @@ async def watch_knowledge(context: Context) -> None:
     problems = await reload(state)
     errors = _errors(problems)
     if not errors:
-        log.info("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
+        log.debug("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
         return
     log.warning("knowledge files changed but are broken: %d error(s)", len(errors))
     header = fill(state.messages["reload_broken"], errors=len(errors))

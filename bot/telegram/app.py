@@ -21,14 +21,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import dataclasses
 import datetime as dtm
 import functools
 import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ParamSpec, TypeVar
 from urllib.parse import urlsplit
@@ -45,6 +43,7 @@ from telegram.ext import (
     CommandHandler,
     Defaults,
     InlineQueryHandler,
+    JobQueue,
     MessageHandler,
     TypeHandler,
     filters,
@@ -52,9 +51,8 @@ from telegram.ext import (
 
 from bot.config import Config, ConfigError
 from bot.engine import Engine
-from bot.knowledge import Entry, KnowledgeBase
+from bot.knowledge import describe_reload
 from bot.logqueue import Backoff, LogQueue
-from bot.logsetup import demote
 from bot.report import REPORT_TZ
 from bot.store import QuestionLog, StoreError
 from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
@@ -102,42 +100,8 @@ STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 T = TypeVar("T")
 P = ParamSpec("P")
 
-# True while a callback that may reload the knowledge runs (`reports_reload`).
-REPORTING_RELOAD: ContextVar[bool] = ContextVar("reporting_reload", default=False)
-# Lines logged at DEBUG instead (bot.logsetup.Demote). What the bot's own start, stop and
-# reload lines say better: PTB's lifecycle, and what the engine and the admin module say about
-# a reload that `reports_reload` describes. What is no news: the webhook server's health route
-# (always there in webhook mode; a warning says when it is not), and apscheduler's warning that
-# a look at the knowledge files was skipped because the last one (a reload of a large knowledge
-# base) is still running, which does the work.
-DEMOTED_LINES: tuple[tuple[str, tuple[str, ...], ContextVar[bool] | None], ...] = (
-    (
-        "telegram.ext.Application",
-        (
-            "Application started",
-            "Application is stopping. This might take a moment.",
-            "Application.stop() complete",
-        ),
-        None,
-    ),
-    ("bot.telegram.health", ("health check at %s on the webhook server",), None),
-    (
-        "apscheduler.scheduler",
-        ('Execution of job "%s" skipped: maximum number of running instances reached (%d)',),
-        None,
-    ),
-    ("bot.engine", ("knowledge base reloaded: %d entries",), REPORTING_RELOAD),
-    (
-        "bot.telegram.admin",
-        (
-            "knowledge files changed: reloaded %d entries",
-            "knowledge file edited by hand: %s (history #%d)",
-        ),
-        REPORTING_RELOAD,
-    ),
-)
-# Entry ids a reload line names before it only counts the rest.
-NAMED_IN_RELOAD_LINE = 5
+# The job that looks at the knowledge files (its name is in apscheduler's DEBUG lines).
+WATCH_JOB = "watch_knowledge"
 
 
 class BotStartError(Exception):
@@ -292,11 +256,34 @@ async def post_init(app: AnyApplication) -> None:
     await publish_commands(app.bot, state)
     jobs = app.job_queue
     if jobs is not None:
-        interval = state.config.reload_interval
-        watch = reports_reload(admin.watch_knowledge)
-        jobs.run_repeating(watch, interval=interval, first=interval)
+        _watch_knowledge(jobs, state.config.reload_interval)
         jobs.run_daily(admin.send_weekly_digest, time=WEEKLY_DIGEST_AT, days=(MONDAY,))
     schedule_health_route(app)  # webhook mode: GET /healthz (bot/telegram/health.py)
+
+
+def _watch_knowledge(jobs: JobQueue[Any], interval: float) -> None:
+    """Look at the knowledge files `interval` seconds after the last look ended, until the
+    Application stops.
+
+    Not `run_repeating`: a look that reloads a large knowledge base can outlast the interval,
+    and apscheduler then skips each run that falls due meanwhile with a WARNING line. Chained
+    looks never overlap. Each runs however late it is (no misfire grace), since a look dropped
+    as misfired would end the chain; and none is scheduled once the Application is stopping,
+    so the JobQueue's shutdown never finds a look under way to cancel.
+    """
+    watch = reports_reload(admin.watch_knowledge)
+
+    def schedule() -> None:
+        jobs.run_once(look, interval, name=WATCH_JOB, job_kwargs={"misfire_grace_time": None})
+
+    async def look(context: Context) -> None:
+        try:
+            await watch(context)
+        finally:
+            if context.application.running:
+                schedule()
+
+    schedule()
 
 
 async def _prepare_log(path: Path) -> None:
@@ -336,10 +323,10 @@ def reports_reload(
     callback: Callable[P, Awaitable[None]],
 ) -> Callable[P, Coroutine[Any, Any, None]]:
     """`callback`, a handler or job that may reload the knowledge, followed by one INFO line
-    saying what the reload changed, if it reloaded; nothing if it did not.
+    saying what the reload changed (`describe_reload`), if it reloaded; nothing if it did not.
 
-    The engine and the admin module log the same reload in their own words; while `callback`
-    runs those lines go to DEBUG (`DEMOTED_LINES`), so a reload is one line at INFO.
+    This is the only INFO line about a reload: the engine and the admin module that do the
+    work log theirs at DEBUG.
     """
 
     @functools.wraps(callback)
@@ -349,60 +336,13 @@ def reports_reload(
             raise TypeError(f"{callback.__name__} is not a handler or job callback")
         engine = state_of(context).engine
         before = engine.kb
-        reporting_reload = REPORTING_RELOAD.set(True)
         try:
             await callback(*args, **kwargs)
         finally:
-            REPORTING_RELOAD.reset(reporting_reload)
             if engine.kb is not before:
                 log.info("%s", describe_reload(before, engine.kb))
 
     return reporting
-
-
-def describe_reload(before: KnowledgeBase, after: KnowledgeBase) -> str:
-    """The reload line: the entries added, changed and removed (ids, and the files they are
-    in), then whatever else changed (synonyms, replies, glossary, the report).
-
-    For example `knowledge reloaded: 6 entries; 1 added (fees), 1 changed (hours) in
-    10-work.yaml; synonyms changed`.
-    """
-
-    def comparable(entry: Entry) -> Entry:  # an edit above an entry moves it, not changes it
-        return dataclasses.replace(entry, file=Path(entry.file).name, line=0, passage_line=0)
-
-    old, new = before.by_id, after.by_id
-    added = [i for i in new if i not in old]
-    removed = [i for i in old if i not in new]
-    changed = [i for i in new if i in old and comparable(new[i]) != comparable(old[i])]
-    counted = [
-        f"{len(ids)} {what} ({_names(ids)})"
-        for what, ids in (("added", added), ("changed", changed), ("removed", removed))
-        if ids
-    ]
-    paths = {new[i].file for i in added + changed} | {old[i].file for i in removed}
-    files = sorted({Path(p).name for p in paths if p})
-    parts = [", ".join(counted) + (f" in {', '.join(files)}" if files else "")] if counted else []
-    others = [
-        name
-        for name, differs in (
-            ("synonyms", before.synonyms != after.synonyms),
-            ("replies", before.replies != after.replies),
-            ("glossary", before.stopwords != after.stopwords),
-            ("report", before.document != after.document),
-        )
-        if differs
-    ]
-    if others:
-        parts.append(f"{', '.join(others)} changed")
-    what = "; ".join(parts) if parts else "nothing changed"
-    return f"knowledge reloaded: {len(after.entries)} entries; {what}"
-
-
-def _names(ids: list[str]) -> str:
-    shown = ", ".join(ids[:NAMED_IN_RELOAD_LINE])
-    more = len(ids) - NAMED_IN_RELOAD_LINE
-    return f"{shown} and {more} more" if more > 0 else shown
 
 
 def webhook_options(config: Config) -> dict[str, Any]:
@@ -432,8 +372,6 @@ def run_bot(config: Config, engine: Engine) -> int:
     """
     redact_token(require_token(config))
     quiet_startup_retries()
-    for logger, messages, only_while in DEMOTED_LINES:
-        demote(logger, messages, only_while)
     app = build_application(config, engine)
 
     async def until_signalled() -> None:

@@ -80,7 +80,7 @@ async def report_error(update: object, context: Context) -> None:
     """The Application's error handler: log, then apologise to whoever was waiting."""
     error = context.error
     if isinstance(error, Forbidden):
-        log.info("cannot write to a chat (%s)", error)  # blocked, kicked: nothing to tell
+        log.debug("cannot write to a chat (%s)", error)  # blocked, kicked: nothing to tell
         return
     kind = "a job" if update is None else f"update {getattr(update, 'update_id', '?')}"
     # The first line says what failed and why; the traceback follows as the record's exception.

@@ -84,9 +84,12 @@ async def guard_flood(update: Update, context: Context) -> None:
     state = state_of(context)
     query = update.callback_query
     if query is not None:
-        if state.taps.check(user.id) is Verdict.ALLOW:
+        verdict = state.taps.check(user.id)
+        if verdict is Verdict.ALLOW:
             return
-        log.info("flood guard: user is over %d button presses", state.taps.limit)
+        # As for messages: one INFO line when a burst goes over, the presses after it at DEBUG.
+        level = logging.INFO if verdict is Verdict.WARN else logging.DEBUG
+        log.log(level, "flood guard: user is over %d button presses", state.taps.limit)
         try:  # an unanswered press spins until it times out on the person's screen
             await query.answer(state.messages["tap_slow_down"], show_alert=False)
         except TelegramError as exc:

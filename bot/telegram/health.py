@@ -80,7 +80,7 @@ def add_health_route(app: AnyApplication) -> bool:
         return False
     state = app.bot_data[STATE_KEY]
     web_app.add_handlers(r".*", [(HEALTH_PATH, HealthHandler, {"state": state})])
-    log.info("health check at %s on the webhook server", HEALTH_PATH)
+    log.debug("health check at %s on the webhook server", HEALTH_PATH)
     return True
 
 

@@ -207,7 +207,7 @@ class Inbox:
     async def receive(self, update: Update) -> bool:
         """Journal `update` (committed before this returns); False if it was seen before."""
         if update.update_id in self._tickets:
-            log.info("update %d delivered again while in hand: skipped", update.update_id)
+            log.debug("update %d delivered again while in hand: skipped", update.update_id)
             return False
         if self._db is None:
             return True
@@ -220,7 +220,9 @@ class Inbox:
             return True
         self._recovered()
         if not new:
-            log.info("update %d delivered again after a restart: already handled", ticket.update_id)
+            log.debug(
+                "update %d delivered again after a restart: already handled", ticket.update_id
+            )
         return new
 
     async def _journal(self, ticket: Ticket, payload: str) -> bool:

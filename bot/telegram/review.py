@@ -380,7 +380,7 @@ async def confirm_edit(update: Update, context: Context) -> None:
         return
     text = outcome.text
     if outcome.done:
-        log.info("knowledge edited from Telegram: %s", text)
+        log.debug("knowledge edited from Telegram: %s", text)  # the reload line follows
         problems = await admin.reload(state)
         if any(p.severity == "error" for p in problems):
             text += "\n但重新加载失败，机器人仍在使用修改前的知识库；请发送 /reload 查看原因。"

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -311,3 +312,50 @@ async def start_bot(fake_api: FakeBotApi, bot_config: Config) -> AsyncIterator[S
 async def kbbot(start_bot: StartBot) -> RunningBot:
     """The bot with default test settings, already running."""
     return await start_bot()
+
+
+class LogLines(logging.Handler):
+    """The bot's own log records, awaitable (handlers may run in worker threads)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(logging.DEBUG)
+        self.loop = loop
+        self.records: list[logging.LogRecord] = []
+        self._changed = asyncio.Event()
+
+    @property
+    def messages(self) -> list[str]:
+        return [record.getMessage() for record in self.records]
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+        self.loop.call_soon_threadsafe(self._notify)
+
+    def _notify(self) -> None:
+        event, self._changed = self._changed, asyncio.Event()
+        event.set()
+
+    async def wait_for(self, text: str, after: int = 0, timeout: float = 20.0) -> int:  # noqa: ASYNC109
+        """Index of the first message from `after` on containing `text`."""
+        async with asyncio.timeout(timeout):
+            while True:
+                changed = self._changed
+                for index, message in enumerate(self.messages[after:], after):
+                    if text in message:
+                        return index
+                await changed.wait()
+
+
+@pytest.fixture
+async def bot_log() -> AsyncIterator[LogLines]:
+    """What the bot's own modules log at INFO and above: what an operator reads."""
+    handler = LogLines(asyncio.get_running_loop())
+    logger = logging.getLogger("bot")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.telegram import admin
-from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot, callback_data
+from tests.e2e.conftest import ADMIN_ID, LogLines, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID
 
 UNKNOWN = "没有这个命令。发送 /help 查看用法。"
@@ -128,6 +128,25 @@ async def test_reload_applies_edits(kbbot: RunningBot, kb_dir: Path) -> None:
     assert await _admin(kbbot, "/reload") == "知识库已重新加载：5 个条目，0 个警告。"
     reply = await kbbot.ask("法律顾问覆盖情况")
     assert "63个部门" in reply.result["text"]
+
+
+async def test_a_reload_is_one_line_at_info_saying_what_changed(
+    kbbot: RunningBot, kb_dir: Path, bot_log: LogLines
+) -> None:
+    path = kb_dir / WORK_FILE
+    path.write_text(
+        "# a hand edit\n" + path.read_text(encoding="utf-8").replace("62个部门", "63个部门"),
+        encoding="utf-8",
+    )
+    seen = len(bot_log.records)
+    await _admin(kbbot, "/reload")
+    await bot_log.wait_for("knowledge reloaded", after=seen)  # written once the reply is sent
+    assert [(r.levelname, r.getMessage()) for r in bot_log.records[seen:]] == [
+        (
+            "INFO",
+            "knowledge reloaded: 5 entries; 1 changed (legal-adviser-coverage) in 10-work.yaml",
+        )
+    ]
 
 
 async def test_reload_counts_warnings_without_listing_ids_or_scores(

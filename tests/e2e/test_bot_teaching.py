@@ -14,7 +14,7 @@ import pytest
 from bot.kbedit import tracked_files
 from bot.store import QuestionLog, QuestionRecord
 from bot.telegram import admin
-from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot, callback_data
+from tests.e2e.conftest import ADMIN_ID, LogLines, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID, ApiCall
 
 WORK_FILE = "10-work.yaml"
@@ -69,7 +69,7 @@ async def _confirm(bot: RunningBot, preview: ApiCall) -> str:
 
 
 async def test_a_cluster_attached_to_its_nearest_entry_answers_the_next_identical_question(
-    kbbot: RunningBot, kb_dir: Path
+    kbbot: RunningBot, kb_dir: Path, bot_log: LogLines
 ) -> None:
     before = await kbbot.ask(LAW_FIRM_QUESTION)
     assert before.result["text"].startswith("您是不是想问") or "没有找到" in before.result["text"]
@@ -90,8 +90,13 @@ async def test_a_cluster_attached_to_its_nearest_entry_answers_the_next_identica
     assert f"{LAW_FIRM_QUESTION} → 「合作律师事务所」" in shown  # answered once applied
     assert (kb_dir / WORK_FILE).read_text(encoding="utf-8") == original  # nothing written yet
 
+    seen = len(bot_log.records)
     done = await _confirm(kbbot, preview)
     assert done.startswith("已修改（#1）") and "现在生效" in done
+    await bot_log.wait_for("knowledge reloaded", after=seen)
+    assert [(r.levelname, r.getMessage()) for r in bot_log.records[seen:]] == [
+        ("INFO", "knowledge reloaded: 5 entries; 1 changed (law-firms) in 10-work.yaml")
+    ]
     edited = (kb_dir / WORK_FILE).read_text(encoding="utf-8")
     assert edited.startswith("# A small knowledge base for tests")  # comments kept
     assert f"      - {LAW_FIRM_QUESTION}\n" in edited

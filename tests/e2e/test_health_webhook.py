@@ -91,7 +91,7 @@ async def webhook_bot(fake_api: FakeBotApi, bot_config: Config) -> AsyncIterator
     logger = logging.getLogger("bot.telegram.health")
     logger.addHandler(announced)
     level = logger.level
-    logger.setLevel(logging.INFO)
+    logger.setLevel(logging.DEBUG)  # the route's line is no news at INFO
     try:
         await app.initialize()
         assert app.post_init is not None and app.updater is not None
