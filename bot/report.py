@@ -12,9 +12,9 @@ server commands (the command-line report and `kbbot suggest` show those).
     text = format_unanswered(await latest_unanswered(log, 10, matcher))      # /unanswered
     text = (await weekly_digest(log, matcher)).text                          # JobQueue, weekly
 
-`weekly_digest` builds this week's report and the week before's and calls
-`format_digest(report, previous)`: volume, answered rate (with the change), feedback and the
-unanswered clusters that were not already there the week before. Schedule it with
+`weekly_digest` builds this week's report and the week before's totals and calls
+`format_digest(report, previous)`: the unanswered clusters that are new or growing first, then
+volume, answered rate (with the change) and feedback. Schedule it with
 `job_queue.run_daily(job, time=datetime.time(9, 0, tzinfo=REPORT_TZ), days=(1,))` (Monday
 09:00 Beijing time) and send the text to each admin. Pass the engine's current matcher
 (`engine.matcher`), so clusters and entry names follow knowledge-base reloads.
@@ -23,6 +23,14 @@ Days are counted in Beijing time (`REPORT_TZ`, UTC+8, no daylight saving): the r
 "Monday" is theirs, not UTC's. Unanswered questions are grouped with the matcher's own
 normalisation (synonyms, numerals, fillers, traditional characters) and rapidfuzz scores, so
 两种问法 of the same thing land in one cluster.
+
+Every unanswered question in the window is counted. The log groups identical wordings first
+(`QuestionLog.unanswered_wordings`: each with its count, first and last time), and the distinct
+wordings are clustered, weighted by their counts: a wording asked 3,000 times costs what one
+costs. A window with more than `CLUSTER_WORDINGS` distinct wordings clusters the most asked of
+them and the report says how many questions those cover (`Report.covered`). The clusters listed
+then get their count per week of the window and their count in the window before, of the same
+length, which gives their trend (`trend`: new, growing, fading or steady).
 """
 
 from __future__ import annotations
@@ -39,7 +47,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from bot.matcher import Matcher
-from bot.store import DayCount, LoggedQuestion, QuestionLog, Totals
+from bot.store import DayCount, EntryCount, LoggedQuestion, QuestionLog, Totals, Wording
 from bot.text import fuzzy_pinyin, tokens
 
 REPORT_TZ = timezone(timedelta(hours=8), "北京时间")
@@ -53,10 +61,19 @@ REVIEW_OUTCOMES: tuple[str, ...] = ("none", "suggest", "partial", "multi")
 # Two unanswered questions belong together when their normalised forms score at least this
 # (0-100) in `similarity`. Tuned on realistic wordings in tests/test_report.py.
 CLUSTER_THRESHOLD = 60.0
-# At most this many of the latest unanswered questions are clustered: the newest are the ones
-# worth reviewing, and it bounds the work (2,000 all-different questions take ~0.4 s, in a
-# worker thread so the bot keeps answering meanwhile).
-CLUSTER_SAMPLE = 2000
+# At most this many distinct wordings of a window are clustered, the most asked: it bounds the
+# work (5,000 all-different wordings take about 3 s, in a worker thread so the bot keeps
+# answering meanwhile) while every wording asked more than a few times is in. Beyond it the
+# report says how many questions the clusters cover.
+CLUSTER_WORDINGS = 5000
+# /unanswered clusters the wordings asked most recently, each counted over the whole log.
+LATEST_WORDINGS = 2000
+# A cluster is growing when asked at least GROWTH times as often as in the window before and
+# at least MIN_CHANGE times more (fading: the same the other way), new when not asked before.
+GROWTH = 1.5
+MIN_CHANGE = 3
+TREND_NAMES = {"new": "新出现", "growing": "增多", "fading": "减少", "steady": "持平"}
+WEEK = timedelta(days=7)
 MAX_EXAMPLES = 10
 # The form of a reviewable question with nothing in it at all (only spaces were stored).
 UNREADABLE_KEY = "（无文字）"
@@ -108,6 +125,18 @@ class Window:
         first = self.local(self.start).date()
         last = self.local(self.end - timedelta(microseconds=1)).date()
         return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+    def weeks(self) -> list[tuple[datetime, datetime]]:
+        """The window in 7-day spans counted back from its end, oldest first: the latest is
+        always a whole week (a trend is read at its end); the oldest is shorter when the window
+        is not a whole number of weeks."""
+        spans: list[tuple[datetime, datetime]] = []
+        end = self.end
+        while end > self.start:
+            begin = max(end - WEEK, self.start)
+            spans.append((begin, end))
+            end = begin
+        return spans[::-1]
 
     def previous(self) -> Window:
         """The window of the same length just before this one (for week-on-week changes)."""
@@ -209,6 +238,10 @@ class Cluster:
     nearest: Nearest | None = None
     taken: tuple[tuple[str, int], ...] = ()  # suggestions people picked instead, most first
     keys: tuple[str, ...] = field(default=(), repr=False)  # every normalised form inside
+    wordings: tuple[str, ...] = field(default=(), repr=False)  # every wording, as stored
+    weekly: tuple[int, ...] = ()  # its count in each of `Report.weeks`, oldest first
+    previous: int | None = None  # its count in the window before; None: not compared
+    trend: str = ""  # new | growing | fading | steady (see `trend`); "": not compared
 
 
 @dataclass(frozen=True)
@@ -239,12 +272,28 @@ class Report:
     clusters: tuple[Cluster, ...]
     unanswered: int  # unanswered questions that could be reviewed (REVIEW_OUTCOMES)
     open_clusters: int = 0  # clusters in the window not yet handled by an admin (all, not top)
+    # Unanswered questions whose wordings were clustered: all of them (`unanswered`) unless the
+    # window had more than CLUSTER_WORDINGS distinct wordings.
+    covered: int = 0
+    weeks: tuple[tuple[datetime, datetime], ...] = ()  # `Window.weeks`, for `Cluster.weekly`
+    log_start: datetime | None = None  # when the first question in the log was asked
 
     @property
     def answered_rate(self) -> float | None:
         """Share of questions answered from the knowledge base; None for an empty window."""
         total = self.totals.questions
         return self.totals.answered / total if total else None
+
+    @property
+    def fully_covered(self) -> bool:
+        return self.covered >= self.unanswered
+
+    @property
+    def compared_in_full(self) -> bool:
+        """Whether the log reaches back over the whole window the trends compare with (a log
+        younger than that makes every cluster look new, or growing)."""
+        start = self.window.previous().start
+        return self.log_start is not None and self.log_start <= start
 
 
 async def build_report(
@@ -255,7 +304,9 @@ async def build_report(
     *,
     skip: frozenset[str] = frozenset(),
 ) -> Report:
-    """Query the log for `window` and cluster its unanswered questions.
+    """Query the log for `window` and cluster its unanswered questions: every one of them
+    (up to `CLUSTER_WORDINGS` distinct wordings), the clusters listed with their count per week
+    and their trend against the window before.
 
     Args:
         matcher: the live matcher: names entries, normalises and finds each cluster's nearest
@@ -273,34 +324,91 @@ async def _build(
     matcher: Matcher | None,
     top: int,
     *,
-    name_nearest: bool,
+    name_nearest: bool = True,
     skip: frozenset[str] = frozenset(),
+    clusters: bool = True,
 ) -> Report:
     start, end = window.start, window.end
-    totals = await log.totals(start, end)
-    counted = {d.day: d for d in await log.per_day(start, end, window.utc_offset_minutes)}
+    totals, per_day = await log.overview(start, end, window.utc_offset_minutes)
+    counted = {d.day: d for d in per_day}
     days = tuple(counted.get(day, DayCount(day, 0, 0)) for day in window.days())
-    served = await log.entry_counts(start, end, limit=top, by="served")
-    disliked = await log.entry_counts(start, end, limit=top, by="unhelpful")
-    questions = await log.unanswered(start, end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_SAMPLE)
-    clusters, open_clusters = await asyncio.to_thread(
-        _top_clusters, questions, matcher, top, _most_asked, name_nearest=name_nearest, skip=skip
+    entries = await log.entry_stats(start, end)
+    disliked = sorted(
+        (e for e in entries if e.unhelpful), key=lambda e: (-e.unhelpful, -e.served, e.entry_id)
     )
+    unanswered = sum(totals.unanswered_outcomes.get(o, 0) for o in REVIEW_OUTCOMES)
+    weeks = window.weeks()
+    found: list[Cluster] = []
+    open_clusters = covered = 0
+    if clusters:
+        wordings = await log.unanswered_wordings(
+            start, end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_WORDINGS
+        )
+        covered = sum(w.count for w in wordings)
+        before = window.previous()
+        earlier = await log.unanswered_wordings(
+            before.start, before.end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_WORDINGS
+        )
+        found, open_clusters = await asyncio.to_thread(
+            _top_clusters,
+            wordings,
+            matcher,
+            top,
+            _most_asked,
+            name_nearest=name_nearest,
+            skip=skip,
+            before=earlier,
+        )
+        found = await _detailed(log, found, start, end, weeks)
     return Report(
         window=window,
         generated_at=datetime.now(UTC),
         totals=totals,
         days=days,
-        top_entries=tuple(
-            _entry_stat(e.entry_id, e.served, e.helpful, e.unhelpful, matcher) for e in served
-        ),
-        unhelpful_entries=tuple(
-            _entry_stat(e.entry_id, e.served, e.helpful, e.unhelpful, matcher) for e in disliked
-        ),
-        clusters=tuple(clusters),
-        unanswered=sum(totals.unanswered_outcomes.get(o, 0) for o in REVIEW_OUTCOMES),
+        top_entries=tuple(_entry_stat(e, matcher) for e in entries[:top]),
+        unhelpful_entries=tuple(_entry_stat(e, matcher) for e in disliked[:top]),
+        clusters=tuple(found),
+        unanswered=unanswered,
         open_clusters=open_clusters,
+        covered=covered,
+        weeks=tuple(weeks),
+        log_start=await log.earliest(),
     )
+
+
+async def _detailed(
+    log: QuestionLog,
+    clusters: Sequence[Cluster],
+    start: datetime | None,
+    end: datetime | None,
+    weeks: Sequence[tuple[datetime, datetime]],
+) -> list[Cluster]:
+    """The listed clusters with what only their rows tell: the people who asked, the
+    suggestions they took instead, and the count in each of `weeks` (none when empty)."""
+    owner = {wording: n for n, cluster in enumerate(clusters) for wording in cluster.wordings}
+    weekly = [[0] * len(weeks) for _ in clusters]
+    taken: list[Counter[str]] = [Counter() for _ in clusters]
+    for row in await log.wording_detail(list(owner), start, end, outcomes=REVIEW_OUTCOMES):
+        n = owner.get(row.question)
+        if n is None:
+            continue
+        if weeks:
+            weekly[n][len(weeks) - 1 - min(row.week, len(weeks) - 1)] += row.count
+        if row.taken:
+            taken[n][row.taken] += row.count
+    return [
+        replace(
+            cluster,
+            users=await log.wording_users(cluster.wordings, start, end, outcomes=REVIEW_OUTCOMES),
+            taken=_ranked(taken[n]),
+            weekly=tuple(weekly[n]),
+        )
+        for n, cluster in enumerate(clusters)
+    ]
+
+
+def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
+    return tuple(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 async def latest_unanswered(
@@ -310,13 +418,14 @@ async def latest_unanswered(
     *,
     skip: frozenset[str] = frozenset(),
 ) -> list[Cluster]:
-    """The clusters of the most recent unanswered questions, most recently asked first,
-    without the wordings in `skip` (handled by an admin)."""
-    questions = await log.unanswered(None, None, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_SAMPLE)
+    """The clusters of the most recently asked unanswered wordings, most recently asked first,
+    each wording counted over the whole log, without the wordings in `skip` (handled by an
+    admin)."""
+    wordings = await log.latest_wordings(outcomes=REVIEW_OUTCOMES, limit=LATEST_WORDINGS)
     clusters, _ = await asyncio.to_thread(
-        _top_clusters, questions, matcher, limit, _latest_asked, skip=skip
+        _top_clusters, wordings, matcher, limit, _latest_asked, skip=skip
     )
-    return clusters
+    return await _detailed(log, clusters, None, None, ())
 
 
 async def weekly_digest(
@@ -326,20 +435,24 @@ async def weekly_digest(
     *,
     skip: frozenset[str] = frozenset(),
 ) -> Digest:
-    """The admins' weekly message: the last 7 days compared with the 7 before, and how many
-    clusters are left for admins to handle (the Telegram digest adds a button for them)."""
+    """The admins' weekly message: what is new or growing among the unanswered questions, the
+    last 7 days compared with the 7 before, and how many clusters are left for admins to handle
+    (the Telegram digest adds a button for them)."""
     window = parse_window(since="7d", now=now)
     report = await build_report(log, window, matcher, skip=skip)
-    # Every cluster of the week before (unnamed: naming is the slow part), to tell what is new.
-    previous = await _build(log, window.previous(), matcher, CLUSTER_SAMPLE, name_nearest=False)
+    previous = await _build(log, window.previous(), matcher, 0, clusters=False)
     return Digest(format_digest(report, previous), report.open_clusters)
 
 
-def _entry_stat(
-    entry_id: str, served: int, helpful: int, unhelpful: int, matcher: Matcher | None
-) -> EntryStat:
-    entry = matcher.kb.by_id.get(entry_id) if matcher else None
-    return EntryStat(entry_id, entry.topic if entry else "", served, helpful, unhelpful)
+def _entry_stat(entry: EntryCount, matcher: Matcher | None) -> EntryStat:
+    known = matcher.kb.by_id.get(entry.entry_id) if matcher else None
+    return EntryStat(
+        entry.entry_id,
+        known.topic if known else "",
+        entry.served,
+        entry.helpful,
+        entry.unhelpful,
+    )
 
 
 def _most_asked(cluster: Cluster) -> tuple[float, float, str]:
@@ -351,38 +464,44 @@ def _latest_asked(cluster: Cluster) -> tuple[float, float, str]:
 
 
 def _top_clusters(
-    questions: Sequence[LoggedQuestion],
+    wordings: Sequence[Wording],
     matcher: Matcher | None,
     top: int,
     order: Callable[[Cluster], tuple[float, float, str]],
     *,
     name_nearest: bool = True,
     skip: frozenset[str] = frozenset(),
+    before: Sequence[Wording] | None = None,
 ) -> tuple[list[Cluster], int]:
-    """Cluster, keep the first `top` in `order`, number them and, for those only, find their
-    nearest entry; also how many clusters there were in all. CPU-bound and pure: the async
-    callers run it in a worker thread."""
+    """Cluster, keep the first `top` in `order`, compare them with the wordings of the window
+    `before` (when given), number them and, for those only, find their nearest entry; also how
+    many clusters there were in all. CPU-bound and pure: the async callers run it in a worker
+    thread."""
     if skip:
-        questions = [q for q in questions if not _handled(q, skip, matcher)]
-    clusters = sorted(cluster_questions(questions, matcher), key=order)
+        wordings = [w for w in wordings if not _handled(w, skip, matcher)]
+    clusters = sorted(cluster_wordings(wordings, matcher), key=order)
+    chosen = clusters[:top]
+    if before is not None:
+        earlier = [w for w in before if not _handled(w, skip, matcher)] if skip else before
+        chosen = compare_clusters(chosen, earlier, matcher)
     named = [
         replace(
             cluster,
             number=number,
             nearest=nearest_entry(cluster.examples, matcher) if matcher and name_nearest else None,
         )
-        for number, cluster in enumerate(clusters[:top], start=1)
+        for number, cluster in enumerate(chosen, start=1)
     ]
     return named, len(clusters)
 
 
-def _handled(question: LoggedQuestion, skip: frozenset[str], matcher: Matcher | None) -> bool:
+def _handled(wording: Wording, skip: frozenset[str], matcher: Matcher | None) -> bool:
     """Whether an admin handled this wording: as asked, as normalised when logged, or as the
     live matcher normalises it (a synonym added since changes the normalised form)."""
     return (
-        question.question.strip() in skip
-        or question.normalised in skip
-        or (matcher is not None and matcher.normalise(question.question) in skip)
+        wording.question.strip() in skip
+        or wording.normalised in skip
+        or (matcher is not None and matcher.normalise(wording.question) in skip)
     )
 
 
@@ -458,31 +577,28 @@ def _similarity(a: _Form, b: _Form) -> float:
     return max(fuzz.ratio(a.chars, b.chars), fuzz.ratio(a.syllables, b.syllables))
 
 
-def cluster_questions(
-    questions: Sequence[LoggedQuestion],
+def cluster_wordings(
+    wordings: Sequence[Wording],
     matcher: Matcher | None = None,
     threshold: float = CLUSTER_THRESHOLD,
 ) -> list[Cluster]:
-    """Group near-duplicate questions; unnumbered, in no particular order.
+    """Group near-duplicate wordings, each weighing as much as it was asked; unnumbered, in no
+    particular order, without users or suggestions taken (those need the rows: `_detailed`).
 
-    Questions are normalised by the matcher (the stored normalised form without one), and
-    identical forms merged; a question that normalises to nothing (markup only, such as
-    `<img src=x onerror=…>`) keeps its wording as asked as its form, so it is still listed for
+    Wordings are normalised by the matcher (the stored normalised form without one), and
+    identical forms merged; a wording that normalises to nothing (markup only, such as
+    `<img src=x onerror=…>`) keeps its text as asked as its form, so it is still listed for
     review rather than left out of every cluster. Then, most asked first, each form not yet
     taken becomes a cluster's seed and takes every remaining form scoring at least `threshold`
     in `similarity` against it. Comparing with the seed only (not with every member) keeps one
     vague wording from chaining unrelated questions together.
     """
-    groups: dict[str, list[LoggedQuestion]] = {}
-    for question in questions:
-        key = (
-            (matcher.normalise(question.question) if matcher else "")
-            or question.normalised
-            or " ".join(question.question.split())
-            or UNREADABLE_KEY
-        )
-        groups.setdefault(key, []).append(question)
-    keys = sorted(groups, key=lambda k: (-len(groups[k]), -_latest(groups[k]), k))
+    groups: dict[str, list[Wording]] = {}
+    for wording in wordings:
+        groups.setdefault(_form_key(wording, matcher), []).append(wording)
+    weight = {key: sum(w.count for w in group) for key, group in groups.items()}
+    latest = {key: max(w.last_asked for w in group).timestamp() for key, group in groups.items()}
+    keys = sorted(groups, key=lambda k: (-weight[k], -latest[k], k))
     forms = [_Form.of(key) for key in keys]
     assigned = [False] * len(keys)
     remaining: list[int] = []  # positions that were unassigned at the last compaction
@@ -502,40 +618,138 @@ def cluster_questions(
         assigned[index] = True
         # Two passes in C over the remaining forms (rapidfuzz's extract) rather than a Python
         # loop over pairs: a busy month has thousands of distinct unanswered wordings.
-        for query, choices in ((seed.chars, chars), (seed.syllables, syllables)):
-            for _, _, position in process.extract(
-                query, choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
-            ):
-                candidate = remaining[position]
-                if not assigned[candidate]:
-                    assigned[candidate] = True
-                    members.append(candidate)
+        for position in _similar(seed, chars, syllables, threshold):
+            candidate = remaining[position]
+            if not assigned[candidate]:
+                assigned[candidate] = True
+                members.append(candidate)
         stale += len(members)
         clusters.append(_cluster([keys[i] for i in sorted(members)], groups))
     return clusters
 
 
-def _latest(questions: Sequence[LoggedQuestion]) -> float:
-    return max(q.asked_at for q in questions).timestamp()
+def _form_key(wording: Wording, matcher: Matcher | None) -> str:
+    return (
+        (matcher.normalise(wording.question) if matcher else "")
+        or wording.normalised
+        or " ".join(wording.question.split())
+        or UNREADABLE_KEY
+    )
 
 
-def _cluster(keys: Sequence[str], groups: Mapping[str, Sequence[LoggedQuestion]]) -> Cluster:
-    asked = [q for key in keys for q in groups[key]]
-    wordings = Counter(q.question.strip() for q in asked)
-    latest = {q.question.strip(): q.asked_at for q in sorted(asked, key=lambda q: q.asked_at)}
-    examples = sorted(wordings, key=lambda w: (-wordings[w], -latest[w].timestamp(), w))
-    taken = Counter(q.suggestion_taken for q in asked if q.suggestion_taken)
+def _similar(
+    seed: _Form, chars: Sequence[str], syllables: Sequence[str], threshold: float
+) -> list[int]:
+    """Positions of the forms (given as their `chars` and `syllables`) at least `threshold`
+    similar to `seed`, as `similarity` scores them."""
+    found: list[int] = []
+    for query, choices in ((seed.chars, chars), (seed.syllables, syllables)):
+        found += [
+            position
+            for _, _, position in process.extract(
+                query, choices, scorer=fuzz.ratio, score_cutoff=threshold, limit=None
+            )
+        ]
+    return found
+
+
+def _cluster(keys: Sequence[str], groups: Mapping[str, Sequence[Wording]]) -> Cluster:
+    members = [w for key in keys for w in groups[key]]
+    counts: Counter[str] = Counter()
+    latest: dict[str, datetime] = {}
+    for wording in members:
+        text = wording.question.strip()
+        counts[text] += wording.count
+        latest[text] = max(latest.get(text, wording.last_asked), wording.last_asked)
+    examples = sorted(counts, key=lambda w: (-counts[w], -latest[w].timestamp(), w))
     return Cluster(
         number=0,
         key=keys[0],
-        count=len(asked),
-        users=len({q.user_hash for q in asked if q.user_hash}),
-        first_asked=min(q.asked_at for q in asked),
-        last_asked=max(q.asked_at for q in asked),
+        count=sum(counts.values()),
+        users=0,
+        first_asked=min(w.first_asked for w in members),
+        last_asked=max(w.last_asked for w in members),
         examples=tuple(examples[:MAX_EXAMPLES]),
-        taken=tuple(sorted(taken.items(), key=lambda item: (-item[1], item[0]))),
         keys=tuple(keys),
+        wordings=tuple(w.question for w in members),
     )
+
+
+def cluster_questions(
+    questions: Sequence[LoggedQuestion],
+    matcher: Matcher | None = None,
+    threshold: float = CLUSTER_THRESHOLD,
+) -> list[Cluster]:
+    """`cluster_wordings` for rows a caller already holds, with the users and the suggestions
+    taken counted from them."""
+    rows: dict[str, list[LoggedQuestion]] = {}
+    for question in questions:
+        rows.setdefault(question.question, []).append(question)
+    wordings = [
+        Wording(
+            question=text,
+            normalised=asked[0].normalised,
+            count=len(asked),
+            first_asked=min(q.asked_at for q in asked),
+            last_asked=max(q.asked_at for q in asked),
+        )
+        for text, asked in rows.items()
+    ]
+    clusters = []
+    for cluster in cluster_wordings(wordings, matcher, threshold):
+        asked = [q for wording in cluster.wordings for q in rows[wording]]
+        taken = Counter(q.suggestion_taken for q in asked if q.suggestion_taken)
+        users = len({q.user_hash for q in asked if q.user_hash})
+        clusters.append(replace(cluster, users=users, taken=_ranked(taken)))
+    return clusters
+
+
+def trend(current: int, previous: int) -> str:
+    """new (not asked before), growing (at least GROWTH times as often and MIN_CHANGE more),
+    fading (the same, fewer) or steady."""
+    if not previous:
+        return "new" if current else "steady"
+    if current >= GROWTH * previous and current - previous >= MIN_CHANGE:
+        return "growing"
+    if previous >= GROWTH * current and previous - current >= MIN_CHANGE:
+        return "fading"
+    return "steady"
+
+
+def compare_clusters(
+    clusters: Sequence[Cluster],
+    before: Sequence[Wording],
+    matcher: Matcher | None = None,
+    threshold: float = CLUSTER_THRESHOLD,
+) -> list[Cluster]:
+    """`clusters` with their count in the window before (`before`: its wordings) and their
+    trend.
+
+    A wording of the window before counts for the cluster holding its normalised form, else
+    for the first cluster (most asked first) whose seed it is similar to: the rule the
+    clustering follows, so a wording is counted where it would have been clustered.
+    """
+    home = {key: n for n, c in enumerate(clusters) for key in c.keys or (c.key,)}
+    counts = [0] * len(clusters)
+    strays: list[tuple[_Form, int]] = []
+    for wording in before:
+        key = _form_key(wording, matcher)
+        if key in home:
+            counts[home[key]] += wording.count
+        else:
+            strays.append((_Form.of(key), wording.count))
+    chars = [form.chars for form, _ in strays]
+    syllables = [form.syllables for form, _ in strays]
+    counted = [False] * len(strays)
+    for n in sorted(range(len(clusters)), key=lambda n: -clusters[n].count):
+        for position in _similar(_Form.of(clusters[n].key), chars, syllables, threshold):
+            if not counted[position]:
+                counted[position] = True
+                counts[n] += strays[position][1]
+    return [
+        replace(cluster, previous=counts[n], trend=trend(cluster.count, counts[n]))
+        for n, cluster in enumerate(clusters)
+    ]
 
 
 def nearest_entry(wordings: Sequence[str], matcher: Matcher) -> Nearest | None:
@@ -557,15 +771,10 @@ def nearest_entry(wordings: Sequence[str], matcher: Matcher) -> Nearest | None:
     return Nearest(best, entry.topic, round(sum(scores[best]) / len(sample), 4), phrases[best][1])
 
 
-def new_clusters(current: Sequence[Cluster], previous: Sequence[Cluster]) -> list[Cluster]:
-    """Clusters of `current` with no similar cluster in `previous` (what the digest calls new)."""
-    seen = [_Form.of(key) for cluster in previous for key in (cluster.keys or (cluster.key,))]
-    fresh = []
-    for cluster in current:
-        forms = [_Form.of(key) for key in cluster.keys or (cluster.key,)]
-        if not any(_similarity(f, s) >= CLUSTER_THRESHOLD for f in forms for s in seen):
-            fresh.append(cluster)
-    return fresh
+def rising_clusters(clusters: Sequence[Cluster]) -> list[Cluster]:
+    """The clusters that are new or growing against the window before (what the digest leads
+    with)."""
+    return [cluster for cluster in clusters if cluster.trend in ("new", "growing")]
 
 
 # --- plain texts (Telegram /stats, /unanswered, the weekly digest) -----------------------------
@@ -641,11 +850,83 @@ _OUTCOME_NAMES = {
 }
 
 
-def _cluster_lines(clusters: Sequence[Cluster], tz: timezone, examples: int = 2) -> list[str]:
+def trend_text(cluster: Cluster, before: str = "上期") -> str:
+    """A cluster's trend for people: 新出现, 增多，上期 4 次, 减少，上期 9 次 or 持平，上期 5 次;
+    "" when it was not compared. `before` names the window before."""
+    if not cluster.trend:
+        return ""
+    name = TREND_NAMES.get(cluster.trend, cluster.trend)
+    return name if cluster.trend == "new" else f"{name}，{before} {cluster.previous} 次"
+
+
+def coverage_text(report: Report) -> str:
+    """What share of the unanswered questions the clusters cover; "" when all of them."""
+    if report.fully_covered:
+        return ""
+    return (
+        f"聚类覆盖了 {report.covered:,} / {report.unanswered:,} 条未回答问题"
+        f"（问法太多，只聚类了问得最多的 {CLUSTER_WORDINGS:,} 种问法）"
+    )
+
+
+def comparison_text(report: Report) -> str:
+    """What the trends compare with, and a warning when the log does not reach back over all
+    of it (then more clusters look new than are)."""
+    before = report.window.previous()
+    span = Window(before.start, before.end, before.tz).describe()
+    text = f"趋势与之前同样长的时段（{span}）相比"
+    if not report.compared_in_full and report.log_start is not None:
+        began = report.log_start.astimezone(report.window.tz)
+        text += f"；日志从 {began:%Y-%m-%d} 才开始，那段时间的记录不全，趋势仅供参考"
+    return text
+
+
+def weeks_text(report: Report, width: int = 26) -> str:
+    """How to read a `sparkline` of `Report.weeks` at most `width` wide."""
+    weeks = report.weeks
+    if not weeks:
+        return ""
+    run = -(-len(weeks) // width)
+    tz = report.window.tz
+    first = weeks[0][0].astimezone(tz)
+    text = f"每周一栏：{first:%m-%d} 起，每格 {run} 周，最右一格是最近 7 天"
+    cells = -(-len(weeks) // run)
+    leftmost = weeks[: len(weeks) - run * (cells - 1)]  # the runs are counted from the latest
+    days = (leftmost[-1][1] - leftmost[0][0]) / timedelta(days=1)
+    if cells > 1 and days < 7 * run:
+        text += f"；最左一格只有 {days:.3g} 天，次数自然少些"
+    return text
+
+
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(counts: Sequence[int], width: int = 26) -> str:
+    """Counts as block characters (▁ for none, █ for the most), e.g. ▁▂▅█, at most `width`
+    of them: more counts are summed in runs, counted from the latest, which stays whole."""
+    values = list(counts)
+    if len(values) > width > 0:
+        run = -(-len(values) // width)
+        values = [sum(values[max(end - run, 0) : end]) for end in range(len(values), 0, -run)]
+        values.reverse()
+    peak = max(values, default=0)
+    if not peak:
+        return SPARK_BLOCKS[0] * len(values)
+    top = len(SPARK_BLOCKS) - 2
+    return "".join(
+        SPARK_BLOCKS[1 + round(v / peak * top)] if v else SPARK_BLOCKS[0] for v in values
+    )
+
+
+def _cluster_lines(
+    clusters: Sequence[Cluster], tz: timezone, examples: int = 2, before: str = "上期"
+) -> list[str]:
     lines = []
     for cluster in clusters:
+        change = trend_text(cluster, before)
         lines.append(
-            f"{cluster.number}. {_clip(cluster.examples[0])} —— {cluster.count} 次，"
+            f"{cluster.number}. {_clip(cluster.examples[0])} —— {cluster.count} 次"
+            f"{f'（{change}）' if change else ''}，"
             f"{_when(cluster.first_asked, tz)} 至 {_when(cluster.last_asked, tz)}"
         )
         others = [f"“{_clip(w, 30)}”" for w in cluster.examples[1 : 1 + examples]]
@@ -681,6 +962,8 @@ def format_stats(report: Report) -> str:
         ]
     if report.clusters:
         lines += ["", f"未回答的问题（{report.unanswered} 条，相近问法已合并）："]
+        if coverage := coverage_text(report):
+            lines.append(coverage)
         lines += _cluster_lines(report.clusters, tz)
     elif report.totals.questions:
         lines += ["", "没有未回答的问题。"]
@@ -697,14 +980,30 @@ def format_unanswered(clusters: Sequence[Cluster]) -> str:
 
 
 def format_digest(report: Report, previous: Report | None = None) -> str:
-    """The weekly digest: volume, answered rate, feedback and *new* unanswered clusters.
+    """The weekly digest: the unanswered clusters that are new or growing first (what admins
+    can act on), then volume, answered rate and feedback.
 
     Args:
-        previous: the report for the window before (`window.previous()`, built with a large
-            `top`); gives the changes and decides which clusters are new. None: all are new.
+        previous: the report for the window before (`window.previous()`; its clusters are not
+            needed): gives the changes in volume and answered rate.
     """
     totals = report.totals
+    tz = report.window.tz
     lines = [f"每周问答摘要：{report.window.describe()}"]
+    rising = rising_clusters(report.clusters)
+    if rising:
+        lines.append(f"新出现或增多的未回答问题（{len(rising)} 组）：")
+        lines += _cluster_lines(rising, tz, before="上周")
+    else:
+        lines.append("本周没有新出现或增多的未回答问题。")
+    fading = [c for c in report.clusters if c.trend == "fading"]
+    if fading:
+        lines.append(
+            "比上周少的："
+            + "、".join(
+                f"{_clip(c.examples[0], 20)}（{c.previous} → {c.count} 次）" for c in fading[:3]
+            )
+        )
     volume = f"提问 {totals.questions} 条"
     rate = f"回答率 {_percent(report.answered_rate)}"
     if previous is not None:
@@ -712,17 +1011,11 @@ def format_digest(report: Report, previous: Report | None = None) -> str:
         if report.answered_rate is not None and previous.answered_rate is not None:
             change = (report.answered_rate - previous.answered_rate) * 100
             rate += f"（{change:+.1f} 个百分点）"
-    lines += [f"{volume}，{rate}，提问用户 {totals.users} 人"]
+    lines += ["", f"{volume}，{rate}，提问用户 {totals.users} 人"]
     lines.append(f"反馈：有帮助 {totals.helpful}，没帮助 {totals.unhelpful}")
     if report.unhelpful_entries:
         worst = "、".join(
             f"{_entry_label(s)} {s.unhelpful} 次" for s in report.unhelpful_entries[:3]
         )
         lines.append(f"“没帮助”最多：{worst}")
-    fresh = new_clusters(report.clusters, previous.clusters if previous else ())
-    if fresh:
-        lines += ["", f"新出现的未回答问题（{len(fresh)} 组）："]
-        lines += _cluster_lines(fresh, report.window.tz)
-    else:
-        lines += ["", "本周没有新的未回答问题。"]
     return _fit(lines)

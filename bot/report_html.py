@@ -1,7 +1,8 @@
 """A `Report` as one self-contained HTML page with charts (`kbbot report --html FILE`).
 
 Everything is inline: the data as a JSON block, one stylesheet and one script that draws the
-charts as SVG. No network, no CDN, no fonts to fetch. The page is opened on staff machines,
+charts as SVG (the clusters' small weekly charts are SVG written into the table here, from
+numbers only). No network, no CDN, no fonts to fetch. The page is opened on staff machines,
 maybe from an e-mail attachment, and contains questions typed by the public, so it is strict:
 a Content-Security-Policy allows nothing but its own stylesheet and script (by hash), question
 text only ever reaches the page as escaped text (html.escape on the server, textContent in the
@@ -19,8 +20,16 @@ import json
 from datetime import datetime
 from typing import Any
 
-from bot.report import Report, summary_lines
-from bot.report_output import report_json
+from bot.report import (
+    Cluster,
+    Report,
+    comparison_text,
+    coverage_text,
+    summary_lines,
+    trend_text,
+    weeks_text,
+)
+from bot.report_output import report_json, week_labels
 from bot.text import escape_terminal_controls, strip_terminal_controls
 
 _STYLE = """
@@ -59,6 +68,10 @@ th { white-space: nowrap; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid var(--line);
          vertical-align: top; }
 td.n { white-space: nowrap; text-align: right; font-variant-numeric: tabular-nums; }
+td.nw { white-space: nowrap; }
+svg.spark { width: 130px; height: 26px; display: inline-block; vertical-align: middle; }
+svg.spark rect { fill: var(--no); }
+svg.spark line { stroke: var(--line); }
 details { margin-top: 8px; }
 summary { cursor: pointer; color: var(--muted); }
 footer { max-width: 1040px; margin: 0 auto 24px; padding: 0 20px; color: var(--muted);
@@ -226,19 +239,58 @@ def _card(value: str, label: str) -> str:
     return f'<div class="card"><div class="value">{_e(value)}</div><div class="label">{_e(label)}</div></div>'
 
 
-def _table(headers: list[str], cells: list[list[object]], numeric: set[int]) -> str:
-    """A table; the columns in `numeric` are right-aligned figures."""
+class _Markup(str):
+    """A table cell this module built as HTML (from numbers only): not escaped again."""
+
+
+def _cell(value: object) -> str:
+    return value if isinstance(value, _Markup) else _e(value)
+
+
+def _table(
+    headers: list[str],
+    cells: list[list[object]],
+    numeric: set[int],
+    nowrap: frozenset[int] = frozenset(),
+) -> str:
+    """A table; the columns in `numeric` are right-aligned figures, those in `nowrap` kept on
+    one line."""
     head = "".join(f"<th>{_e(h)}</th>" for h in headers)
+    kinds = {**{i: ' class="nw"' for i in nowrap}, **{i: ' class="n"' for i in numeric}}
     body = "".join(
         "<tr>"
-        + "".join(
-            f'<td class="n">{_e(c)}</td>' if i in numeric else f"<td>{_e(c)}</td>"
-            for i, c in enumerate(row)
-        )
+        + "".join(f"<td{kinds.get(i, '')}>{_cell(c)}</td>" for i, c in enumerate(row))
         + "</tr>"
         for row in cells
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def sparkline_svg(cluster: Cluster, report: Report) -> _Markup:
+    """A cluster's count per week as a small bar chart, drawn here rather than by the script
+    so it shows in the table as it is (the policy allows inline SVG: it loads nothing)."""
+    counts = cluster.weekly
+    if not counts:
+        return _Markup("")
+    bar, height = 10, 24
+    peak = max(counts) or 1
+    labels = week_labels(report)
+    bars = []
+    for n, (week, count) in enumerate(zip(labels, counts, strict=False)):
+        if not count:
+            continue
+        tall = max(round(count / peak * height), 1)
+        bars.append(
+            f'<rect x="{n * bar + 1}" y="{height - tall}" width="{bar - 2}" height="{tall}">'
+            f"<title>{_e(f'{week} 起一周：{count} 次')}</title></rect>"
+        )
+    width = len(counts) * bar
+    summary = "、".join(str(count) for count in counts)
+    return _Markup(
+        f'<svg class="spark" viewBox="0 0 {width} {height}" preserveAspectRatio="none" '
+        f'role="img" aria-label="{_e(f"每周次数：{summary}")}">'
+        f'<line x1="0" x2="{width}" y1="{height}" y2="{height}"></line>{"".join(bars)}</svg>'
+    )
 
 
 def _when(moment: datetime, report: Report) -> str:
@@ -274,12 +326,14 @@ def render_html(report: Report) -> str:
         {2, 3, 4},
     )
     cluster_table = _table(
-        ["#", "问法举例", "次数", "最早", "最近", "最接近的条目"],
+        ["#", "问法举例", "次数", "每周（最早 → 最近）", "趋势", "最早", "最近", "最接近的条目"],
         [
             [
                 c.number,
                 " ／ ".join(c.examples[:5]),
                 c.count,
+                sparkline_svg(c, report),
+                trend_text(c),
                 _when(c.first_asked, report),
                 _when(c.last_asked, report),
                 f"{c.nearest.topic}（{c.nearest.entry_id}，{c.nearest.score:.2f}）"
@@ -289,7 +343,12 @@ def render_html(report: Report) -> str:
             for c in report.clusters
         ],
         {0, 2},
+        nowrap=frozenset({3, 4}),
     )
+    notes = [coverage_text(report)]
+    if report.clusters:
+        notes += [weeks_text(report, width=len(report.weeks)), comparison_text(report)]
+    cluster_notes = "".join(f"<p class='muted'>{_e(note)}</p>" for note in notes if note)
     title = f"问答报告：{report.window.describe()}"
     summary = "".join(f"<p class='muted'>{_e(line)}</p>" for line in summary_lines(report)[2:])
     return f"""<!doctype html>
@@ -325,6 +384,7 @@ def render_html(report: Report) -> str:
 <section>
 <h2>未回答的问题（相近问法已合并）</h2>
 <figure id="chart-clusters" class="chart" aria-label="未回答问题的聚类"></figure>
+{cluster_notes}
 {cluster_table}
 <p class="muted">用 <code>kbbot suggest</code> 生成补充知识库的 YAML 片段（序号与上表一致）。</p>
 </section>

@@ -19,7 +19,17 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import IO, Any
 
-from bot.report import Cluster, EntryStat, Report, summary_lines
+from bot.report import (
+    TREND_NAMES,
+    Cluster,
+    EntryStat,
+    Report,
+    comparison_text,
+    coverage_text,
+    sparkline,
+    summary_lines,
+    weeks_text,
+)
 from bot.text import escape_terminal_controls, strip_terminal_controls
 
 CSV_COLUMNS = ("section", "key", "metric", "value")
@@ -28,6 +38,12 @@ EXAMPLE_SEPARATOR = " | "
 
 def _iso(moment: datetime) -> str:
     return moment.isoformat(timespec="seconds")
+
+
+def week_labels(report: Report) -> list[str]:
+    """Each of the report's weeks by the day it starts (in the report's time zone)."""
+    tz = report.window.tz
+    return [begin.astimezone(tz).date().isoformat() for begin, _ in report.weeks]
 
 
 def _entry_json(stat: EntryStat) -> dict[str, Any]:
@@ -60,6 +76,12 @@ def _cluster_json(cluster: Cluster, report: Report) -> dict[str, Any]:
             "phrase": nearest.phrase,
         },
         "suggestions_taken": dict(cluster.taken),
+        "weekly": [
+            {"week": week, "count": count}
+            for week, count in zip(week_labels(report), cluster.weekly, strict=False)
+        ],
+        "previous_count": cluster.previous,
+        "trend": cluster.trend or None,
     }
 
 
@@ -67,12 +89,17 @@ def report_json(report: Report) -> dict[str, Any]:
     """The report as plain JSON types; times are ISO 8601 in the report's time zone."""
     window, totals = report.window, report.totals
     tz = window.tz
+    before = window.previous()
     return {
         "window": {
             "start": _iso(window.start.astimezone(tz)),
             "end": _iso(window.end.astimezone(tz)),
             "label": window.label,
             "timezone": tz.tzname(None),
+            # The window the trends compare with, and whether the log covers all of it.
+            "previous_start": _iso(before.start.astimezone(tz)),
+            "previous_end": _iso(before.end.astimezone(tz)),
+            "previous_in_log": report.compared_in_full,
         },
         "generated_at": _iso(report.generated_at.astimezone(tz)),
         "totals": {
@@ -86,6 +113,7 @@ def report_json(report: Report) -> dict[str, Any]:
             "unhelpful": totals.unhelpful,
             "suggestions_taken": totals.suggestions_taken,
             "unanswered_for_review": report.unanswered,
+            "unanswered_clustered": report.covered,
             "outcomes": dict(totals.outcomes),
             "channels": dict(totals.channels),
         },
@@ -149,6 +177,10 @@ def csv_rows(report: Report) -> Iterator[tuple[str, str, str, object]]:
         nearest = cluster["nearest"] or {}
         yield ("cluster", key, "nearest_entry", nearest.get("entry_id", ""))
         yield ("cluster", key, "nearest_score", nearest.get("score", ""))
+        yield ("cluster", key, "trend", cluster["trend"])
+        yield ("cluster", key, "previous_count", cluster["previous_count"])
+        for week in cluster["weekly"]:  # one row a week: pivot on `metric` for a table
+            yield ("cluster_week", key, week["week"], week["count"])
 
 
 def write_csv(report: Report, out: IO[str]) -> None:
@@ -201,6 +233,16 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[object]], numeric: int
     return "\n".join([line(headers), rule, *(line(r) for r in cells)])
 
 
+def _trend_cell(cluster: Cluster) -> str:
+    """新出现, 增多 4→9, 减少 9→2 or 持平 (a table column, so short)."""
+    if not cluster.trend:
+        return ""
+    name = TREND_NAMES.get(cluster.trend, cluster.trend)
+    if cluster.trend in ("new", "steady"):
+        return name
+    return f"{name} {cluster.previous}→{cluster.count}"
+
+
 def format_table(report: Report) -> str:
     """The report for a terminal: headline numbers, then one table per part."""
     tz = report.window.tz
@@ -231,11 +273,15 @@ def format_table(report: Report) -> str:
         else:
             parts.append("（无）")
     parts += ["", f"未回答问题的聚类（共 {report.unanswered} 条未回答）"]
+    if coverage := coverage_text(report):
+        parts.append(coverage)
     if report.clusters:
         rows = [
             (
                 c.number,
                 c.count,
+                sparkline(c.weekly),
+                _trend_cell(c),
                 f"{c.first_asked.astimezone(tz):%m-%d %H:%M}",
                 f"{c.last_asked.astimezone(tz):%m-%d %H:%M}",
                 _clip(" / ".join(c.examples[:3]), 48),
@@ -243,7 +289,9 @@ def format_table(report: Report) -> str:
             )
             for c in report.clusters
         ]
-        parts.append(table(("#", "次数", "最早", "最近", "问法举例", "最接近的条目"), rows))
+        headers = ("#", "次数", "每周", "趋势", "最早", "最近", "问法举例", "最接近的条目")
+        parts.append(table(headers, rows))
+        parts += [weeks_text(report), comparison_text(report)]
         parts += ["", "生成知识库修改建议：kbbot suggest（同样的时间范围参数）"]
     else:
         parts.append("（无）")

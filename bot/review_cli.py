@@ -35,8 +35,10 @@ from bot.report import (
     Window,
     WindowError,
     build_report,
+    coverage_text,
     parse_duration,
     parse_window,
+    trend_text,
 )
 from bot.report_html import render_html
 from bot.report_output import csv_cell, format_table, write_csv, write_json
@@ -311,13 +313,16 @@ async def suggestions(
     result = await _report(config, window, matcher, top, skip_handled=True)
     tz = window.tz
     _say(out, f"未回答的问题：{window.describe()}，{result.unanswered} 条\n")
+    if coverage := coverage_text(result):
+        _say(out, f"{coverage}\n")
     if not result.clusters:
         _say(out, "没有未回答的问题，知识库暂时不用补充。\n")
         return EXIT_OK
     for cluster in result.clusters:
         advice = suggest(cluster, matcher)
         span = f"{cluster.first_asked.astimezone(tz):%m-%d} 至 {cluster.last_asked.astimezone(tz):%m-%d}"
-        _say(out, f"\n=== 第 {cluster.number} 组：{cluster.count} 次，{span} ===\n")
+        change = f"，{trend_text(cluster)}" if cluster.trend else ""
+        _say(out, f"\n=== 第 {cluster.number} 组：{cluster.count} 次，{span}{change} ===\n")
         _say(out, f"问法：{' / '.join(cluster.examples[:5])}\n")
         if cluster.nearest is not None:
             near = cluster.nearest

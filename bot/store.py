@@ -19,6 +19,7 @@ from collections.abc import (
     AsyncGenerator,
     Awaitable,
     Callable,
+    Collection,
     Iterable,
     Mapping,
     Sequence,
@@ -208,6 +209,21 @@ async def m006_mask_again(db: aiosqlite.Connection) -> None:
         await db.executemany(f"UPDATE {table} SET body = ? WHERE {key} = ?", bodies)
 
 
+@migration
+async def m007_unanswered_wording_index(db: aiosqlite.Connection) -> None:
+    """Unanswered questions by wording, so review reads one wording's rows (its count per week,
+    who asked, which suggestion they took) without touching the rest of the log. Partial (only
+    unanswered rows) to stay small. A log of a million questions takes a few seconds to index,
+    once."""
+    await db.execute(
+        """
+        CREATE INDEX questions_unanswered_wording
+        ON questions (question, asked_at, outcome, user_hash, suggestion_taken)
+        WHERE answered = 0
+        """
+    )
+
+
 def _mask_json(text: str) -> str:
     """A JSON document with every string in it masked (numbers stay numbers)."""
 
@@ -332,6 +348,29 @@ class LoggedQuestion:
     user_hash: str | None
     suggestions: tuple[str, ...]
     suggestion_taken: str | None
+
+
+@dataclass(frozen=True)
+class Wording:
+    """One distinct unanswered question, as asked (masked), over a window: review clusters
+    these rather than rows, so a wording asked 3,000 times costs what one costs."""
+
+    question: str  # exactly as stored: the key for `wording_detail` and `wording_users`
+    normalised: str  # as stored (one of its rows; the normalisation of the day it was logged)
+    count: int
+    first_asked: datetime
+    last_asked: datetime
+
+
+@dataclass(frozen=True)
+class WordingWeek:
+    """Rows of one wording in one week (`week` 0 is the last 7 days before the window's end),
+    with the suggestion people took (None: the rows where they took none)."""
+
+    question: str
+    week: int
+    taken: str | None
+    count: int
 
 
 def record_for(
@@ -502,78 +541,195 @@ class QuestionLog:
     # --- review queries (bot.report builds on these) -------------------------------------------
     # A window is [start, end); None leaves that side open. Timestamps are stored as UTC ISO
     # strings of one format, so comparing strings compares times and the asked_at index works.
+    # None of these hands a window's rows to Python: they come back grouped (by day, by entry,
+    # by wording), so memory stays bounded at any size of log, and each reads through an index
+    # (`query_plans` shows how; tests/test_store_review.py checks it).
 
-    async def totals(self, start: datetime | None = None, end: datetime | None = None) -> Totals:
-        """Volume, answered, distinct users, feedback and breakdowns for a window."""
+    async def overview(
+        self, start: datetime | None, end: datetime | None, utc_offset_minutes: int = 0
+    ) -> tuple[Totals, list[DayCount]]:
+        """Volume, answered, distinct users, feedback and breakdowns for a window, and its
+        answered / unanswered questions per calendar day in a zone `utc_offset_minutes` east of
+        UTC (reviewers count days in their own time; days without questions are omitted).
+
+        One pass over the window's rows for everything but the users, which are counted from
+        their own index (counting them in the same pass would sort every row by user).
+        """
         bounds = _bounds(start, end)
         async with self._db.execute(
-            """
-            SELECT count(*), coalesce(sum(answered), 0), count(DISTINCT user_hash),
-                   coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0),
-                   count(suggestion_taken)
-            FROM questions WHERE asked_at >= ? AND asked_at < ?
-            """,
-            bounds,
+            _SUMMARY_SQL, (_day_modifier(utc_offset_minutes), *bounds)
         ) as cursor:
+            groups = await cursor.fetchall()  # days x outcomes x channels: bounded
+        async with self._db.execute(_USERS_SQL, bounds) as cursor:
             row = await cursor.fetchone()
-        assert row is not None  # an aggregate always returns one row
-        questions, answered, users, helpful, unhelpful, taken = (int(v) for v in row)
-        return Totals(
-            questions=questions,
-            answered=answered,
+        users = int(row[0]) if row else 0
+        counts = {"questions": 0, "answered": 0, "helpful": 0, "unhelpful": 0, "taken": 0}
+        outcomes: dict[str, int] = {}
+        channels: dict[str, int] = {}
+        unanswered: dict[str, int] = {}
+        days: dict[str, list[int]] = {}
+        for day, answered, outcome, channel, n, good, bad, taken in groups:
+            n = int(n)
+            counts["questions"] += n
+            counts["answered"] += n if answered else 0
+            counts["helpful"] += int(good)
+            counts["unhelpful"] += int(bad)
+            counts["taken"] += int(taken)
+            _add(outcomes, str(outcome), n)
+            _add(channels, str(channel), n)
+            if not answered:
+                _add(unanswered, str(outcome), n)
+            if day is not None:
+                per_day = days.setdefault(str(day), [0, 0])
+                per_day[0 if answered else 1] += n
+        totals = Totals(
+            questions=counts["questions"],
+            answered=counts["answered"],
             users=users,
-            helpful=helpful,
-            unhelpful=unhelpful,
-            suggestions_taken=taken,
-            outcomes=await self._breakdown(_OUTCOMES_SQL, bounds),
-            channels=await self._breakdown(_CHANNELS_SQL, bounds),
-            unanswered_outcomes=await self._breakdown(_UNANSWERED_OUTCOMES_SQL, bounds),
+            helpful=counts["helpful"],
+            unhelpful=counts["unhelpful"],
+            suggestions_taken=counts["taken"],
+            outcomes=_most_first(outcomes),
+            channels=_most_first(channels),
+            unanswered_outcomes=_most_first(unanswered),
         )
-
-    async def _breakdown(self, sql: str, bounds: tuple[str, str]) -> dict[str, int]:
-        async with self._db.execute(sql, bounds) as cursor:
-            return {str(key): int(n) for key, n in await cursor.fetchall()}
-
-    async def per_day(
-        self, start: datetime | None, end: datetime | None, utc_offset_minutes: int = 0
-    ) -> list[DayCount]:
-        """Answered / unanswered questions per calendar day, in a zone `utc_offset_minutes` east
-        of UTC (reviewers count days in their own time). Days without questions are omitted."""
-        modifier = f"{int(utc_offset_minutes):+d} minutes"
-        async with self._db.execute(
-            """
-            SELECT date(asked_at, ?) AS day, coalesce(sum(answered), 0), count(*)
-            FROM questions WHERE asked_at >= ? AND asked_at < ?
-            GROUP BY day ORDER BY day
-            """,
-            (modifier, *_bounds(start, end)),
-        ) as cursor:
-            rows = await cursor.fetchall()
-        return [
-            DayCount(date.fromisoformat(str(day)), int(answered), int(total) - int(answered))
-            for day, answered, total in rows
-            if day is not None
+        return totals, [
+            DayCount(date.fromisoformat(day), answered, unanswered_n)
+            for day, (answered, unanswered_n) in sorted(days.items())
         ]
 
-    async def entry_counts(
+    async def entry_stats(self, start: datetime | None, end: datetime | None) -> list[EntryCount]:
+        """Every entry served in a window with its feedback, most served first: one pass for
+        both of the report's lists (the most served, and those with the most 没帮助).
+
+        An entry is served when it answered the question or the person picked it from the
+        suggestions; feedback on such a question is about that entry. There are as many rows
+        as entries, so the list is as small as the knowledge base.
+        """
+        async with self._db.execute(_ENTRIES_SQL, _bounds(start, end)) as cursor:
+            rows = await cursor.fetchall()
+        return [EntryCount(str(e), int(n), int(good), int(bad)) for e, n, good, bad in rows]
+
+    async def unanswered_wordings(
         self,
         start: datetime | None,
         end: datetime | None,
         *,
-        limit: int = 10,
-        by: str = "served",
-    ) -> list[EntryCount]:
-        """Entries served in a window: the most served (`by="served"`) or those with the most
-        没帮助 feedback (`by="unhelpful"`, only entries that have any).
-
-        An entry is served when it answered the question or the person picked it from the
-        suggestions; feedback on such a question is about that entry.
-        """
-        if by not in _ENTRY_SQL:
-            raise ValueError(f"by must be one of {sorted(_ENTRY_SQL)}, not {by!r}")
-        async with self._db.execute(_ENTRY_SQL[by], (*_bounds(start, end), limit)) as cursor:
+        outcomes: Iterable[str],
+        limit: int,
+    ) -> list[Wording]:
+        """The distinct unanswered wordings of a window with one of `outcomes`, most asked first
+        (then the most recently asked), at most `limit` of them, each counted in full."""
+        async with self._db.execute(
+            _WORDINGS_SQL, (_values(outcomes), *_bounds(start, end), limit)
+        ) as cursor:
             rows = await cursor.fetchall()
-        return [EntryCount(str(e), int(n), int(good), int(bad)) for e, n, good, bad in rows]
+        return [_wording(*row) for row in rows]
+
+    async def latest_wordings(
+        self, *, outcomes: Iterable[str], limit: int, rows_read: int | None = None
+    ) -> list[Wording]:
+        """The `limit` distinct unanswered wordings asked most recently, newest first, each
+        counted over the whole log.
+
+        The newest rows are read one batch at a time until `limit` wordings are found or
+        `rows_read` rows (default 20 per wording) were read, so a busy log costs what its
+        latest questions cost; then only those wordings are counted, through their index.
+        """
+        budget = rows_read if rows_read is not None else 20 * limit
+        found: dict[str, str] = {}
+        read = 0
+        async with self._db.execute(_LATEST_SQL, (_values(outcomes),)) as cursor:
+            while len(found) < limit and read < budget:
+                batch = list(await cursor.fetchmany(min(500, budget - read)))
+                if not batch:
+                    break
+                read += len(batch)
+                for question, normalised in batch:
+                    found.setdefault(str(question), str(normalised))
+                    if len(found) >= limit:
+                        break
+        if not found:
+            return []
+        async with self._db.execute(
+            _WORDING_COUNTS_SQL, (_values(outcomes), *_bounds(None, None), _values(found))
+        ) as cursor:
+            rows = await cursor.fetchall()
+        wordings = [
+            _wording(question, found[str(question)], n, first, last)
+            for question, n, first, last in rows
+        ]
+        return sorted(wordings, key=lambda w: (w.last_asked, w.question), reverse=True)
+
+    async def wording_detail(
+        self,
+        questions: Collection[str],
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        outcomes: Iterable[str],
+        week: timedelta = timedelta(days=7),
+    ) -> list[WordingWeek]:
+        """The unanswered rows of `questions` (wordings exactly as stored) in a window, counted
+        per wording, per `week` back from `end` and per suggestion taken: what a report shows
+        of the clusters it lists (counts per week, suggestions people picked instead). With no
+        `end`, every row is in week 0."""
+        if not questions:
+            return []
+        bounds = _bounds(start, end)
+        async with self._db.execute(
+            _DETAIL_SQL,
+            (bounds[1], week.total_seconds(), _values(outcomes), *bounds, _values(questions)),
+        ) as cursor:
+            rows = await cursor.fetchall()
+        return [
+            WordingWeek(str(q), max(int(w or 0), 0), None if t is None else str(t), int(n))
+            for q, w, t, n in rows
+        ]
+
+    async def wording_users(
+        self,
+        questions: Collection[str],
+        start: datetime | None,
+        end: datetime | None,
+        *,
+        outcomes: Iterable[str],
+    ) -> int:
+        """How many distinct people asked any of `questions` (unanswered) in a window."""
+        if not questions:
+            return 0
+        async with self._db.execute(
+            _WORDING_USERS_SQL, (_values(outcomes), *_bounds(start, end), _values(questions))
+        ) as cursor:
+            row = await cursor.fetchone()
+        return int(row[0]) if row else 0
+
+    async def earliest(self) -> datetime | None:
+        """When the first question still in the log was asked; None for an empty log."""
+        async with self._db.execute("SELECT min(asked_at) FROM questions") as cursor:
+            row = await cursor.fetchone()
+        return datetime.fromisoformat(str(row[0])) if row and row[0] is not None else None
+
+    async def query_plans(self) -> dict[str, list[str]]:
+        """How SQLite runs each review query (EXPLAIN QUERY PLAN, one line per step), for the
+        tests and the benchmark: each should search an index, not scan the table."""
+        bounds = _bounds(datetime.now(UTC) - timedelta(days=30), datetime.now(UTC))
+        outcomes, wordings = _values(["none"]), _values(["护照怎么办理"])
+        samples: dict[str, tuple[str, tuple[object, ...]]] = {
+            "summary": (_SUMMARY_SQL, (_day_modifier(480), *bounds)),
+            "users": (_USERS_SQL, bounds),
+            "entries": (_ENTRIES_SQL, bounds),
+            "wordings": (_WORDINGS_SQL, (outcomes, *bounds, 10)),
+            "latest": (_LATEST_SQL, (outcomes,)),
+            "wording_counts": (_WORDING_COUNTS_SQL, (outcomes, *bounds, wordings)),
+            "detail": (_DETAIL_SQL, (bounds[1], 604800.0, outcomes, *bounds, wordings)),
+            "wording_users": (_WORDING_USERS_SQL, (outcomes, *bounds, wordings)),
+        }
+        plans: dict[str, list[str]] = {}
+        for name, (sql, params) in samples.items():
+            async with self._db.execute(f"EXPLAIN QUERY PLAN {sql}", params) as cursor:
+                plans[name] = [str(row[3]) for row in await cursor.fetchall()]
+        return plans
 
     async def unanswered(
         self,
@@ -583,17 +739,18 @@ class QuestionLog:
         outcomes: Iterable[str],
         limit: int = 5000,
     ) -> list[LoggedQuestion]:
-        """The latest unanswered questions with one of `outcomes`, newest first."""
+        """The latest unanswered questions with one of `outcomes`, newest first, row by row
+        (review itself reads `unanswered_wordings`, which groups them)."""
         async with self._db.execute(
-            """
+            f"""
             SELECT id, asked_at, question, normalised, outcome, user_hash, suggestions,
                    suggestion_taken
             FROM questions
-            WHERE answered = 0 AND outcome IN (SELECT value FROM json_each(?))
+            WHERE answered = 0 AND {_in_values("outcome")}
               AND asked_at >= ? AND asked_at < ?
             ORDER BY asked_at DESC, id DESC LIMIT ?
             """,
-            (json.dumps(list(outcomes)), *_bounds(start, end), limit),
+            (_values(outcomes), *_bounds(start, end), limit),
         ) as cursor:
             rows = await cursor.fetchall()
         return [
@@ -843,9 +1000,8 @@ class QuestionLog:
 
     async def handled(self, forms: Sequence[str]) -> Handled | None:
         async with self._db.execute(
-            f"""{_HANDLED_SELECT} WHERE form IN (SELECT value FROM json_each(?))
-            ORDER BY handled_at LIMIT 1""",
-            (json.dumps(list(forms), ensure_ascii=False),),
+            f"{_HANDLED_SELECT} WHERE {_in_values('form')} ORDER BY handled_at LIMIT 1",
+            (_values(forms),),
         ) as cursor:
             row = await cursor.fetchone()
         return _handled(row) if row else None
@@ -944,38 +1100,103 @@ _TAKEN_SQL = {
     "id": "UPDATE questions SET suggestion_taken = ? WHERE id = ?",
     "ref": "UPDATE questions SET suggestion_taken = ? WHERE ref = ?",
 }
-_OUTCOMES_SQL = """
-    SELECT outcome, count(*) FROM questions WHERE asked_at >= ? AND asked_at < ?
-    GROUP BY outcome ORDER BY count(*) DESC, outcome
+
+
+def _in_values(column: str) -> str:
+    """`column IN (...)` against one parameter holding any number of values (`_values`).
+
+    The only place that knows how: SQLite reads a JSON array with json_each; PostgreSQL would
+    write `column = ANY(?)` with an array parameter.
+    """
+    return f"{column} IN (SELECT value FROM json_each(?))"
+
+
+def _values(values: Iterable[str]) -> str:
+    """The parameter for `_in_values`."""
+    return json.dumps(list(values), ensure_ascii=False)
+
+
+def _day_modifier(utc_offset_minutes: int) -> str:
+    return f"{int(utc_offset_minutes):+d} minutes"
+
+
+# One pass over a window's rows: everything `overview` reports but the users.
+_SUMMARY_SQL = """
+    SELECT date(asked_at, ?) AS day, answered, outcome, channel, count(*),
+           coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0),
+           count(suggestion_taken)
+    FROM questions WHERE asked_at >= ? AND asked_at < ?
+    GROUP BY day, answered, outcome, channel
 """
-_UNANSWERED_OUTCOMES_SQL = """
-    SELECT outcome, count(*) FROM questions
-    WHERE answered = 0 AND asked_at >= ? AND asked_at < ?
-    GROUP BY outcome ORDER BY count(*) DESC, outcome
-"""
-_CHANNELS_SQL = """
-    SELECT channel, count(*) FROM questions WHERE asked_at >= ? AND asked_at < ?
-    GROUP BY channel ORDER BY count(*) DESC, channel
+# Distinct users from the user index, walked in user order (each counted as it passes):
+# the planner would otherwise take the window's rows by time and sort them all by user.
+_USERS_SQL = """
+    SELECT count(DISTINCT user_hash) FROM questions INDEXED BY questions_user_hash
+    WHERE asked_at >= ? AND asked_at < ?
 """
 # The entry a question was served: the suggestion the person picked, else the answer given.
 _SERVED = (
     "CASE WHEN suggestion_taken IS NOT NULL THEN suggestion_taken "
     "WHEN answered = 1 THEN entry_id END"
 )
-_ENTRY_SQL = {
-    "served": f"""
-        SELECT {_SERVED} AS served_entry, count(*) AS n,
-               coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0) AS bad
-        FROM questions WHERE asked_at >= ? AND asked_at < ? AND {_SERVED} IS NOT NULL
-        GROUP BY served_entry ORDER BY n DESC, served_entry LIMIT ?
-    """,
-    "unhelpful": f"""
-        SELECT {_SERVED} AS served_entry, count(*) AS n,
-               coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0) AS bad
-        FROM questions WHERE asked_at >= ? AND asked_at < ? AND {_SERVED} IS NOT NULL
-        GROUP BY served_entry HAVING bad > 0 ORDER BY bad DESC, n DESC, served_entry LIMIT ?
-    """,
-}
+_ENTRIES_SQL = f"""
+    SELECT {_SERVED} AS served_entry, count(*) AS n,
+           coalesce(sum(feedback = 1), 0), coalesce(sum(feedback = -1), 0)
+    FROM questions WHERE asked_at >= ? AND asked_at < ? AND {_SERVED} IS NOT NULL
+    GROUP BY served_entry ORDER BY n DESC, served_entry
+"""
+_UNANSWERED = f"answered = 0 AND {_in_values('outcome')} AND asked_at >= ? AND asked_at < ?"
+_WORDINGS_SQL = f"""
+    SELECT question, min(normalised), count(*) AS n, min(asked_at), max(asked_at) AS last
+    FROM questions WHERE {_UNANSWERED}
+    GROUP BY question ORDER BY n DESC, last DESC, question LIMIT ?
+"""
+# Newest first, in the order of the (answered, asked_at) index: read a batch at a time.
+_LATEST_SQL = f"""
+    SELECT question, normalised FROM questions
+    WHERE answered = 0 AND {_in_values("outcome")}
+    ORDER BY asked_at DESC, id DESC
+"""
+# The rows of a few wordings, through their own index. Named, because without the planner's
+# statistics (a log nobody ran ANALYZE on) SQLite cannot tell how few rows the wordings hold
+# and would read every unanswered row of the window instead.
+_BY_WORDING = "questions INDEXED BY questions_unanswered_wording"
+_WORDING_COUNTS_SQL = f"""
+    SELECT question, count(*), min(asked_at), max(asked_at)
+    FROM {_BY_WORDING} WHERE {_UNANSWERED} AND {_in_values("question")}
+    GROUP BY question
+"""
+# Weeks counted back from the window's end (0: the last 7 days), so the latest is whole.
+_DETAIL_SQL = f"""
+    SELECT question, CAST((julianday(?) - julianday(asked_at)) * 86400 / ? AS INTEGER) AS week,
+           suggestion_taken, count(*)
+    FROM {_BY_WORDING} WHERE {_UNANSWERED} AND {_in_values("question")}
+    GROUP BY question, week, suggestion_taken
+"""
+_WORDING_USERS_SQL = f"""
+    SELECT count(DISTINCT user_hash)
+    FROM {_BY_WORDING} WHERE {_UNANSWERED} AND {_in_values("question")}
+"""
+
+
+def _wording(
+    question: object, normalised: object, n: object, first: object, last: object
+) -> Wording:
+    return Wording(
+        question=str(question),
+        normalised=str(normalised),
+        count=int(str(n)),
+        first_asked=datetime.fromisoformat(str(first)),
+        last_asked=datetime.fromisoformat(str(last)),
+    )
+
+
+def _add(counts: dict[str, int], key: str, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+def _most_first(counts: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
 
 
 _CHANGE_SELECT = """

@@ -108,7 +108,8 @@ def generate_rows(
     one_off_share: float = 0.3,
     seed: int = 7,
 ) -> Iterator[tuple[object, ...]]:
-    """`total` rows spread evenly at random over the `days` before `end`, as insert parameters.
+    """`total` rows spread evenly at random over the `days` before `end`, oldest first (as the
+    bot appends them, so rows lie in the table in time order), as insert parameters.
 
     `planted` families are asked exactly `asked` times each, among the `total` (spread over
     the whole window); the other unanswered questions come from `SUBJECTS` families not
@@ -125,7 +126,7 @@ def generate_rows(
     weights = [1.0 / (rank + 1) for rank in range(len(others))]
     users = max(total // 4, 1)
     for number in range(total):
-        moment = start + timedelta(seconds=rng.random() * span)
+        moment = start + timedelta(seconds=(number + rng.random()) * span / total)
         user = _user(rng.randrange(users))
         if number in planted_slots:
             question = rng.choice(planted_rows.pop())
@@ -156,8 +157,11 @@ def generate_rows(
         )
 
 
-def fill_log(path: Path, rows: Iterator[tuple[object, ...]], batch: int = 50_000) -> int:
-    """Insert `rows` into the log at `path` (created if missing); returns how many."""
+def fill_log(
+    path: Path, rows: Iterator[tuple[object, ...]], batch: int = 50_000, *, analyse: bool = True
+) -> int:
+    """Insert `rows` into the log at `path` (created if missing); returns how many. `analyse`
+    gives SQLite's planner its statistics, as ANALYZE (or PRAGMA optimize) would on a log."""
     if not path.exists():
         create_log(path)
     written = 0
@@ -170,7 +174,8 @@ def fill_log(path: Path, rows: Iterator[tuple[object, ...]], batch: int = 50_000
                 written += _insert(db, chunk)
                 chunk = []
         written += _insert(db, chunk)
-        db.execute("ANALYZE")
+        if analyse:
+            db.execute("ANALYZE")
     return written
 
 

@@ -73,6 +73,17 @@ def test_the_page_names_no_url_and_escapes_what_people_typed(report: Report) -> 
     assert "\\u003cimg src=" in page  # the JSON block
 
 
+def test_each_cluster_has_its_weeks_drawn_in_the_table(report: Report) -> None:
+    page = render_html(report)
+    sparklines = re.findall(r'<svg class="spark"[^>]*>.*?</svg>', page, re.S)
+    assert len(sparklines) == len(report.clusters) > 0
+    for cluster, svg in zip(report.clusters, sparklines, strict=True):
+        assert svg.count("<rect") == sum(1 for count in cluster.weekly if count)
+        assert f"每周次数：{'、'.join(map(str, cluster.weekly))}" in svg
+    assert "趋势与之前同样长的时段" in page and "新出现" in page
+    assert " style=" not in page  # the policy allows no inline style: classes only
+
+
 def _closed_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -6,6 +6,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -58,6 +59,9 @@ def test_report_prints_tables_by_default(kb_dir: Path, db: Path) -> None:
     for heading in ("每天提问", "最常用到的条目", "“没帮助”最多的条目", "未回答问题的聚类"):
         assert heading in out
     assert "护照怎么办理 / 怎么办护照" in out
+    assert "每周  趋势" in out and re.search(r"2 +▁▁█ +新出现", out)  # asked in the last week
+    assert "每周一栏：05-01 起，每格 1 周，最右一格是最近 7 天；最左一格只有 1 天" in out
+    assert "日志从 2024-05-14 才开始" in out  # so every cluster is new
     assert "13812345678" not in out and "[手机号]" in out
 
 
@@ -93,6 +97,14 @@ def test_report_json_has_a_stable_shape(kb_dir: Path, db: Path) -> None:
     assert first["first_asked"].endswith("+08:00")
     [near] = [c["nearest"] for c in data["unanswered_clusters"] if c["nearest"]]
     assert set(near) == {"entry_id", "topic", "score", "phrase"} and near["score"] > 0.4
+    # 15 days in weeks back from the end: 1 day, then two whole weeks.
+    assert [w["week"] for w in first["weekly"]] == ["2024-05-01", "2024-05-02", "2024-05-09"]
+    assert sum(w["count"] for w in first["weekly"]) == first["count"]
+    # Nothing was logged in the 15 days before: every cluster is new, and the page says why.
+    assert (first["trend"], first["previous_count"]) == ("new", 0)
+    assert data["window"]["previous_start"] == "2024-04-16T00:00:00+08:00"
+    assert data["window"]["previous_in_log"] is False
+    assert data["totals"]["unanswered_clustered"] == data["totals"]["unanswered_for_review"]
 
 
 def test_report_csv_is_one_long_table(kb_dir: Path, db: Path) -> None:
@@ -107,6 +119,10 @@ def test_report_csv_is_one_long_table(kb_dir: Path, db: Path) -> None:
     assert by_key[("cluster", "1", "examples")] == "护照怎么办理 | 怎么办护照"
     assert by_key[("top_entries", "law-firms", "served")] == "1"
     assert by_key[("outcomes", "none", "questions")] == "3"
+    assert by_key[("cluster", "1", "trend")] == "new"
+    assert by_key[("cluster", "1", "previous_count")] == "0"
+    weeks = {m: int(v) for s, k, m, v in rows[1:] if (s, k) == ("cluster_week", "1")}
+    assert list(weeks) == ["2024-05-01", "2024-05-02", "2024-05-09"] and sum(weeks.values()) == 2
 
 
 def test_report_html_writes_the_page(kb_dir: Path, db: Path, tmp_path: Path) -> None:

@@ -12,6 +12,7 @@ import pytest
 
 from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError, migrate, new_ref
 from tests.review_helpers import NOW
+from tests.review_log import fill_log, generate_rows
 
 
 def record(question: str, *, days_ago: float = 0.0, **extra: object) -> QuestionRecord:
@@ -91,10 +92,117 @@ async def test_unanswered_returns_only_the_asked_outcomes_newest_first(tmp_path:
         assert rows[0].suggestions == ("a", "b")
         window = await log.unanswered(NOW - timedelta(days=1.5), NOW, outcomes=("none",))
         assert [q.question for q in window] == ["新"]
-        with pytest.raises(ValueError, match="by must be"):
-            await log.entry_counts(None, None, by="nonsense")
     finally:
         await log.close()
+
+
+async def test_wordings_come_grouped_with_their_counts_and_times(tmp_path: Path) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        await log.record_many(
+            [
+                *(record("护照怎么办理", days_ago=d, user_hash=f"u{d % 2}") for d in (1, 2, 3)),
+                record("护照怎么办理", days_ago=9),  # outside the window below
+                record("怎么办护照", days_ago=0.5),
+                record("社保怎么交", days_ago=0.2),
+                record("社保怎么交", days_ago=0.1),
+                QuestionRecord("cli", "转介", "转介", False, "referral", asked_at=NOW),
+            ]
+        )
+        window = (NOW - timedelta(days=7), NOW)
+        wordings = await log.unanswered_wordings(*window, outcomes=("none",), limit=10)
+        assert [(w.question, w.count) for w in wordings] == [
+            ("护照怎么办理", 3),
+            ("社保怎么交", 2),
+            ("怎么办护照", 1),
+        ]
+        passport = wordings[0]
+        assert passport.first_asked == NOW - timedelta(days=3)
+        assert passport.last_asked == NOW - timedelta(days=1)
+        assert len(await log.unanswered_wordings(*window, outcomes=("none",), limit=1)) == 1
+
+        latest = await log.latest_wordings(outcomes=("none",), limit=2)
+        assert [(w.question, w.count) for w in latest] == [("社保怎么交", 2), ("怎么办护照", 1)]
+        everything = await log.latest_wordings(outcomes=("none",), limit=10)
+        assert ("护照怎么办理", 4) in [(w.question, w.count) for w in everything]  # all time
+        assert len(await log.latest_wordings(outcomes=("none",), limit=10, rows_read=1)) == 1
+
+        assert await log.wording_users(["护照怎么办理"], *window, outcomes=("none",)) == 2
+        assert await log.wording_users([], *window, outcomes=("none",)) == 0
+    finally:
+        await log.close()
+
+
+async def test_wording_detail_counts_weeks_back_from_the_end_and_suggestions_taken(
+    tmp_path: Path,
+) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        ids = await log.record_many(
+            [record("护照怎么办理", days_ago=d) for d in (0.5, 1, 6.9, 7.1, 20)]
+        )
+        await log.record_suggestion_taken(ids[0], "passports")
+        rows = await log.wording_detail(
+            ["护照怎么办理"], NOW - timedelta(days=21), NOW, outcomes=("none",)
+        )
+        by_week = {(r.week, r.taken): r.count for r in rows}
+        assert by_week == {(0, "passports"): 1, (0, None): 2, (1, None): 1, (2, None): 1}
+    finally:
+        await log.close()
+
+
+async def test_overview_counts_a_window_in_one_pass(tmp_path: Path) -> None:
+    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    try:
+        await log.record_many(
+            [
+                record("一", days_ago=0.1, user_hash="a"),
+                record("二", days_ago=1.1, user_hash="a"),
+                QuestionRecord(
+                    "inline", "三", "三", True, "answer", "e1", asked_at=NOW, user_hash="b"
+                ),
+                record("旧", days_ago=30, user_hash="c"),
+            ]
+        )
+        totals, days = await log.overview(NOW - timedelta(days=7), NOW + timedelta(hours=1))
+        assert (totals.questions, totals.answered, totals.users) == (3, 1, 2)
+        assert totals.outcomes == {"none": 2, "answer": 1}
+        assert totals.channels == {"cli": 2, "inline": 1}
+        assert totals.unanswered_outcomes == {"none": 2}
+        assert [(d.answered, d.unanswered) for d in days] == [(0, 1), (1, 1)]
+        [entry] = await log.entry_stats(None, None)
+        assert (entry.entry_id, entry.served) == ("e1", 1)
+        assert await log.earliest() == NOW - timedelta(days=30)
+    finally:
+        await log.close()
+
+
+def _table_scans(plans: dict[str, list[str]]) -> dict[str, list[str]]:
+    """The steps of each plan that read the questions table whole rather than an index."""
+    scans = {
+        name: [step for step in steps if step.startswith("SCAN questions") and "INDEX" not in step]
+        for name, steps in plans.items()
+    }
+    return {name: steps for name, steps in scans.items() if steps}
+
+
+@pytest.mark.parametrize("analysed", [False, True])
+async def test_review_queries_read_through_indexes(tmp_path: Path, analysed: bool) -> None:
+    """Every review query searches an index, with or without the planner's statistics (a
+    bot's log has none until someone runs ANALYZE), and the latest wordings come in index
+    order: nothing sorts the whole log before the first row."""
+    path = tmp_path / "log.sqlite3"
+    await asyncio.to_thread(fill_log, path, generate_rows(3000, NOW, 30), analyse=analysed)
+    log = await QuestionLog.open(path)
+    try:
+        plans = await log.query_plans()
+    finally:
+        await log.close()
+    assert _table_scans(plans) == {}
+    assert all(any("INDEX" in step for step in steps) for steps in plans.values()), plans
+    assert not [step for step in plans["latest"] if "TEMP B-TREE" in step]
+    for name in ("wording_counts", "detail", "wording_users"):
+        assert any("questions_unanswered_wording" in step for step in plans[name]), plans[name]
 
 
 async def test_prune_deletes_only_what_is_older(tmp_path: Path) -> None:

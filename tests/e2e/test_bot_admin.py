@@ -250,6 +250,6 @@ async def test_the_weekly_digest_goes_to_admins(kbbot: RunningBot) -> None:
     text = digest.result["text"]
     assert text.startswith("每周问答摘要")
     assert "“没帮助”最多：法律顾问覆盖 1 次" in text
-    assert "新出现的未回答问题" in text and "公积金怎么提取" in text
+    assert "新出现或增多的未回答问题" in text and "公积金怎么提取 —— 1 次（新出现）" in text
     assert "kbbot" not in text
     assert_plain_chinese(text)
