@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import (
@@ -41,6 +42,8 @@ STORED_LIMIT = 2 * MAX_INPUT_CHARS
 # -shm files the mode of the database file.
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
+# What `only_report` accepts: a report's key (its year), or a folder-like name.
+REPORT_KEY_RE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -208,6 +211,14 @@ async def m006_mask_again(db: aiosqlite.Connection) -> None:
         await db.executemany(f"UPDATE {table} SET body = ? WHERE {key} = ?", bodies)
 
 
+@migration
+async def m007_report(db: aiosqlite.Connection) -> None:
+    """The report each question was answered from, when the knowledge base holds several side
+    by side (`Reply.report`, "2020"); NULL for a base of one report and for replies that come
+    from no report (small talk, empty or over-long messages)."""
+    await db.execute("ALTER TABLE questions ADD COLUMN report TEXT")
+
+
 def _mask_json(text: str) -> str:
     """A JSON document with every string in it masked (numbers stay numbers)."""
 
@@ -281,6 +292,7 @@ class QuestionRecord:
     user_hash: str | None = None  # bot.privacy.hash_user_id: never a raw id
     suggestions: tuple[str, ...] = ()  # entry ids offered, in order
     ref: str | None = None  # new_ref(): lets feedback find the row before its id is known
+    report: str | None = None  # the report answered from, among several (`Reply.report`)
 
 
 # A logged question is named by its row id or by the `ref` its front end gave it.
@@ -362,6 +374,7 @@ def record_for(
         user_hash=user_hash,
         suggestions=() if several else tuple(entry.id for entry in reply.suggestions),
         ref=ref,
+        report=reply.report or None,
     )
 
 
@@ -498,6 +511,25 @@ class QuestionLog:
 
     async def schema_version(self) -> int:
         return await _user_version(self._db)
+
+    async def only_report(self, report: str) -> None:
+        """From now on, read only the questions answered from `report` ("2020": a knowledge
+        base of several reports), for a review split by report.
+
+        A temporary view named `questions` shadows the table on this connection alone (SQLite
+        looks in `temp` first), so every review query reads through it unchanged. Writing
+        through it fails: call this only on a connection opened for reading.
+
+        Raises:
+            StoreError: `report` is not a report's key.
+        """
+        if not REPORT_KEY_RE.fullmatch(report):
+            raise StoreError(f"{report!r} is not a report: name it by its year, e.g. 2020")
+        # Views take no parameters; the key is checked above to be letters, digits and dashes.
+        await self._db.execute("DROP VIEW IF EXISTS temp.questions")
+        await self._db.execute(
+            f"CREATE TEMP VIEW questions AS SELECT * FROM main.questions WHERE report = '{report}'"
+        )
 
     # --- review queries (bot.report builds on these) -------------------------------------------
     # A window is [start, end); None leaves that side open. Timestamps are stored as UTC ISO
@@ -929,8 +961,8 @@ class QuestionLog:
 _INSERT = """
     INSERT INTO questions
         (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
-         chat_type, user_hash, suggestions, ref)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         chat_type, user_hash, suggestions, ref, report)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _FEEDBACK_SQL = {
     "id": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
@@ -1055,6 +1087,7 @@ def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
         item.user_hash,
         json.dumps(list(item.suggestions)),
         item.ref,
+        item.report,
     )
 
 
