@@ -3,7 +3,8 @@
 The knowledge base groups entries by section (`KnowledgeBase.sections`), twenty of them for the
 shipped report, most starting with the same 一、工作情况（N）. Shown at once that is three pages
 of near-identical buttons. Two levels read better on a phone: the few chapters (工作情况, 存在问题,
-下步工作打算), then a chapter's sections by their own headings. The document's own information
+下步工作打算), then a chapter's sections by their own headings; with several reports side by side,
+the choice of report comes first. The document's own information
 (its header table and preamble) is a chapter of its own, last: people come for what the
 district did, not for the document number. Pure: no Telegram, no database.
 """
@@ -30,6 +31,7 @@ class Chapter:
 
     title: str
     sections: tuple[Section, ...]
+    report: str = ""  # the report's key, in a base of several (`Section.report`)
 
     @property
     def is_document(self) -> bool:
@@ -46,12 +48,29 @@ def chapter_title(section: str) -> str:
     return match[0].strip() if match else section
 
 
-def chapters(kb: KnowledgeBase) -> list[Chapter]:
-    """The report's chapters in knowledge-base (report) order, the document's information last."""
+def reports(kb: KnowledgeBase) -> list[str]:
+    """The keys of the reports to browse, latest first; [""] for a base of one report."""
+    return [part.key for part in reversed(kb.reports)] or [""]
+
+
+def several(kb: KnowledgeBase) -> bool:
+    """Whether browsing starts with the choice of report."""
+    return len(kb.reports) > 1
+
+
+def chapters(kb: KnowledgeBase, report: str | None = None) -> list[Chapter]:
+    """A report's chapters in knowledge-base (report) order, the document's information last.
+
+    Args:
+        report: which report's, in a base of several; None: the only report's, or the latest.
+    """
+    if report is None:
+        report = reports(kb)[0]
     grouped: dict[str, list[Section]] = {}
     for section in kb.sections():
-        grouped.setdefault(chapter_title(section.title), []).append(section)
-    found = [Chapter(title, tuple(sections)) for title, sections in grouped.items()]
+        if section.report == report:
+            grouped.setdefault(chapter_title(section.title), []).append(section)
+    found = [Chapter(title, tuple(sections), report) for title, sections in grouped.items()]
     return [c for c in found if not c.is_document] + [c for c in found if c.is_document]
 
 

@@ -24,11 +24,11 @@ from bot.audit import audit_matcher, confusable_questions
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
 from bot.console import LOG_WAIT, ConsoleLog, LineReader, read_lines
 from bot.document import REPORT_FILE
-from bot.draft import DraftError, write_draft
+from bot.draft import DraftError, beside_reports, write_draft
 from bot.engine import Engine, Reply, format_plain
 from bot.followup import Context
 from bot.health import damaged_log_advice, health_command, is_damaged
-from bot.knowledge import Entry, KnowledgeError, Problem, knowledge_files, load_knowledge
+from bot.knowledge import Entry, KnowledgeError, Problem, Section, knowledge_files, load_knowledge
 from bot.logsetup import configure_logging
 from bot.review_cli import (
     HISTORY_COMMANDS,
@@ -71,6 +71,9 @@ def reply_json(reply: Reply) -> dict[str, Any]:
             {"kind": conflict.kind.value, "detail": conflict.detail} for conflict in reply.conflicts
         ],
         "parts": [reply_json(part) for part in reply.parts],
+        # Several reports side by side: the one answered from, and the line naming it.
+        "report": reply.report or None,
+        "note": reply.note or None,
     }
 
 
@@ -114,7 +117,9 @@ async def ask(
                 line = json.dumps(reply_json(reply), ensure_ascii=False)
                 out.write(escape_terminal_controls(line) + "\n")
             else:
-                out.write(format_plain(reply, label, engine.kb.document) + "\n")
+                out.write(
+                    format_plain(reply, label, engine.kb.document, engine.kb.documents) + "\n"
+                )
             out.flush()
             logger.record(reply)
             await asyncio.sleep(0)  # the log writer's turn
@@ -174,7 +179,7 @@ async def chat(
             now = time.monotonic()
             reply = engine.respond(text, context.current(now) if context else None)
             context = reply.context(now) or context
-            out.write(format_plain(reply, label, engine.kb.document) + "\n")
+            out.write(format_plain(reply, label, engine.kb.document, engine.kb.documents) + "\n")
             offer = menu.offer_reply(engine, reply)
             if offer:
                 out.write(offer + "\n")
@@ -190,7 +195,7 @@ class ConsoleMenu:
     word's sections or an answer's close runners-up."""
 
     def __init__(self) -> None:
-        self._sections: list[str] = []
+        self._sections: list[tuple[str, str]] = []
         self._entries: list[str] = []
 
     def has(self, number: int) -> bool:
@@ -218,22 +223,32 @@ class ConsoleMenu:
 
     def show_sections(self, engine: Engine) -> str:
         sections = engine.kb.sections()
-        self._sections, self._entries = [s.title for s in sections], []
+        self._sections, self._entries = [(s.report, s.title) for s in sections], []
         lines = [engine.message("topics_intro")]
-        lines += [f"  {n}. {s.title}（{len(s.entries)}）" for n, s in enumerate(sections, 1)]
+        lines += [f"  {n}. {_titled(s)}（{len(s.entries)}）" for n, s in enumerate(sections, 1)]
         return "\n".join(lines) + "\n（输入序号查看这一部分的问题）"
 
     def pick(self, engine: Engine, number: int, label: str) -> str:
         if self._sections:
-            title = self._sections[number - 1]
-            section = next((s for s in engine.kb.sections() if s.title == title), None)
+            report, title = self._sections[number - 1]
+            section = next(
+                (s for s in engine.kb.sections() if (s.report, s.title) == (report, title)), None
+            )
             if section is None:
                 return engine.message("no_answer")
             self.offer_entries(section.entries)
-            lines = [title] + [f"  {n}. {e.topic}" for n, e in enumerate(section.entries, 1)]
+            lines = [_titled(section)]
+            lines += [f"  {n}. {e.topic}" for n, e in enumerate(section.entries, 1)]
             return "\n".join(lines) + "\n（输入序号查看答案）"
         reply = engine.answer_entry(self._entries[number - 1])
-        return format_plain(reply, label) if reply else engine.message("no_answer")
+        if reply is None:
+            return engine.message("no_answer")
+        return format_plain(reply, label, documents=engine.kb.documents)
+
+
+def _titled(section: Section) -> str:
+    """A section as the console lists it: with its report's year, among several reports."""
+    return f"{section.report}年 {section.title}" if section.report else section.title
 
 
 class Progress:
@@ -300,8 +315,10 @@ def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> 
         return EXIT_ERROR
     if progress is not None:
         progress.stage(f"已读入 {len(kb.entries)} 个条目，正在建立索引")
-    matcher = audit_matcher(kb)
-    found = confusable_questions(matcher, progress.count if progress is not None else None)
+    found: list[Problem] = []
+    for own in [part.kb for part in kb.reports] or [kb]:  # each report is matched on its own
+        matcher = audit_matcher(own)
+        found += confusable_questions(matcher, progress.count if progress is not None else None)
     warnings: list[Problem] = [*kb.warnings, *found]
     for problem in warnings:
         out.write(f"{problem}\n")
@@ -310,6 +327,12 @@ def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> 
         f"知识库检查通过：{len(kb.entries)} 个条目，{questions} 个问法，"
         f"{len(kb.synonyms)} 个同义说法，{len(warnings)} 个警告。\n"
     )
+    if kb.reports:
+        listed = "、".join(
+            f"{part.key}年（{len(part.kb.entries)} 个条目，{part.folder or '顶层'}）"
+            for part in kb.reports
+        )
+        out.write(f"共 {len(kb.reports)} 份报告：{listed}。没写年份的问题按最新一份回答。\n")
     drafts = sum(entry.draft for entry in kb.entries)
     if drafts:
         out.write(
@@ -321,12 +344,13 @@ def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> 
 
 def kb_draft(config: Config, report: Path, target: Path, out: IO[str]) -> int:
     """`kbbot kb draft REPORT --out DIR`: a draft knowledge base from a report's text."""
+    checked = target.parent if beside_reports(target) else target  # one report among others
     try:
         written = write_draft(report, target, config.knowledge_dir)
     except DraftError as exc:
         raise CliError(str(exc)) from exc
     out.write(
-        f"已在 {target} 写入 {len(written)} 个文件。运行 kbbot kb check --knowledge {target} 检查。\n"
+        f"已在 {target} 写入 {len(written)} 个文件。运行 kbbot kb check --knowledge {checked} 检查。\n"
     )
     return EXIT_OK
 
@@ -382,10 +406,12 @@ def kb_init(config: Config, source: Path | None, out: IO[str]) -> int:
                 f"{source} holds no knowledge files (*.yaml): name a knowledge base with --from DIR"
             )
         companions = [source / name for name in KB_COMPANION_FILES if (source / name).is_file()]
-        copied = _copy_new_files([*companions, *found], target)
+        files = [(path, path.name) for path in [*companions, *found]]
+        files += _report_folder_files(source)
+        copied = _copy_new_files(files, target)
     except OSError as exc:
         raise CliError(f"cannot copy {source} into {target}: {exc.strerror or exc}") from exc
-    kept = len(companions) + len(found) - len(copied)
+    kept = len(files) - len(copied)
     out.write(
         f"copied {len(copied)} files from {source} into {target}"
         + (f" (kept {kept} already there)" if kept else "")
@@ -394,8 +420,21 @@ def kb_init(config: Config, source: Path | None, out: IO[str]) -> int:
     return EXIT_OK
 
 
-def _copy_new_files(files: Sequence[Path], target: Path) -> list[str]:
-    """Copy `files` into the folder `target`, creating it; never replaces a file already there.
+def _report_folder_files(source: Path) -> list[tuple[Path, str]]:
+    """The files of the reports in folders of their own (knowledge/2020/...), by the name
+    they have inside the knowledge base."""
+    found = []
+    for folder in sorted(source.iterdir()):
+        if folder.name.startswith(".") or not (folder / REPORT_FILE).is_file():
+            continue
+        for path in [folder / REPORT_FILE, *knowledge_files(folder)]:
+            found.append((path, f"{folder.name}/{path.name}"))
+    return found
+
+
+def _copy_new_files(files: Sequence[tuple[Path, str]], target: Path) -> list[str]:
+    """Copy `files` (each a path and its name inside `target`, which may be in a report's
+    folder) into the folder `target`, creating it; never replaces a file already there.
 
     The copies are made in a hidden staging folder first. A missing `target` is that folder
     renamed into place, so an interrupted copy never leaves half a knowledge base that the next
@@ -407,16 +446,18 @@ def _copy_new_files(files: Sequence[Path], target: Path) -> list[str]:
     staging = (target if existed else target.parent) / f".{target.name}.init-{secrets.token_hex(4)}"
     staging.mkdir()
     try:
-        for path in files:
-            shutil.copyfile(path, staging / path.name)
+        for path, name in files:
+            (staging / name).parent.mkdir(exist_ok=True)
+            shutil.copyfile(path, staging / name)
         if not existed:
             staging.rename(target)
-            return [path.name for path in files]
+            return [name for _, name in files]
         copied = []
-        for path in files:
-            if not (target / path.name).exists():
-                (staging / path.name).replace(target / path.name)
-                copied.append(path.name)
+        for _, name in files:
+            if not (target / name).exists():
+                (target / name).parent.mkdir(exist_ok=True)
+                (staging / name).replace(target / name)
+                copied.append(name)
         return copied
     finally:
         shutil.rmtree(staging, ignore_errors=True)

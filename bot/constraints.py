@@ -384,7 +384,13 @@ def _is_year(match: re.Match[str]) -> bool:
 
 def report_years(title: str) -> frozenset[int]:
     """The year(s) a report is about, from its title (江汉区2019年法治政府建设工作报告)."""
-    return frozenset(int(y) for y in _YEAR_RE.findall(title))
+    return years_in(title)
+
+
+def years_in(text: str) -> frozenset[int]:
+    """Every year `text` names (2019年, or 2019 standing alone), as a question's frame reads
+    them."""
+    return frozenset(int(y) for y in _YEAR_RE.findall(text))
 
 
 def conflicts(

@@ -30,7 +30,7 @@ from bot.document import (
     SourceDocument,
     parse_document,
 )
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.knowledge import REPLIES_FILE, KnowledgeError, load_knowledge, load_synonyms
 from bot.text import Normaliser
 
 MAX_TOPIC = 16
@@ -532,14 +532,27 @@ class DraftError(Exception):
     """A draft that cannot be written; the message says what to do."""
 
 
+def beside_reports(out: Path) -> bool:
+    """Whether a draft written to `out` is one report among others: a folder inside a
+    knowledge base (knowledge/2020), which keeps the shared files at its top."""
+    return (out.parent / REPLIES_FILE).is_file()
+
+
 def write_draft(report: Path, out: Path, template: Path) -> list[Path]:
     """Write the draft knowledge base for the report file `report` into the new folder `out`:
     the report itself, the draft files and `TEMPLATE_FILES` from the knowledge base `template`.
+
+    An `out` inside a knowledge base (its parent holds replies.yaml) is another report beside
+    the ones there (knowledge/2020): it gets only the report and the draft files, and the
+    knowledge base it is in is its template, whose shared files it reads.
 
     Raises:
         DraftError: `out` already holds files, the report has no outline, or a template file
             is missing.
     """
+    beside = beside_reports(out)
+    if beside:
+        template = out.parent
     if out.exists() and any(out.iterdir()):
         raise DraftError(f"{out} is not empty: draft into a new folder")
     try:
@@ -550,7 +563,8 @@ def write_draft(report: Path, out: Path, template: Path) -> list[Path]:
     if missing:
         raise DraftError(f"the template knowledge base {template} lacks {', '.join(missing)}")
     try:
-        synonyms = load_knowledge(template).synonyms
+        # Beside other reports the shared synonyms are all it needs (there may be no entry yet).
+        synonyms = load_synonyms(template) if beside else load_knowledge(template).synonyms
     except KnowledgeError as exc:
         raise DraftError(f"the template knowledge base {template} is invalid: {exc}") from exc
     files = draft_report(text, Normaliser(synonyms))
@@ -562,18 +576,19 @@ def write_draft(report: Path, out: Path, template: Path) -> list[Path]:
     out.mkdir(parents=True, exist_ok=True)
     written = [out / REPORT_FILE]
     written[0].write_text(text, encoding="utf-8")
-    for name in TEMPLATE_FILES:
+    for name in () if beside else TEMPLATE_FILES:
         target = out / name
         target.write_text(template_text(name, (template / name).read_text("utf-8")), "utf-8")
         written.append(target)
+    schema = "../schema.json" if beside else "./schema.json"
     for file in files:
         target = out / file.name
-        target.write_text(render(file), encoding="utf-8")
+        target.write_text(render(file, schema), encoding="utf-8")
         written.append(target)
     return written
 
 
-def render(file: DraftFile) -> str:
+def render(file: DraftFile, schema: str = "./schema.json") -> str:
     """A draft file's YAML: a comment naming its section, then the entries, all marked draft."""
     body = yaml.safe_dump(
         {"entries": [entry_mapping(e) for e in file.entries]},
@@ -582,7 +597,7 @@ def render(file: DraftFile) -> str:
         width=10_000,
     )
     header = (
-        "# yaml-language-server: $schema=./schema.json\n"
+        f"# yaml-language-server: $schema={schema}\n"
         f"# {file.heading}（草稿：由 kbbot kb draft 根据报告原文生成，审核后删去 draft: true）\n"
     )
     return header + body

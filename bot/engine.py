@@ -11,13 +11,14 @@ from __future__ import annotations
 import logging
 import re
 import unicodedata
+from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from pathlib import Path
 
 from bot.broad import broad_sections
 from bot.citation import cite
-from bot.constraints import Conflict, ConflictKind
+from bot.constraints import Conflict, ConflictKind, years_in
 from bot.decision import shipped_models
 from bot.document import Sentence, SourceDocument
 from bot.followup import Context, combine, is_marked, may_follow_up
@@ -35,9 +36,10 @@ from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.multipart import Part, split_question
 from bot.passages import PassageFinder
 from bot.privacy import mask_personal_data
+from bot.report_choice import Candidate, How, choose
 from bot.routing import Router
 from bot.smalltalk import small_talk
-from bot.text import TRUNCATION_MARK, cut, repair
+from bot.text import TRUNCATION_MARK, clean, cut, repair
 
 log = logging.getLogger(__name__)
 
@@ -89,13 +91,18 @@ class Reply:
     quote: Sentence | None = None
     # The question as answered: for a follow-up, read together with the previous one.
     understood: str = ""
+    # In a knowledge base of several reports: the key of the report answered from ("2020"),
+    # and, when the question did not name it, the line saying which report that is (shown
+    # before the reply). Both "" in a base of one report.
+    report: str = ""
+    note: str = ""
 
     def context(self, now: float) -> Context | None:
         """What the chat should remember after this reply, for a follow-up question."""
         if self.kind not in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE):
             return None
         entry_id = self.entry.id if self.entry is not None else None
-        return Context(self.understood or self.question, entry_id, now)
+        return Context(self.understood or self.question, entry_id, now, self.report)
 
     @property
     def answered(self) -> bool:
@@ -127,6 +134,29 @@ class Reply:
         return self.match.normalised if self.match else ""
 
 
+@dataclass(frozen=True)
+class Shelf:
+    """One report's answering parts. A knowledge base of several reports has one per report,
+    each matching only its own report's entries and sentences."""
+
+    key: str  # the report's key ("2020"); "" in a base of one report
+    year: int | None
+    title: str
+    mentions: frozenset[int]  # every year the report's text names
+    matcher: Matcher
+    passages: PassageFinder
+
+
+@dataclass(frozen=True)
+class Served:
+    """Everything one version of the knowledge base answers with, swapped as one."""
+
+    kb: KnowledgeBase
+    shelves: tuple[Shelf, ...]  # oldest report first: the last is the latest
+    router: Router
+    review: Matcher  # over every entry of every report (`Engine.review_matcher`)
+
+
 class Engine:
     """Holds the knowledge base being served and answers questions against it."""
 
@@ -146,16 +176,61 @@ class Engine:
         return cls(_load(directory), directory, thresholds)
 
     def _install(self, kb: KnowledgeBase) -> None:
-        # The matcher carries its knowledge base, so swapping this one attribute switches both
-        # at once: a question being answered during a reload sees the old or the new, never a mix.
+        # Everything is built first and swapped in as one attribute: a question being answered
+        # during a reload sees the old or the new, never a mix.
         models = shipped_models()
-        self.matcher = Matcher(kb, self.thresholds, models.entries)
-        self.passages = PassageFinder(kb, models.passages)
-        self.router = Router(kb, models.entries)
+        parts: list[tuple[str, int | None, KnowledgeBase]] = [
+            (part.key, part.year, part.kb) for part in kb.reports
+        ] or [("", None, kb)]
+        shelves = tuple(
+            Shelf(
+                key,
+                year,
+                own.document.title if own.document is not None else "",
+                years_in(own.document.text) if own.document is not None else frozenset(),
+                Matcher(own, self.thresholds, models.entries),
+                PassageFinder(own, models.passages),
+            )
+            for key, year, own in parts
+        )
+        # Built here, with the rest, so that no admin command builds it on the event loop.
+        review = (
+            shelves[0].matcher
+            if len(shelves) == 1
+            else Matcher(kb, self.thresholds, models.entries)
+        )
+        self._served = Served(kb, shelves, Router(kb, models.entries), review)
 
     @property
     def kb(self) -> KnowledgeBase:
-        return self.matcher.kb
+        return self._served.kb
+
+    @property
+    def matcher(self) -> Matcher:
+        """The latest report's matcher (the only one, in a base of one report)."""
+        return self._served.shelves[-1].matcher
+
+    @property
+    def passages(self) -> PassageFinder:
+        return self._served.shelves[-1].passages
+
+    @property
+    def router(self) -> Router:
+        return self._served.router
+
+    @property
+    def review_matcher(self) -> Matcher:
+        """A matcher over every entry of every report, for the review tools (/stats, the
+        review report, /unanswered, teaching): they name the entries the log names, and find
+        an unanswered question's nearest entry in whichever report has it. In a base of one
+        report, the matcher itself."""
+        return self._served.review
+
+    def matcher_for(self, report: str) -> Matcher:
+        """The matcher of report `report` (a `Reply.report`); the latest's for "" or a report
+        a reload removed."""
+        shelves = self._served.shelves
+        return next((s.matcher for s in shelves if s.key == report), shelves[-1].matcher)
 
     @property
     def replies(self) -> dict[str, str]:
@@ -194,9 +269,11 @@ class Engine:
 
         `context` is the chat's last answered question (bot/followup.py), if still current: a
         short or elliptical message is also read together with it, and the surer reading wins.
+        In a knowledge base of several reports the message is answered from the report it is
+        about (bot/report_choice.py).
         """
-        matcher = self.matcher
-        messages = matcher.kb.replies
+        served = self._served
+        messages = served.kb.replies
         unread = len(question) > MAX_INPUT_CHARS
         # From here on only the prepared text exists: the normalised form, the log's columns,
         # the review clusters and a follow-up's context are all built from it.
@@ -214,7 +291,74 @@ class Engine:
         if len(stripped) > MAX_QUESTION_CHARS:
             text = fill(messages["too_long"], limit=MAX_QUESTION_CHARS)
             return Reply(question, Kind.TOO_LONG, text)
-        reply = self._respond_message(matcher, question, stripped)
+        if len(served.shelves) == 1:
+            return self._respond_in(served, served.shelves[0], question, stripped, context)
+        return self._respond_choosing(served, question, stripped, context)
+
+    def _respond_choosing(
+        self, served: Served, question: str, stripped: str, context: Context | None
+    ) -> Reply:
+        """A question in a knowledge base of several reports: answered from the report it is
+        about, or the latest; when the latest has no answer and an older report has, from that
+        one. The reply says which report unless the question named it."""
+        shelves = served.shelves
+        asked = _years_asked(shelves[-1], stripped)
+        follows = context is not None and may_follow_up(stripped)
+        candidates = [Candidate(s.key, s.year or 0, s.mentions) for s in shelves]
+        choice = choose(candidates, asked, context.report if context and follows else None)
+        shelf = shelves[choice.index]
+        # The message itself moved the line of questions to another report (那2018年呢).
+        switched = (
+            context is not None
+            and context.report != shelf.key
+            and choice.how in (How.NAMED, How.MENTIONED)
+        )
+        reply = self._respond_in(served, shelf, question, stripped, context, switched)
+        how = choice.how
+        if how in (How.MENTIONED, How.CONTEXT) and reply.understood and not switched:
+            how = How.NAMED  # read with the previous question, from the report it was from
+        if how is How.LATEST and reply.kind in (Kind.NONE, Kind.SUGGEST):
+            for older in reversed(shelves[:-1]):
+                other = self._respond_in(served, older, question, stripped, None)
+                if other.kind in (Kind.ANSWER, Kind.PASSAGE):
+                    reply, shelf, how = other, older, How.FALLBACK
+                    break
+        return self._noted(served, reply, shelf, how)
+
+    def _noted(self, served: Served, reply: Reply, shelf: Shelf, how: How) -> Reply:
+        """`reply` with the line saying which report it answers from, when the question did
+        not name the report and the reply answers from one."""
+        if how is How.NAMED or reply.kind not in (
+            Kind.ANSWER,
+            Kind.PARTIAL,
+            Kind.PASSAGE,
+            Kind.MULTI,
+        ):
+            return reply
+        messages = served.kb.replies
+        latest = served.shelves[-1]
+        if how is How.LATEST:
+            others = "、".join(f"{s.year}年" for s in served.shelves if s is not shelf)
+            note = fill(messages["report_latest"], title=shelf.title, others=others)
+        elif how is How.FALLBACK:
+            note = fill(messages["report_fallback"], latest=latest.title, title=shelf.title)
+        else:
+            note = fill(messages["report_chosen"], title=shelf.title)
+        return replace(reply, note=note)
+
+    def _respond_in(
+        self,
+        served: Served,
+        shelf: Shelf,
+        question: str,
+        stripped: str,
+        context: Context | None,
+        switched: bool = False,
+    ) -> Reply:
+        """A question answered from one report, read with the previous question when it is a
+        follow-up. `switched`: the message named another report than the previous question's.
+        """
+        reply = self._respond_message(served, shelf, question, stripped)
         if context is None or not may_follow_up(stripped):
             return reply
         marked = is_marked(stripped)
@@ -223,18 +367,20 @@ class Engine:
         # Two readings: with the previous question as asked, and with just what it was about
         # (its entry's topic), so the previous question's own ask (收到多少) does not outvote
         # the new detail (受理了几件).
-        previous = matcher.kb.by_id.get(context.entry_id) if context.entry_id else None
+        previous = served.kb.by_id.get(context.entry_id) if context.entry_id else None
         bases = [context.question, *([previous.topic] if previous is not None else [])]
         for base in dict.fromkeys(bases):
             understood = combine(base, stripped)
-            fuller = self._respond_message(matcher, question, understood)
-            if _reads_better(fuller, reply) and _builds_on(fuller, reply, context, marked):
+            fuller = self._respond_message(served, shelf, question, understood)
+            if _reads_better(fuller, reply) and _builds_on(
+                fuller, reply, context, marked, switched
+            ):
                 return replace(fuller, understood=understood)
         return reply
 
-    def _respond_message(self, matcher: Matcher, question: str, stripped: str) -> Reply:
+    def _respond_message(self, served: Served, shelf: Shelf, question: str, stripped: str) -> Reply:
         """A message that may ask several things (bot/multipart.py)."""
-        whole = self._respond_one(matcher, question, stripped)
+        whole = self._respond_one(served, shelf, question, stripped)
         if whole.kind is Kind.OVERVIEW:
             return whole
         parts = split_question(stripped)
@@ -242,7 +388,13 @@ class Engine:
             return whole
         replies: list[Reply] = []
         for part in parts:
-            reply = self._respond_part(matcher, part)
+            # A part that names a report's year is answered from that report; what it leaves
+            # out is read from the first part as a follow-up is, its year replaced
+            # (2019年收到多少复议申请？2020年呢？).
+            own = _named_shelf(served.shelves, part.text)
+            if own is not None and part.with_subject is not None:
+                part = Part(part.text, combine(parts[0].text, part.text))
+            reply = self._respond_part(served, own or shelf, part)
             if not any(_same_answer(reply, earlier) for earlier in replies):
                 replies.append(reply)
         # Answer piecemeal when that finds two different facts, or finds one more surely than
@@ -257,19 +409,31 @@ class Engine:
         if len(replies) == 1:  # every part came back to the same entry: one question after all
             return replace(replies[0], question=question)
         text = "\n".join(f"{n}. {reply.text}" for n, reply in enumerate(replies, 1))
-        return Reply(question, Kind.MULTI, text, parts=tuple(replies), match=whole.match)
+        return Reply(
+            question,
+            Kind.MULTI,
+            text,
+            parts=tuple(replies),
+            match=whole.match,
+            report=shelf.key,
+        )
 
-    def _respond_part(self, matcher: Matcher, part: Part) -> Reply:
+    def _respond_part(self, served: Served, shelf: Shelf, part: Part) -> Reply:
         """One question of a several-question message; a part that cannot be answered alone
         because it leaves out its subject (一共多少卷) is read with the first part's."""
-        reply = self._respond_one(matcher, part.text, part.text)
+        reply = self._respond_one(served, shelf, part.text, part.text)
         if part.with_subject is None or reply.kind in (Kind.ANSWER, Kind.PARTIAL):
             return reply
-        fuller = self._respond_one(matcher, part.text, part.with_subject)
+        fuller = self._respond_one(served, shelf, part.text, part.with_subject)
         return fuller if fuller.kind in (Kind.ANSWER, Kind.PARTIAL) else reply
 
-    def _respond_one(self, matcher: Matcher, question: str, stripped: str) -> Reply:
-        kb = matcher.kb
+    def _respond_one(self, served: Served, shelf: Shelf, question: str, stripped: str) -> Reply:
+        reply = self._reply_one(served, shelf, question, stripped)
+        return replace(reply, report=shelf.key) if shelf.key else reply
+
+    def _reply_one(self, served: Served, shelf: Shelf, question: str, stripped: str) -> Reply:
+        matcher = shelf.matcher
+        kb = served.kb
         messages = kb.replies
         result = matcher.match(stripped)
         if not result.normalised and not _has_words(stripped):
@@ -277,7 +441,7 @@ class Engine:
         best = result.best
         # A personal matter goes to the official channel that handles it (bot/routing.py),
         # with what the report says of the matter where the channel names an entry.
-        referral = self.router.route(stripped, result)
+        referral = served.router.route(stripped, result)
         if referral is not None:
             text = referral.reply
             about = kb.by_id.get(referral.about) if referral.about else None
@@ -329,11 +493,11 @@ class Engine:
         if result.outcome is Outcome.ANSWER and best is not None:
             also = tuple(c.entry for c in result.also)
             text = best.entry.answer
-            compared = _compared_year(result, best.entry, matcher)
+            compared = _compared_year(result, best.entry, matcher, _own_years(served))
             if compared is not None:  # 那2018年呢: the report gives 2018 only as a change
                 text = fill(messages["other_year"], year=compared, answer=text)
             return Reply(question, Kind.ANSWER, text, entry=best.entry, match=result, also=also)
-        quote = self.passages.quote(stripped)
+        quote = shelf.passages.quote(stripped)
         if quote is not None:
             text = fill(messages["passage"], sentence=quote.sentence.text)
             return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)
@@ -349,7 +513,13 @@ class Engine:
         entry = self.kb.by_id.get(entry_id)
         if entry is None:
             return None
-        return Reply(question or entry.questions[0], Kind.ANSWER, entry.answer, entry=entry)
+        return Reply(
+            question or entry.questions[0],
+            Kind.ANSWER,
+            entry.answer,
+            entry=entry,
+            report=entry.report,
+        )
 
 
 def short_section(section: str) -> str:
@@ -362,15 +532,39 @@ def short_section(section: str) -> str:
 _COMPARED_RE = r"(?:较|比|与|和|同){year}年"
 
 
-def _compared_year(result: MatchResult, entry: Entry, matcher: Matcher) -> int | None:
+def _compared_year(
+    result: MatchResult, entry: Entry, matcher: Matcher, reported: frozenset[int] = frozenset()
+) -> int | None:
     """The other year a question asks about, when the entry gives it only as a comparison
-    (较2018年减少10件) rather than as a figure of its own."""
+    (较2018年减少10件) rather than as a figure of its own, and no report of the knowledge base
+    is that year's (`reported`: 2020年比2019年增加多少 is answered by the change itself)."""
     if result.frame is None:
         return None
-    for year in sorted(result.frame.years - matcher.report_years):
+    for year in sorted(result.frame.years - matcher.report_years - reported):
         if re.search(_COMPARED_RE.format(year=year), entry.answer):
             return year
     return None
+
+
+def _own_years(served: Served) -> frozenset[int]:
+    """The years that have a report of their own, in a base of several reports."""
+    if len(served.shelves) < 2:
+        return frozenset()
+    return frozenset(shelf.year for shelf in served.shelves if shelf.year is not None)
+
+
+def _years_asked(shelf: Shelf, text: str) -> frozenset[int]:
+    """The years a message names, as written or once normalised (去年 -> 2019年)."""
+    return years_in(f"{clean(text)} {shelf.matcher.normalise(text)}")
+
+
+def _named_shelf(shelves: tuple[Shelf, ...], text: str) -> Shelf | None:
+    """The report whose year `text` names (the latest of them), among several; else None."""
+    if len(shelves) < 2:
+        return None
+    asked = _years_asked(shelves[-1], text)
+    named = [shelf for shelf in shelves if shelf.year in asked]
+    return named[-1] if named else None
 
 
 _READING_RANK = {Kind.ANSWER: 3, Kind.PASSAGE: 2, Kind.PARTIAL: 2, Kind.MULTI: 2}
@@ -387,7 +581,9 @@ def _reads_better(fuller: Reply, alone: Reply) -> bool:
     return rank_fuller > 0 and fuller.confidence > alone.confidence + FOLLOW_UP_MARGIN
 
 
-def _builds_on(fuller: Reply, alone: Reply, context: Context, marked: bool) -> bool:
+def _builds_on(
+    fuller: Reply, alone: Reply, context: Context, marked: bool, switched: bool = False
+) -> bool:
     """Whether the combined reading answers the message, not just the previous question again.
 
     "明天天气怎么样" after an answer would otherwise come back as that answer: the previous
@@ -402,7 +598,7 @@ def _builds_on(fuller: Reply, alone: Reply, context: Context, marked: bool) -> b
     alone_ids = {c.entry.id for c in leading}
     if entry.id in alone_ids:
         return True
-    return marked and (not alone_ids or entry.id == context.entry_id)
+    return marked and (not alone_ids or entry.id == context.entry_id or switched)
 
 
 def _same_answer(reply: Reply, other: Reply) -> bool:
@@ -445,17 +641,33 @@ def _has_words(text: str) -> bool:
 
 
 def format_plain(
-    reply: Reply, source_label: str = "来源", document: SourceDocument | None = None
+    reply: Reply,
+    source_label: str = "来源",
+    document: SourceDocument | None = None,
+    documents: Mapping[str, SourceDocument | None] | None = None,
 ) -> str:
     """The reply as plain text, for the console; `document` adds the report's title, issuer,
-    date and number to each source line."""
+    date and number to each source line; `documents` (`KnowledgeBase.documents`) are the
+    reports of a base of several, by key, each cited for the replies answered from it."""
+    lines = [reply.note] if reply.note else []
+    return "\n".join([*lines, _plain(reply, source_label, document, documents or {})])
+
+
+def _plain(
+    reply: Reply,
+    source_label: str,
+    document: SourceDocument | None,
+    documents: Mapping[str, SourceDocument | None],
+) -> str:
     if reply.kind is Kind.MULTI:
         return "\n".join(
-            f"{n}. {format_plain(part, source_label, document)}"
+            f"{n}. {_plain(part, source_label, document, documents)}"
             for n, part in enumerate(reply.parts, 1)
         )
     if reply.kind in (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE) and reply.source is not None:
-        return f"{reply.text}\n{source_label}：{cite(reply.source, document)}"
+        report = reply.entry.report if reply.entry is not None else reply.report
+        cited = documents.get(report, document)
+        return f"{reply.text}\n{source_label}：{cite(reply.source, cited)}"
     if reply.kind is Kind.OVERVIEW:
         lines = [reply.text]
         lines += [f"  {n}. {entry.topic}" for n, entry in enumerate(reply.suggestions, 1)]

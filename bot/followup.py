@@ -32,6 +32,7 @@ class Context:
     question: str  # as the engine understood it (a follow-up's combined reading)
     entry_id: str | None
     asked_at: float  # time.monotonic() when it was answered
+    report: str = ""  # the report it was answered from, among several (`Reply.report`)
 
     def current(self, now: float) -> Context | None:
         """This context, or None once it is too old to lean on."""

@@ -22,6 +22,7 @@ from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from bot.document import REPORT_FILE
 from bot.knowledge import (
     SYNONYMS_FILE,
+    Entry,
     KnowledgeBase,
     KnowledgeError,
     Problem,
@@ -56,14 +57,30 @@ class FileChange:
 
 
 def tracked_files(folder: Path) -> dict[str, str]:
-    """The text of every file the knowledge base is loaded from, by name."""
+    """The text of every file the knowledge base is loaded from, by its name inside `folder`
+    (`2020/10-work.yaml` for a file of a report in a folder of its own)."""
     if not folder.is_dir():
         return {}
+    texts = _folder_texts(folder, "")
+    for inner in sorted(folder.iterdir()):
+        if not inner.name.startswith(".") and (inner / REPORT_FILE).is_file():
+            texts.update(_folder_texts(inner, f"{inner.name}/"))
+    return texts
+
+
+def _folder_texts(folder: Path, prefix: str) -> dict[str, str]:
     paths = [*knowledge_files(folder)]
     report = folder / REPORT_FILE
     if report.is_file():
         paths.append(report)
-    return {path.name: path.read_text(encoding="utf-8") for path in paths}
+    return {f"{prefix}{path.name}": path.read_text(encoding="utf-8") for path in paths}
+
+
+def entry_file(kb: KnowledgeBase, entry: Entry) -> str:
+    """The name of the file holding `entry`, inside the knowledge folder."""
+    part = kb.report(entry.report) if entry.report else None
+    name = Path(entry.file).name
+    return f"{part.folder}/{name}" if part is not None and part.folder else name
 
 
 def read_file(folder: Path, name: str) -> str | None:
@@ -80,12 +97,12 @@ def plan_questions(
     entry = kb.by_id.get(entry_id)
     if entry is None:
         raise EditError(f"知识库里已经没有这个条目（{entry_id}），请重新打开列表")
-    path = folder / Path(entry.file).name
-    before = read_file(folder, path.name)
+    name = entry_file(kb, entry)
+    before = read_file(folder, name)
     if before is None:
-        raise EditError(f"找不到条目所在的文件 {path.name}")
-    after = add_questions(path, entry_id, wordings)
-    return FileChange(path.name, "add_questions", summary, before, after, entry_id)
+        raise EditError(f"找不到条目所在的文件 {name}")
+    after = add_questions(folder / name, entry.local_id, wordings)
+    return FileChange(name, "add_questions", summary, before, after, entry_id)
 
 
 def plan_synonym(folder: Path, canonical: str, variant: str, summary: str) -> FileChange:
@@ -124,6 +141,7 @@ def validate(folder: Path, changes: Sequence[FileChange]) -> KnowledgeBase:
         copy = Path(scratch) / "knowledge"
         copy.mkdir()
         for name, text in _with_changes(tracked_files(folder), changes).items():
+            (copy / name).parent.mkdir(exist_ok=True)
             (copy / name).write_text(text, encoding="utf-8")
         kb = load_knowledge(copy)
     # Entries name the file they came from: point them back at the real folder.
@@ -143,11 +161,19 @@ def _with_changes(texts: Mapping[str, str], changes: Sequence[FileChange]) -> di
 def _relocated(kb: KnowledgeBase, scratch: Path, folder: Path) -> KnowledgeBase:
     def moved(file: str) -> str:
         path = Path(file)
-        return str(folder / path.name) if path.parent == scratch else file
+        if path.parent == scratch:
+            return str(folder / path.name)
+        if path.parent.parent == scratch:  # a report's folder
+            return str(folder / path.parent.name / path.name)
+        return file
 
-    entries = tuple(replace(entry, file=moved(entry.file)) for entry in kb.entries)
-    warnings = tuple(replace(p, file=moved(p.file)) for p in kb.warnings)
-    return replace(kb, entries=entries, warnings=warnings)
+    def relocated(part_kb: KnowledgeBase) -> KnowledgeBase:
+        entries = tuple(replace(entry, file=moved(entry.file)) for entry in part_kb.entries)
+        warnings = tuple(replace(p, file=moved(p.file)) for p in part_kb.warnings)
+        return replace(part_kb, entries=entries, warnings=warnings)
+
+    reports = tuple(replace(part, kb=relocated(part.kb)) for part in kb.reports)
+    return replace(relocated(kb), reports=reports)
 
 
 def write(folder: Path, change: FileChange) -> None:

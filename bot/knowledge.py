@@ -21,6 +21,7 @@ from typing import Literal
 
 import yaml
 
+from bot.constraints import report_years
 from bot.document import REPORT_FILE, SourceDocument, parse_document
 from bot.text import ENGLISH_STOPWORDS, is_cjk
 
@@ -87,6 +88,15 @@ class Entry:
     passage_line: int = 0
     # Written by `kbbot kb draft` and not yet reviewed: answered by quoting its passage.
     draft: bool = False
+    # The report it belongs to, in a knowledge base of several (its key, "2020"); "" in a base
+    # of one report. There `id` is qualified with the key ("2020-law-firms"): two reports'
+    # drafts, or a report copied from last year's, may use the same ids.
+    report: str = ""
+
+    @property
+    def local_id(self) -> str:
+        """The id as written in its file (without the report's key)."""
+        return self.id.removeprefix(f"{self.report}-") if self.report else self.id
 
 
 @dataclass(frozen=True)
@@ -222,6 +232,10 @@ MESSAGE_PLACEHOLDERS: Mapping[str, frozenset[str]] = {
     "overview": frozenset({"topic", "sections"}),
     "partial": frozenset({"missing", "answer"}),
     "other_year": frozenset({"year", "answer"}),
+    "report_latest": frozenset({"title", "others"}),
+    "report_chosen": frozenset({"title"}),
+    "report_fallback": frozenset({"latest", "title"}),
+    "button_report": frozenset({"year"}),
     "referral_about": frozenset({"answer"}),
     "group_hint": frozenset({"bot"}),
     "feedback_channel": frozenset({"channel"}),
@@ -252,6 +266,26 @@ class Section:
 
     title: str
     entries: tuple[Entry, ...]
+    report: str = ""  # the report's key in a base of several (`Entry.report`)
+
+
+@dataclass(frozen=True)
+class ReportPart:
+    """One report of a knowledge base that holds several side by side (knowledge/2020/...).
+
+    Attributes:
+        key: the year its title names, as text ("2020"): how questions, entry ids, buttons
+            and the question log name the report.
+        year: that year.
+        folder: its folder's name inside the knowledge base; "" for the report at the top.
+        kb: its own entries and document, with the base's shared synonyms and replies: what
+            its matcher is built on, so one report's phrasings never compete with another's.
+    """
+
+    key: str
+    year: int
+    folder: str
+    kb: KnowledgeBase
 
 
 @dataclass(frozen=True)
@@ -261,9 +295,13 @@ class KnowledgeBase:
     replies: Replies
     fingerprint: str
     warnings: tuple[Problem, ...] = ()
+    # The report; in a base of several, the one at the top of the folder (None if all are in
+    # folders of their own): each report's own is `reports[n].kb.document`.
     document: SourceDocument | None = None
     # English words that only glue a question together (knowledge/glossary.yaml).
     stopwords: frozenset[str] = ENGLISH_STOPWORDS
+    # Several reports side by side, oldest first; () for a base of one report.
+    reports: tuple[ReportPart, ...] = ()
     by_id: Mapping[str, Entry] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -274,14 +312,31 @@ class KnowledgeBase:
         return list(dict.fromkeys(entry.topic for entry in self.entries))
 
     def sections(self) -> list[Section]:
-        """The report's sections (entries grouped by `source`) in knowledge-base order.
+        """The report's sections (entries grouped by `source`) in knowledge-base order; with
+        several reports, each report's own (their section titles are mostly the same).
 
         This is the browse menu: section -> entry -> answer, in the report's own structure.
         """
-        grouped: dict[str, list[Entry]] = {}
+        grouped: dict[tuple[str, str], list[Entry]] = {}
         for entry in self.entries:
-            grouped.setdefault(entry.source, []).append(entry)
-        return [Section(title, tuple(entries)) for title, entries in grouped.items()]
+            grouped.setdefault((entry.report, entry.source), []).append(entry)
+        return [
+            Section(title, tuple(entries), report) for (report, title), entries in grouped.items()
+        ]
+
+    def report(self, key: str) -> ReportPart | None:
+        """The report named `key` ("2020"), or None (always, in a base of one report)."""
+        return next((part for part in self.reports if part.key == key), None)
+
+    @property
+    def documents(self) -> dict[str, SourceDocument | None]:
+        """Each report's document by key, in a base of several reports (else empty)."""
+        return {part.key: part.kb.document for part in self.reports}
+
+    def document_of(self, key: str) -> SourceDocument | None:
+        """The document of report `key`; the base's own for "" or a key it does not have."""
+        part = self.report(key) if key else None
+        return part.kb.document if part is not None else self.document
 
 
 # Entry ids a reload line names before it only counts the rest.
@@ -389,8 +444,8 @@ def _listing(directory: Path, problems: list[Problem]) -> list[str] | None:
 
 def fingerprint(directory: Path) -> str:
     """A cheap digest (stat only) of everything the loader reads: changes whenever an admin
-    saves a file, fixes its permissions, a link or the folder's own. Never raises: what keeps a
-    file or the folder from being read is part of the digest."""
+    saves a file, fixes its permissions, a link or the folder's own, or adds a report's folder.
+    Never raises: what keeps a file or the folder from being read is part of the digest."""
     digest = hashlib.sha256()
     try:
         names = sorted(os.listdir(directory))
@@ -399,20 +454,36 @@ def fingerprint(directory: Path) -> str:
     except OSError as exc:
         digest.update(f"\0{exc.errno}\n".encode())
         return digest.hexdigest()
+    for line in _stat_lines(directory, names, ""):
+        digest.update(line)
+    for name in names:  # the folders of a base of several reports, one level down
+        if name.startswith(".") or _loaded_name(name) or not (directory / name).is_dir():
+            continue
+        try:
+            inner = sorted(os.listdir(directory / name))
+        except OSError as exc:
+            digest.update(f"{name}/\0!{exc.errno}\n".encode())
+            continue
+        for line in _stat_lines(directory / name, inner, f"{name}/"):
+            digest.update(line)
+    return digest.hexdigest()
+
+
+def _stat_lines(directory: Path, names: list[str], prefix: str) -> Iterator[bytes]:
+    """What the fingerprint digests of the loaded files among `names` in `directory`."""
     for name in filter(_loaded_name, names):
         try:
             info = os.stat(directory / name)
         except OSError as exc:
             if not name.startswith("."):
-                digest.update(f"{name}\0!{exc.errno}\n".encode())
+                yield f"{prefix}{name}\0!{exc.errno}\n".encode()
             continue
         if name.startswith(".") and not stat.S_ISREG(info.st_mode):
             continue  # an editor's lock (.#file.yaml), ignored by the loader as well
-        digest.update(
-            f"{name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\0"
-            f"{info.st_uid}\0{info.st_gid}\n".encode()
-        )
-    return digest.hexdigest()
+        yield (
+            f"{prefix}{name}\0{info.st_size}\0{info.st_mtime_ns}\0{info.st_mode}\0"
+            f"{info.st_uid}\0{info.st_gid}\n"
+        ).encode()
 
 
 def _scan(directory: Path, names: list[str], problems: list[Problem]) -> list[Path]:
@@ -434,6 +505,10 @@ def _scan(directory: Path, names: list[str], problems: list[Problem]) -> list[Pa
 
 def load_knowledge(directory: Path) -> KnowledgeBase:
     """Load and validate every file in `directory`; raise KnowledgeError listing all errors.
+
+    A folder inside `directory` that holds a report.txt is another report (`ReportPart`): the
+    entries and report.txt at the top, if any, are one report and each such folder another,
+    sharing the synonyms, glossary, replies and channels at the top.
 
     Never raises anything else for what is on disk: an unreadable file or folder, a link that
     goes nowhere or a FIFO named like a knowledge file are errors naming the file, like a typo.
@@ -478,6 +553,16 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
     synonyms = {**glossary, **synonyms}
     if REPLIES_FILE not in names:
         problems.append(Problem(str(directory / REPLIES_FILE), 0, "缺少回复文案文件"))
+    shared = KnowledgeBase(
+        entries=(),
+        synonyms=synonyms,
+        replies=replies,
+        fingerprint=stamp,
+        stopwords=ENGLISH_STOPWORDS if stopwords is None else stopwords,
+    )
+    folders = _report_folders(directory, names, problems)
+    if folders:
+        return _load_several(directory, names, entries, folders, shared, problems)
     if not entries and not any(p.severity == "error" for p in problems):
         problems.append(Problem(str(directory), 0, "知识库里没有任何条目"))
     _cross_check(entries, synonyms, problems)
@@ -487,15 +572,249 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         _check_passages(entries, document, problems)
     if any(p.severity == "error" for p in problems):
         raise KnowledgeError(problems)
-    return KnowledgeBase(
+    return replace(
+        shared,
         entries=tuple(_served(entry, replies) for entry in entries),
-        synonyms=synonyms,
-        replies=replies,
-        fingerprint=stamp,
         warnings=tuple(problems),
         document=document,
-        stopwords=ENGLISH_STOPWORDS if stopwords is None else stopwords,
     )
+
+
+def load_synonyms(directory: Path) -> dict[str, str]:
+    """The synonyms (with the English glossary) of the knowledge base in `directory`, read
+    alone: a base whose reports are still to be written has them before any entry.
+
+    Raises:
+        KnowledgeError: either file is broken.
+    """
+    problems: list[Problem] = []
+    synonyms: dict[str, str] = {}
+    glossary: dict[str, str] = {}
+    for name in (SYNONYMS_FILE, GLOSSARY_FILE):
+        path = directory / name
+        root = _parse(path, problems) if path.is_file() else None
+        if root is None:
+            continue
+        if name == SYNONYMS_FILE:
+            synonyms = _read_synonyms(path, root, problems)
+        else:
+            glossary, _ = _read_glossary(path, root, problems)
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeError(problems)
+    return {**glossary, **synonyms}
+
+
+# --- several reports side by side --------------------------------------------------------------
+
+SHARED_FILES = (SYNONYMS_FILE, GLOSSARY_FILE, REPLIES_FILE, CHANNELS_FILE)
+# What a base of several reports needs besides REQUIRED_MESSAGES: which report an answer comes
+# from, and the report buttons of the browse menu.
+SEVERAL_REPORTS_MESSAGES = ("report_latest", "report_chosen", "report_fallback", "button_report")
+# A qualified id (`<year>-<id>`) must still fit the id rule, which the buttons' data relies on.
+MAX_ID_CHARS = 48
+
+
+def _report_folders(directory: Path, names: list[str], problems: list[Problem]) -> list[str]:
+    """The folders in `directory` that hold a report of their own (a report.txt), by name; a
+    folder with knowledge files but no report.txt is an error, any other folder is ignored."""
+    folders = []
+    for name in names:
+        path = directory / name
+        if name.startswith(".") or _loaded_name(name) or not path.is_dir():
+            continue
+        try:
+            inner = os.listdir(path)
+        except OSError as exc:
+            problems.append(Problem(str(path), 0, _unreadable(exc, "目录")))
+            continue
+        if REPORT_FILE in inner:
+            folders.append(name)
+        elif any(Path(n).suffix in KNOWLEDGE_SUFFIXES for n in inner):
+            problems.append(
+                Problem(
+                    str(path / REPORT_FILE),
+                    0,
+                    f"文件夹 {name} 里有条目文件，但没有报告原文 {REPORT_FILE}："
+                    "每份报告的文件夹都要放它的原文",
+                )
+            )
+    return folders
+
+
+def _load_several(
+    directory: Path,
+    names: list[str],
+    top_entries: list[Entry],
+    folders: list[str],
+    shared: KnowledgeBase,
+    problems: list[Problem],
+) -> KnowledgeBase:
+    """The base of several reports: each checked on its own (ids, phrasings, related and
+    passages are per report), keyed by the year its title names, oldest first."""
+    found: list[tuple[str, list[Entry], SourceDocument | None]] = []
+    top_document = _read_document(directory, names, problems)
+    if top_entries or top_document is not None:
+        found.append(("", top_entries, top_document))
+    for folder in folders:
+        found.append((folder, *_read_report_folder(directory / folder, problems)))
+    messages = shared.replies.messages
+    for key in SEVERAL_REPORTS_MESSAGES:
+        if messages and key not in messages:
+            problems.append(
+                Problem(
+                    str(directory / REPLIES_FILE),
+                    0,
+                    f"messages 缺少 `{key}`（知识库里有多份报告时需要）",
+                )
+            )
+    parts: list[tuple[int, str, list[Entry], SourceDocument]] = []
+    years: dict[int, str] = {}
+    for folder, entries, document in found:
+        where = directory / folder if folder else directory
+        year = _report_year(where, entries, document, problems)
+        _cross_check(entries, shared.synonyms, problems)
+        if document is None or year is None:
+            continue
+        _check_passages(entries, document, problems)
+        if year in years:
+            problems.append(
+                Problem(
+                    str(where / REPORT_FILE),
+                    0,
+                    f"这份报告和 {years[year] or '顶层'} 的报告都是{year}年的："
+                    "每一年只能有一份报告",
+                )
+            )
+        years[year] = folder
+        parts.append((year, folder, entries, document))
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeError(problems)
+    parts.sort(key=lambda part: part[0])
+    qualified = {
+        folder: [_qualified(entry, str(year), problems) for entry in entries]
+        for year, folder, entries, _ in parts
+    }
+    every = [entry for entries in qualified.values() for entry in entries]
+    replies = _about_newest(shared.replies, every, [str(year) for year, *_ in parts])
+    _check_channels(replies.referrals, every, problems)
+    if any(p.severity == "error" for p in problems):
+        raise KnowledgeError(problems)
+    reports = tuple(
+        ReportPart(
+            str(year),
+            year,
+            folder,
+            replace(
+                shared,
+                entries=tuple(_served(e, replies) for e in qualified[folder]),
+                replies=replies,
+                document=document,
+            ),
+        )
+        for year, folder, _, document in parts
+    )
+    return replace(
+        shared,
+        entries=tuple(entry for part in reports for entry in part.kb.entries),
+        replies=replies,
+        warnings=tuple(problems),
+        document=top_document,
+        reports=reports,
+    )
+
+
+def _read_report_folder(
+    folder: Path, problems: list[Problem]
+) -> tuple[list[Entry], SourceDocument | None]:
+    """One report's folder: its entry files and its report.txt. The shared files belong at the
+    top of the knowledge base, where every report reads them."""
+    names = _listing(folder, problems) or []
+    entries: list[Entry] = []
+    for path in _scan(folder, names, problems):
+        if path.name in SHARED_FILES:
+            problems.append(
+                Problem(
+                    str(path),
+                    0,
+                    f"{path.name} 是各份报告共用的，只能放在知识库顶层：请把要保留的内容并入"
+                    f"顶层的 {path.name}，再删掉这个文件",
+                )
+            )
+            continue
+        root = _parse(path, problems)
+        if root is not None:
+            entries.extend(_read_entries(path, root, problems))
+    return entries, _read_document(folder, names, problems)
+
+
+def _report_year(
+    where: Path, entries: list[Entry], document: SourceDocument | None, problems: list[Problem]
+) -> int | None:
+    """The year a report's title names (what questions and the log call it), or None with a
+    problem saying why there is none."""
+    if document is None:
+        problems.append(
+            Problem(
+                str(where / REPORT_FILE),
+                0,
+                f"知识库里有多份报告时，顶层的条目也要有报告原文 {REPORT_FILE}"
+                "（或者把它们和原文一起移进一个文件夹）",
+            )
+        )
+        return None
+    if not entries:
+        problems.append(
+            Problem(str(where), 0, "这份报告没有任何条目（可以用 kbbot kb draft 生成草稿）")
+        )
+    found = report_years(document.title)
+    if len(found) != 1:
+        problems.append(
+            Problem(
+                document.path or str(where / REPORT_FILE),
+                0,
+                f"报告标题“{document.title}”里应该正好有一个年份（例如“2020年”），"
+                "机器人靠它区分各份报告",
+            )
+        )
+        return None
+    return next(iter(found))
+
+
+def _qualified(entry: Entry, key: str, problems: list[Problem]) -> Entry:
+    """`entry` as one report of several: its id and related ids prefixed with the report's
+    key, so that ids stay unique across reports."""
+    qualified = f"{key}-{entry.id}"
+    if len(qualified) > MAX_ID_CHARS:
+        problems.append(
+            Problem(
+                entry.file,
+                entry.line,
+                f"条目 id `{entry.id}` 太长：知识库里有多份报告时 id 最多 "
+                f"{MAX_ID_CHARS - len(key) - 1} 个字符",
+            )
+        )
+    return replace(
+        entry,
+        id=qualified,
+        related=tuple(f"{key}-{other}" for other in entry.related),
+        report=key,
+    )
+
+
+def _about_newest(replies: Replies, entries: list[Entry], keys: list[str]) -> Replies:
+    """Channels name the entry their reply adds by its id as written: in a base of several
+    reports, that entry of the newest report that has it (an id qualified with a report's key,
+    `2019-law-firms`, names that report's)."""
+    ids = {entry.id for entry in entries}
+
+    def resolved(channel: Referral) -> Referral:
+        about = channel.about
+        if about is None or about in ids:
+            return channel
+        found = next((f"{key}-{about}" for key in reversed(keys) if f"{key}-{about}" in ids), None)
+        return channel if found is None else replace(channel, about=found)
+
+    return replace(replies, referrals=tuple(resolved(c) for c in replies.referrals))
 
 
 # --- parsing -------------------------------------------------------------------------------

@@ -85,6 +85,12 @@ def add_review_commands(
     )
     report.add_argument("--html", type=Path, metavar="FILE", help="also write an HTML page")
     report.add_argument("--top", type=int, default=10, metavar="N", help="list length (10)")
+    report.add_argument(
+        "--report",
+        dest="report_key",
+        metavar="YEAR",
+        help="with several reports side by side: only the questions answered from this one",
+    )
 
     sug = commands.add_parser(
         "suggest",
@@ -146,7 +152,15 @@ def run_review(config: Config, args: argparse.Namespace, out: IO[str]) -> int:
             window = _window(args, required=True)
             assert window is not None
             return asyncio.run(
-                report(config, window, fmt=args.format, html=args.html, top=args.top, out=out)
+                report(
+                    config,
+                    window,
+                    fmt=args.format,
+                    html=args.html,
+                    top=args.top,
+                    out=out,
+                    only=args.report_key,
+                )
             )
         if args.command == "suggest":
             window = _window(args, required=True)
@@ -185,11 +199,12 @@ def _window(args: argparse.Namespace, *, required: bool) -> Window | None:
 # --- commands ----------------------------------------------------------------------------------
 
 
-def _matcher(config: Config, *, required: bool) -> Matcher | None:
+def _matcher(config: Config, *, required: bool, report: str | None = None) -> Matcher | None:
+    """The matcher naming entries and clusters: over every report's entries, or `report`'s."""
     if required:
-        return _engine(config).matcher
+        return _engine(config).review_matcher
     try:
-        return Engine.from_directory(config.knowledge_dir).matcher
+        engine = Engine.from_directory(config.knowledge_dir)
     except KnowledgeError:
         print(
             "kbbot: warning: the knowledge base is invalid, so clusters are not matched "
@@ -197,6 +212,7 @@ def _matcher(config: Config, *, required: bool) -> Matcher | None:
             file=sys.stderr,
         )
         return None
+    return engine.review_matcher if report is None else engine.matcher_for(report)
 
 
 def _engine(config: Config) -> Engine:
@@ -224,13 +240,17 @@ async def _report(
     top: int,
     *,
     skip_handled: bool = False,
+    only: str | None = None,
 ) -> Report:
     """The report for `window`; `skip_handled` leaves out clusters admins already handled
-    (what `suggest` offers to act on), not what the report counts."""
+    (what `suggest` offers to act on), not what the report counts; `only` counts only the
+    questions answered from that report (several reports side by side)."""
     if top < 1:
         raise ReviewError("--top must be at least 1")
     async with _log(config) as log:
         skip = await log.handled_forms() if skip_handled else frozenset()
+        if only is not None:
+            await log.only_report(only)
         return await build_report(log, window, matcher, top=top, skip=skip)
 
 
@@ -242,11 +262,14 @@ async def report(
     html: Path | None = None,
     top: int = 10,
     out: IO[str],
+    only: str | None = None,
 ) -> int:
-    """`kbbot report`: the table (default), CSV or JSON on `out`, and/or an HTML page."""
+    """`kbbot report`: the table (default), CSV or JSON on `out`, and/or an HTML page;
+    `only`: the questions answered from that report (`--report 2019`)."""
     if html is not None:
         _check_page_target(html)  # before the work, not after it
-    result = await _report(config, window, _matcher(config, required=False), top)
+    matcher = _matcher(config, required=False, report=only)
+    result = await _report(config, window, matcher, top, only=only)
     if html is not None:
         _write_page(html, render_html(result))
         print(f"kbbot: wrote the HTML report to {html}", file=sys.stderr)
@@ -355,7 +378,7 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
     knowledge history (`kbbot kb history`, `kbbot kb undo`), and the cluster marked handled.
     """
     engine = _engine(config)
-    matcher = engine.matcher
+    matcher = engine.review_matcher
     entry = matcher.kb.by_id.get(entry_id)
     if entry is None:
         close = difflib.get_close_matches(entry_id, list(matcher.kb.by_id), n=3)

@@ -13,6 +13,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import secrets
 import sqlite3
 from collections.abc import (
@@ -42,6 +43,8 @@ STORED_LIMIT = 2 * MAX_INPUT_CHARS
 # -shm files the mode of the database file.
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
+# What `only_report` accepts: a report's key (its year), or a folder-like name.
+REPORT_KEY_RE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -224,6 +227,14 @@ async def m007_unanswered_wording_index(db: aiosqlite.Connection) -> None:
     )
 
 
+@migration
+async def m008_report(db: aiosqlite.Connection) -> None:
+    """The report each question was answered from, when the knowledge base holds several side
+    by side (`Reply.report`, "2020"); NULL for a base of one report and for replies that come
+    from no report (small talk, empty or over-long messages)."""
+    await db.execute("ALTER TABLE questions ADD COLUMN report TEXT")
+
+
 def _mask_json(text: str) -> str:
     """A JSON document with every string in it masked (numbers stay numbers)."""
 
@@ -297,6 +308,7 @@ class QuestionRecord:
     user_hash: str | None = None  # bot.privacy.hash_user_id: never a raw id
     suggestions: tuple[str, ...] = ()  # entry ids offered, in order
     ref: str | None = None  # new_ref(): lets feedback find the row before its id is known
+    report: str | None = None  # the report answered from, among several (`Reply.report`)
 
 
 # A logged question is named by its row id or by the `ref` its front end gave it.
@@ -401,6 +413,7 @@ def record_for(
         user_hash=user_hash,
         suggestions=() if several else tuple(entry.id for entry in reply.suggestions),
         ref=ref,
+        report=reply.report or None,
     )
 
 
@@ -415,6 +428,7 @@ class QuestionLog:
         self, db: aiosqlite.Connection, path: Path, identity: tuple[int, int] | None = None
     ) -> None:
         self._db = db
+        self._report: str | None = None  # `only_report`
         self.path = path
         self._identity = identity or _file_identity(path)
 
@@ -538,6 +552,29 @@ class QuestionLog:
     async def schema_version(self) -> int:
         return await _user_version(self._db)
 
+    async def only_report(self, report: str) -> None:
+        """From now on, count only the questions answered from `report` ("2020": a knowledge
+        base of several reports) in the review queries below, for a review split by report.
+
+        Each review query's window condition gains `AND report = ?` (`_scoped`), a parameter
+        like every other.
+
+        Raises:
+            StoreError: `report` is not a report's key.
+        """
+        if not REPORT_KEY_RE.fullmatch(report):
+            raise StoreError(f"{report!r} is not a report: name it by its year, e.g. 2020")
+        self._report = report
+
+    def _window(self, start: datetime | None, end: datetime | None) -> tuple[str, ...]:
+        """The parameters of a window condition (`_WINDOW`), with the report when split."""
+        bounds = _bounds(start, end)
+        return bounds if self._report is None else (*bounds, self._report)
+
+    def _scoped(self, sql: str) -> str:
+        """`sql` with its window condition narrowed to the report, when split by report."""
+        return sql if self._report is None else sql.replace(_WINDOW, _WINDOW_IN_REPORT)
+
     # --- review queries (bot.report builds on these) -------------------------------------------
     # A window is [start, end); None leaves that side open. Timestamps are stored as UTC ISO
     # strings of one format, so comparing strings compares times and the asked_at index works.
@@ -555,12 +592,12 @@ class QuestionLog:
         One pass over the window's rows for everything but the users, which are counted from
         their own index (counting them in the same pass would sort every row by user).
         """
-        bounds = _bounds(start, end)
+        bounds = self._window(start, end)
         async with self._db.execute(
-            _SUMMARY_SQL, (_day_modifier(utc_offset_minutes), *bounds)
+            self._scoped(_SUMMARY_SQL), (_day_modifier(utc_offset_minutes), *bounds)
         ) as cursor:
             groups = await cursor.fetchall()  # days x outcomes x channels: bounded
-        async with self._db.execute(_USERS_SQL, bounds) as cursor:
+        async with self._db.execute(self._scoped(_USERS_SQL), bounds) as cursor:
             row = await cursor.fetchone()
         users = int(row[0]) if row else 0
         counts = {"questions": 0, "answered": 0, "helpful": 0, "unhelpful": 0, "taken": 0}
@@ -606,7 +643,7 @@ class QuestionLog:
         suggestions; feedback on such a question is about that entry. There are as many rows
         as entries, so the list is as small as the knowledge base.
         """
-        async with self._db.execute(_ENTRIES_SQL, _bounds(start, end)) as cursor:
+        async with self._db.execute(self._scoped(_ENTRIES_SQL), self._window(start, end)) as cursor:
             rows = await cursor.fetchall()
         return [EntryCount(str(e), int(n), int(good), int(bad)) for e, n, good, bad in rows]
 
@@ -621,7 +658,7 @@ class QuestionLog:
         """The distinct unanswered wordings of a window with one of `outcomes`, most asked first
         (then the most recently asked), at most `limit` of them, each counted in full."""
         async with self._db.execute(
-            _WORDINGS_SQL, (_values(outcomes), *_bounds(start, end), limit)
+            self._scoped(_WORDINGS_SQL), (_values(outcomes), *self._window(start, end), limit)
         ) as cursor:
             rows = await cursor.fetchall()
         return [_wording(*row) for row in rows]
@@ -639,7 +676,9 @@ class QuestionLog:
         budget = rows_read if rows_read is not None else 20 * limit
         found: dict[str, str] = {}
         read = 0
-        async with self._db.execute(_LATEST_SQL, (_values(outcomes),)) as cursor:
+        async with self._db.execute(
+            self._scoped(_LATEST_SQL), (_values(outcomes), *self._window(None, None))
+        ) as cursor:
             while len(found) < limit and read < budget:
                 batch = list(await cursor.fetchmany(min(500, budget - read)))
                 if not batch:
@@ -652,7 +691,8 @@ class QuestionLog:
         if not found:
             return []
         async with self._db.execute(
-            _WORDING_COUNTS_SQL, (_values(outcomes), *_bounds(None, None), _values(found))
+            self._scoped(_WORDING_COUNTS_SQL),
+            (_values(outcomes), *self._window(None, None), _values(found)),
         ) as cursor:
             rows = await cursor.fetchall()
         wordings = [
@@ -676,9 +716,9 @@ class QuestionLog:
         `end`, every row is in week 0."""
         if not questions:
             return []
-        bounds = _bounds(start, end)
+        bounds = self._window(start, end)
         async with self._db.execute(
-            _DETAIL_SQL,
+            self._scoped(_DETAIL_SQL),
             (bounds[1], week.total_seconds(), _values(outcomes), *bounds, _values(questions)),
         ) as cursor:
             rows = await cursor.fetchall()
@@ -699,7 +739,8 @@ class QuestionLog:
         if not questions:
             return 0
         async with self._db.execute(
-            _WORDING_USERS_SQL, (_values(outcomes), *_bounds(start, end), _values(questions))
+            self._scoped(_WORDING_USERS_SQL),
+            (_values(outcomes), *self._window(start, end), _values(questions)),
         ) as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
@@ -720,7 +761,7 @@ class QuestionLog:
             "users": (_USERS_SQL, bounds),
             "entries": (_ENTRIES_SQL, bounds),
             "wordings": (_WORDINGS_SQL, (outcomes, *bounds, 10)),
-            "latest": (_LATEST_SQL, (outcomes,)),
+            "latest": (_LATEST_SQL, (outcomes, *_bounds(None, None))),
             "wording_counts": (_WORDING_COUNTS_SQL, (outcomes, *bounds, wordings)),
             "detail": (_DETAIL_SQL, (bounds[1], 604800.0, outcomes, *bounds, wordings)),
             "wording_users": (_WORDING_USERS_SQL, (outcomes, *bounds, wordings)),
@@ -1085,8 +1126,8 @@ class QuestionLog:
 _INSERT = """
     INSERT INTO questions
         (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
-         chat_type, user_hash, suggestions, ref)
-    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+         chat_type, user_hash, suggestions, ref, report)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 """
 _FEEDBACK_SQL = {
     "id": "UPDATE questions SET feedback = ?, feedback_at = ? WHERE id = ?",
@@ -1120,6 +1161,10 @@ def _day_modifier(utc_offset_minutes: int) -> str:
     return f"{int(utc_offset_minutes):+d} minutes"
 
 
+# Every review query selects its window with this condition (`QuestionLog._scoped` narrows
+# it to one report when the review is split by report).
+_WINDOW = "asked_at >= ? AND asked_at < ?"
+_WINDOW_IN_REPORT = "asked_at >= ? AND asked_at < ? AND report = ?"
 # One pass over a window's rows: everything `overview` reports but the users.
 _SUMMARY_SQL = """
     SELECT date(asked_at, ?) AS day, answered, outcome, channel, count(*),
@@ -1154,7 +1199,7 @@ _WORDINGS_SQL = f"""
 # Newest first, in the order of the (answered, asked_at) index: read a batch at a time.
 _LATEST_SQL = f"""
     SELECT question, normalised FROM questions
-    WHERE answered = 0 AND {_in_values("outcome")}
+    WHERE answered = 0 AND {_in_values("outcome")} AND asked_at >= ? AND asked_at < ?
     ORDER BY asked_at DESC, id DESC
 """
 # The rows of a few wordings, through their own index. Named, because without the planner's
@@ -1276,6 +1321,7 @@ def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
         item.user_hash,
         json.dumps(list(item.suggestions)),
         item.ref,
+        item.report,
     )
 
 

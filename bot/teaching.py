@@ -138,7 +138,7 @@ class Teacher:
 
     @property
     def matcher(self) -> Matcher:
-        return self.engine.matcher
+        return self.engine.review_matcher
 
     # --- reviewing ------------------------------------------------------------------------------
 

@@ -52,12 +52,17 @@ async def _reply_from_log(
 
 
 async def show_stats(update: Update, context: Context) -> None:
-    """/stats [7d]: questions and answered rate, top entries, top unanswered."""
+    """/stats [7d] [2019]: questions and answered rate, top entries, top unanswered; with
+    several reports side by side, a year counts only the questions answered from its report."""
     message = update.effective_message
     if message is None:
         return
     state = state_of(context)
-    since = context.args[0] if context.args else DEFAULT_WINDOW
+    kb = state.engine.kb
+    args = list(context.args or [])
+    chosen = next((a for a in args if len(kb.reports) > 1 and kb.report(a)), None)
+    rest = [a for a in args if a != chosen]
+    since = rest[0] if rest else DEFAULT_WINDOW
     try:
         window = report.parse_window(since=since)
     except report.WindowError as exc:
@@ -65,7 +70,17 @@ async def show_stats(update: Update, context: Context) -> None:
         return
 
     async def stats(reader: QuestionLog) -> str:
-        return report.format_stats(await report.build_report(reader, window, state.engine.matcher))
+        if chosen is not None:
+            await reader.only_report(chosen)
+            matcher = state.engine.matcher_for(chosen)
+            built = await report.build_report(reader, window, matcher)
+            return f"只统计按{chosen}年报告回答的问题。\n{report.format_stats(built)}"
+        built = await report.build_report(reader, window, state.engine.review_matcher)
+        text = report.format_stats(built)
+        if len(kb.reports) > 1:
+            years = "、".join(part.key for part in reversed(kb.reports))
+            text += f"\n\n按报告分开统计：/stats {since} 加上报告年份（{years}）"
+        return text
 
     await _reply_from_log(message, state, "/stats", stats)
 
@@ -80,7 +95,7 @@ async def explain_last(update: Update, context: Context) -> None:
     if not isinstance(last, Reply):
         await message.reply_text(esc(state.messages["why_none"]))
         return
-    matcher = state.engine.matcher
+    matcher = state.engine.matcher_for(last.report)  # the report it was answered from
     asked = last.understood or last.question  # a follow-up was matched as read with the last
     ranked = matcher.rank(asked)[:WHY_CANDIDATES] if last.match is not None else []
     model = matcher.model
@@ -197,7 +212,7 @@ async def send_weekly_digest(context: Context) -> None:
     try:
         async with state.reading() as reader:
             skip = await reader.handled_forms()
-            digest = await report.weekly_digest(reader, state.engine.matcher, skip=skip)
+            digest = await report.weekly_digest(reader, state.engine.review_matcher, skip=skip)
     except (StoreError, OSError) as exc:
         log.warning("weekly digest skipped: the question log cannot be read: %s", exc)
         return

@@ -210,6 +210,7 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     )
 
     app.add_handler(CallbackQueryHandler(handlers.open_topics, pattern=keyboards.TOPICS_RE))
+    app.add_handler(CallbackQueryHandler(handlers.open_report, pattern=keyboards.REPORT_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_chapter, pattern=keyboards.CHAPTER_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_section, pattern=keyboards.SECTION_RE))
     app.add_handler(CallbackQueryHandler(handlers.open_entry, pattern=keyboards.ENTRY_RE))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.citation import cite
 from bot.document import SourceDocument
@@ -29,10 +29,23 @@ _CITING_KINDS = (Kind.ANSWER, Kind.PARTIAL, Kind.PASSAGE, Kind.REFERRAL)
 @dataclass(frozen=True)
 class Citing:
     """What a source line names besides the section: the report (title, issuer, date, number)
-    and, when KBBOT_REPORT_URL is set, where it is published (the title links there)."""
+    and, when KBBOT_REPORT_URL is set, where it is published (the title links there).
+
+    With several reports side by side, `documents` holds each by key (`KnowledgeBase.documents`)
+    and a reply cites the one it was answered from (`of`); the URL stays with `document`, the
+    report at the top of the knowledge folder, for which it was set."""
 
     document: SourceDocument | None = None
     url: str | None = None
+    documents: Mapping[str, SourceDocument | None] = field(default_factory=dict)
+
+    def of(self, report: str) -> Citing:
+        """What a reply or entry of report `report` cites ("" or unknown: this)."""
+        if not report or report not in self.documents:
+            return self
+        document = self.documents[report]
+        url = self.url if document is self.document else None
+        return Citing(document, url, self.documents)
 
 
 def esc(text: object) -> str:
@@ -70,7 +83,8 @@ def source_html(
 
 def entry_html(entry: Entry, messages: Mapping[str, str], citing: Citing | None = None) -> str:
     """An entry's answer and its source line."""
-    return f"{esc(entry.answer)}\n\n{source_html(entry.source, messages, citing)}"
+    cited = citing.of(entry.report) if citing else None
+    return f"{esc(entry.answer)}\n\n{source_html(entry.source, messages, cited)}"
 
 
 def clip(text: str, limit: int) -> str:
@@ -102,11 +116,15 @@ def reply_html(
             longer text over several messages (`split_html`).
     """
     room = limit if limit is not None else _UNLIMITED
+    # Which report it answers from, when the question did not say (several reports).
+    shown = clip(reply.note, room // 4) + "\n" if reply.note else ""
+    room -= len(shown)
+    note = esc(shown)
     if reply.kind is not Kind.MULTI:
-        return _single_html(reply, messages, citing, room, listed=False)
+        return note + _single_html(reply, messages, citing, room, listed=False)
     # Each part gets an equal share of the room, less its number and the blank line between.
     share = room // max(len(reply.parts), 1) - 6
-    return "\n\n".join(
+    return note + "\n\n".join(
         f"{number}. {_single_html(part, messages, citing, share, listed=True)}"
         for number, part in enumerate(reply.parts, 1)
     )
@@ -121,6 +139,8 @@ def _single_html(
     own, so the suggestions or sections a part offers are written out under its text.
     """
     source = reply.source
+    if citing is not None:  # with several reports, the one it answers from
+        citing = citing.of(reply.entry.report if reply.entry is not None else reply.report)
     if reply.kind not in _CITING_KINDS or source is None:
         lines = [reply.text]
         if listed and reply.kind is Kind.SUGGEST:

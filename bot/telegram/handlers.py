@@ -304,6 +304,22 @@ async def open_topics(update: Update, context: Context) -> None:
     )
 
 
+async def open_report(update: Update, context: Context) -> None:
+    """One report of several, chosen in the menu's first level: its chapters."""
+    query = update.callback_query
+    if query is None or not await _genuine(query, context):
+        return
+    match = keyboards.REPORT_RE.match(query.data or "")
+    state = state_of(context)
+    kb = state.engine.kb
+    document = kb.document_of(match[1]) if match and kb.report(match[1]) else None
+    if match is None or document is None:
+        return await _expired(query, context)
+    await query.answer()
+    markup = keyboards.report_keyboard(kb, match[1], int(match[2]), state.messages)
+    await _edit(query, f"<b>《{esc(document.title)}》</b>", markup)
+
+
 async def open_chapter(update: Update, context: Context) -> None:
     """A chapter of the report: its sections, by their own headings."""
     query = update.callback_query

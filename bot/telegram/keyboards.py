@@ -9,9 +9,13 @@ forged press is caught even when it is well formed.
 Formats (`ref` is the logged question's reference, `bot.store.new_ref`, chosen before the
 reply is sent so the answer never waits for the log):
     T:<page>              the browse menu: the report's chapters (bot/browse.py), one page of
-                          them; for a report of one chapter, that chapter's sections
-    C:<chapter>:<page>    one chapter's sections; <chapter> is a short hash of its title
-    P:<section>:<page>    one section's entries; <section> is a short hash of its title
+                          them; for a report of one chapter, that chapter's sections; with
+                          several reports side by side, the reports (latest first)
+    D:<year>:<page>       with several reports: report <year>'s chapters, as T: for one report
+    C:<chapter>:<page>    one chapter's sections; <chapter> is a short hash of its title (and
+                          its report's key, with several reports)
+    P:<section>:<page>    one section's entries; <section> is a short hash of its title (and
+                          its report's key)
     E:<entry>             browse one entry (edits the menu in place, with a back button)
     R:<entry>             a related entry or a close runner-up under an answer (sent as a new
                           message)
@@ -35,7 +39,7 @@ from collections.abc import Callable, Mapping, Sequence
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.browse import Chapter, chapter_label, chapters, section_label
+from bot.browse import Chapter, chapter_label, chapters, reports, section_label, several
 from bot.engine import Kind, Reply, short_section
 from bot.knowledge import Entry, KnowledgeBase, Section, fill
 from bot.related import offers
@@ -57,6 +61,7 @@ _CHOICE_LETTERS = "abc"
 NEXT_STEPS: Mapping[str, str] = dict(zip(_CHOICE_LETTERS, FEEDBACK_CHOICES, strict=True))
 
 TOPICS_RE = re.compile(rf"^T:{_PAGE}$")
+REPORT_RE = re.compile(rf"^D:([0-9]{{4}}):{_PAGE}$")
 CHAPTER_RE = re.compile(rf"^C:([0-9a-f]{{8}}):{_PAGE}$")
 SECTION_RE = re.compile(rf"^P:([0-9a-f]{{8}}):{_PAGE}$")
 ENTRY_RE = re.compile(rf"^E:({_ENTRY})$")
@@ -76,12 +81,16 @@ def topics_data(page: int) -> str:
     return checked(f"T:{page}")
 
 
-def chapter_data(title: str, page: int = 0) -> str:
-    return checked(f"C:{section_key(title)}:{page}")
+def report_data(report: str, page: int = 0) -> str:
+    return checked(f"D:{report}:{page}")
 
 
-def section_data(title: str, page: int = 0) -> str:
-    return checked(f"P:{section_key(title)}:{page}")
+def chapter_data(title: str, page: int = 0, report: str = "") -> str:
+    return checked(f"C:{section_key(title, report)}:{page}")
+
+
+def section_data(title: str, page: int = 0, report: str = "") -> str:
+    return checked(f"P:{section_key(title, report)}:{page}")
 
 
 def entry_data(entry_id: str) -> str:
@@ -107,9 +116,11 @@ def suggestion_data(ref: str, entry_id: str) -> str:
     return checked(f"S:{ref}:{entry_id}")
 
 
-def section_key(title: str) -> str:
-    """A stable 8-character handle for a section title (Chinese titles pass 64 bytes quickly)."""
-    return hashlib.blake2s(title.encode(), digest_size=4).hexdigest()
+def section_key(title: str, report: str = "") -> str:
+    """A stable 8-character handle for a section title (Chinese titles pass 64 bytes quickly);
+    with several reports, for the title in report `report` (their titles are mostly alike)."""
+    text = f"{report}\0{title}" if report else title
+    return hashlib.blake2s(text.encode(), digest_size=4).hexdigest()
 
 
 def offered(query: CallbackQuery) -> bool:
@@ -192,24 +203,31 @@ def _back(data: str, messages: Mapping[str, str]) -> list[InlineKeyboardButton]:
 
 
 def find_chapter(kb: KnowledgeBase, key: str) -> Chapter | None:
-    """The chapter whose key is `key`; None after a reload removed it."""
-    return next((c for c in chapters(kb) if section_key(c.title) == key), None)
+    """The chapter whose key is `key`, in any report; None after a reload removed it."""
+    outline = [c for report in reports(kb) for c in chapters(kb, report)]
+    return next((c for c in outline if section_key(c.title, c.report) == key), None)
 
 
 def find_section(kb: KnowledgeBase, key: str) -> Section | None:
     """The section whose key is `key`; None after a reload removed it."""
-    return next((s for s in kb.sections() if section_key(s.title) == key), None)
+    return next((s for s in kb.sections() if section_key(s.title, s.report) == key), None)
+
+
+def _first_level(kb: KnowledgeBase, report: str, page: int) -> str:
+    """The data of a report's first level: the menu itself, or with several reports that
+    report's page (`D:`)."""
+    return report_data(report, page) if several(kb) else topics_data(page)
 
 
 def _section_target(section: Section) -> str:
-    return section_data(section.title)
+    return section_data(section.title, 0, section.report)
 
 
 def _chapter_target(chapter: Chapter) -> str:
     """A chapter of one section opens that section; the others list their sections."""
     if len(chapter.sections) == 1:
         return _section_target(chapter.sections[0])
-    return chapter_data(chapter.title)
+    return chapter_data(chapter.title, 0, chapter.report)
 
 
 def _section_items(chapter: Chapter, messages: Mapping[str, str]) -> list[tuple[str, str]]:
@@ -221,14 +239,33 @@ def menu_keyboard(
     kb: KnowledgeBase, page: int, messages: Mapping[str, str]
 ) -> InlineKeyboardMarkup:
     """The first level of the browse menu (what /start and /topics show): the chapters, the
-    document's own information last; a report of one chapter lists its sections instead."""
-    outline = chapters(kb)
+    document's own information last; a report of one chapter lists its sections instead. With
+    several reports side by side, the reports, latest first."""
+    if several(kb):
+        items = [
+            (fill(messages["button_report"], year=part.year), report_data(part.key))
+            for part in reversed(kb.reports)
+        ]
+        return InlineKeyboardMarkup(_paged(items, page, MENU_PAGE_SIZE, messages, topics_data))
+    return report_keyboard(kb, reports(kb)[0], page, messages)
+
+
+def report_keyboard(
+    kb: KnowledgeBase, report: str, page: int, messages: Mapping[str, str]
+) -> InlineKeyboardMarkup:
+    """A report's chapters (its sections, for a report of one chapter); with several reports,
+    and a button back to the choice of report."""
+    outline = chapters(kb, report)
     if len(outline) == 1:
         items = _section_items(outline[0], messages)
     else:
         document = messages["browse_document"]
         items = [(chapter_label(c, document), _chapter_target(c)) for c in outline]
-    return InlineKeyboardMarkup(_paged(items, page, MENU_PAGE_SIZE, messages, topics_data))
+    rows = _paged(items, page, MENU_PAGE_SIZE, messages, lambda p: _first_level(kb, report, p))
+    if several(kb):
+        position = reports(kb).index(report) if report in reports(kb) else 0
+        rows.append(_back(topics_data(position // MENU_PAGE_SIZE), messages))
+    return InlineKeyboardMarkup(rows)
 
 
 def chapter_title_text(chapter: Chapter, messages: Mapping[str, str]) -> str:
@@ -245,28 +282,28 @@ def chapter_keyboard(
         page,
         PAGE_SIZE,
         messages,
-        lambda p: chapter_data(chapter.title, p),
+        lambda p: chapter_data(chapter.title, p, chapter.report),
     )
-    outline = chapters(kb)
+    outline = chapters(kb, chapter.report)
     index = next((n for n, c in enumerate(outline) if c.title == chapter.title), 0)
-    rows.append(_back(topics_data(index // MENU_PAGE_SIZE), messages))
+    rows.append(_back(_first_level(kb, chapter.report, index // MENU_PAGE_SIZE), messages))
     return InlineKeyboardMarkup(rows)
 
 
-def _section_parent(kb: KnowledgeBase, title: str) -> str:
+def _section_parent(kb: KnowledgeBase, section: Section) -> str:
     """Where back leads from a section: its chapter's page that lists it, or the first level
     when that level lists the section itself (one chapter, or a chapter of one section)."""
-    outline = chapters(kb)
+    outline = chapters(kb, section.report)
     for chapter_index, chapter in enumerate(outline):
         titles = [s.title for s in chapter.sections]
-        if title not in titles:
+        if section.title not in titles:
             continue
-        position = titles.index(title)
+        position = titles.index(section.title)
         if len(outline) == 1:
-            return topics_data(position // MENU_PAGE_SIZE)
+            return _first_level(kb, section.report, position // MENU_PAGE_SIZE)
         if len(titles) == 1:
-            return topics_data(chapter_index // MENU_PAGE_SIZE)
-        return chapter_data(chapter.title, position // PAGE_SIZE)
+            return _first_level(kb, section.report, chapter_index // MENU_PAGE_SIZE)
+        return chapter_data(chapter.title, position // PAGE_SIZE, chapter.report)
     return topics_data(0)
 
 
@@ -275,8 +312,10 @@ def section_keyboard(
 ) -> InlineKeyboardMarkup:
     """One page of a section's entries (by topic), with navigation and back."""
     items = [(entry.topic, entry_data(entry.id)) for entry in section.entries]
-    rows = _paged(items, page, PAGE_SIZE, messages, lambda p: section_data(section.title, p))
-    rows.append(_back(_section_parent(kb, section.title), messages))
+    rows = _paged(
+        items, page, PAGE_SIZE, messages, lambda p: section_data(section.title, p, section.report)
+    )
+    rows.append(_back(_section_parent(kb, section), messages))
     return InlineKeyboardMarkup(rows)
 
 
@@ -290,14 +329,14 @@ def browse_entry_keyboard(
         [_button(_offer_text(offer.entry, "related", messages), entry_data(offer.entry.id))]
         for offer in offers(kb, entry, entry.answer)
     ]
-    section = find_section(kb, section_key(entry.source))
+    section = find_section(kb, section_key(entry.source, entry.report))
     if section is None:
         back = topics_data(0)
     elif len(section.entries) == 1:
-        back = _section_parent(kb, section.title)
+        back = _section_parent(kb, section)
     else:
         position = [e.id for e in section.entries].index(entry.id)
-        back = section_data(section.title, position // PAGE_SIZE)
+        back = section_data(section.title, position // PAGE_SIZE, section.report)
     rows.append(_back(back, messages))
     return InlineKeyboardMarkup(rows)
 

@@ -115,7 +115,9 @@ def sections_keyboard(item: ReviewItem, kb: KnowledgeBase, page: int) -> InlineK
     sections = kb.sections()
     page = clamp_page(page, len(sections))
     shown = sections[page * PAGE_SIZE : (page + 1) * PAGE_SIZE]
-    rows = [_row(short_section(s.title), f"UB:{item.key}:{section_key(s.title)}") for s in shown]
+    rows = [
+        _row(_section_label(s), f"UB:{item.key}:{section_key(s.title, s.report)}") for s in shown
+    ]
     nav = []
     if page > 0:
         nav.append(InlineKeyboardButton("‹ 上一页", callback_data=f"UC:{item.key}:{page - 1}"))
@@ -125,6 +127,12 @@ def sections_keyboard(item: ReviewItem, kb: KnowledgeBase, page: int) -> InlineK
         rows.append(nav)
     rows.append(_row("« 返回", f"UO:{item.key}"))
     return InlineKeyboardMarkup(rows)
+
+
+def _section_label(section: Section) -> str:
+    """A section's own heading; with several reports, after its report's year."""
+    heading = short_section(section.title)
+    return f"{section.report}年·{heading}" if section.report else heading
 
 
 def section_entries_keyboard(item: ReviewItem, section: Section) -> InlineKeyboardMarkup:

@@ -70,7 +70,8 @@ class BotState:
     def citing(self) -> Citing:
         """What source lines cite besides the section: the report being served, and where it
         is published (KBBOT_REPORT_URL)."""
-        return Citing(self.engine.kb.document, self.config.report_url)
+        kb = self.engine.kb
+        return Citing(kb.document, self.config.report_url, kb.documents)
 
     @property
     def human_channel(self) -> Referral | None:
