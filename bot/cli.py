@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from bot.audit import audit_matcher, confusable_questions
-from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError, db_setting
+from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
 from bot.console import LOG_WAIT, LineReader, QuestionLogWriter, read_lines
 from bot.document import REPORT_FILE
 from bot.draft import DraftError, write_draft
@@ -30,6 +30,7 @@ from bot.health import health_command
 from bot.knowledge import Entry, KnowledgeError, Problem, knowledge_files, load_knowledge
 from bot.logsetup import configure_logging
 from bot.openlog import LOG_ERRORS, damaged_log_advice, is_damaged
+from bot.questionlog import parse_log_url
 from bot.review_cli import (
     HISTORY_COMMANDS,
     REVIEW_COMMANDS,
@@ -461,10 +462,11 @@ def _global_options(default: object) -> argparse.ArgumentParser:
 
 
 def _db_argument(value: str) -> Path:
-    """--db as KBBOT_DB takes it (`bot.config.db_setting`), refused by argparse in one line."""
+    """--db as KBBOT_DB takes it (`bot.questionlog.parse_log_url`), refused by argparse in one
+    line ("argument --db: ...")."""
     try:
-        return db_setting(value, "--db")
-    except ConfigError as exc:
+        return parse_log_url(value).path
+    except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 

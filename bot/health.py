@@ -13,7 +13,7 @@ questions, so an operator never sees them disagree:
 
 Every failure is one line that says what is wrong and where, because it ends up in
 `docker inspect`, a load balancer's log or a monitoring alert, not in front of a developer.
-Pure standard library: no Telegram, no event loop.
+No Telegram, no event loop, no SQL: the log's backend answers (`bot.openlog.check_log`).
 """
 
 from __future__ import annotations

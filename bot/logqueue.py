@@ -114,7 +114,7 @@ class _Job:
         self.settle(None if self.kind == "record" else False)
 
     def to_json(self) -> dict[str, Any]:
-        """The job as one line of the spill file (a record's texts were masked when it was built)."""
+        """The job as one line of the spill file (a record's texts are masked once it exists)."""
         if self.record is not None:
             item = asdict(self.record)
             item["asked_at"] = self.record.asked_at.isoformat()

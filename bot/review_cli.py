@@ -2,8 +2,9 @@
 
 Argument parsing and output only, like bot/cli.py, which registers these commands with
 `add_review_commands` and hands them to `run_review`; the work is in bot.report,
-bot.report_output, bot.report_html, bot.suggest and the question log (bot.openlog). Every command is a function
-tests call directly.
+bot.report_output, bot.report_html, bot.suggest and the question log (opened with
+bot.openlog.open_log). It never imports bot.cli (tests/test_import_graph.py). Every command is
+a function tests call directly.
 """
 
 from __future__ import annotations
