@@ -104,6 +104,13 @@ def test_opening_the_log_needs_only_the_log_and_the_configuration() -> None:
     }
 
 
+def test_the_log_is_opened_one_way() -> None:
+    """Only bot.openlog knows the backend classes; everyone else calls `open_log`."""
+    for module in MODULES:
+        if "bot.store" in imports_of(module):
+            assert module == "bot.openlog", f"{module} imports bot.store: use bot.openlog"
+
+
 def test_only_the_store_speaks_sqlite() -> None:
     for module in MODULES:
         if {"sqlite3", "aiosqlite"} & imports_of(module):
