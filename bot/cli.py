@@ -13,7 +13,6 @@ import logging
 import os
 import secrets
 import shutil
-import sqlite3
 import sys
 import time
 from collections.abc import Iterable, Sequence
@@ -22,14 +21,16 @@ from typing import IO, Any
 
 from bot.audit import audit_matcher, confusable_questions
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
-from bot.console import LOG_WAIT, ConsoleLog, LineReader, read_lines
+from bot.console import LOG_WAIT, LineReader, QuestionLogWriter, read_lines
 from bot.document import REPORT_FILE
 from bot.draft import DraftError, beside_reports, write_draft
 from bot.engine import Engine, Reply, format_plain
 from bot.followup import Context
-from bot.health import damaged_log_advice, health_command, is_damaged
+from bot.health import health_command
 from bot.knowledge import Entry, KnowledgeError, Problem, Section, knowledge_files, load_knowledge
 from bot.logsetup import configure_logging
+from bot.openlog import LOG_ERRORS, damaged_log_advice, is_damaged
+from bot.questionlog import parse_log_url
 from bot.review_cli import (
     HISTORY_COMMANDS,
     REVIEW_COMMANDS,
@@ -109,7 +110,7 @@ async def ask(
     """
     engine = load_engine(config)
     label = engine.message("source_label")
-    async with ConsoleLog(config.db_path, log_questions, wait=log_wait) as logger:
+    async with QuestionLogWriter(config.db_path, log_questions, wait=log_wait) as writer:
         async for raw in read_lines(questions):
             question = raw.rstrip("\r\n")
             reply = engine.respond(question)
@@ -121,7 +122,7 @@ async def ask(
                     format_plain(reply, label, engine.kb.document, engine.kb.documents) + "\n"
                 )
             out.flush()
-            logger.record(reply)
+            writer.record(reply)
             await asyncio.sleep(0)  # the log writer's turn
     return EXIT_OK
 
@@ -150,7 +151,7 @@ async def chat(
     )
     menu = ConsoleMenu()
     context: Context | None = None  # the last answered question, for follow-ups (那2018年呢)
-    async with ConsoleLog(config.db_path, log_questions, wait=log_wait) as logger:
+    async with QuestionLogWriter(config.db_path, log_questions, wait=log_wait) as writer:
         reader = LineReader(stdin)
         while True:
             if interactive:
@@ -183,7 +184,7 @@ async def chat(
             offer = menu.offer_reply(engine, reply)
             if offer:
                 out.write(offer + "\n")
-            logger.record(reply)
+            writer.record(reply)
     return EXIT_OK
 
 
@@ -492,12 +493,22 @@ def _global_options(default: object) -> argparse.ArgumentParser:
     )
     options.add_argument(
         "--db",
-        type=Path,
+        type=_db_argument,
         metavar="PATH",
         default=default,
-        help="question log SQLite file (env KBBOT_DB; default: ~/.local/share/kbbot/questions.sqlite3)",
+        help="question log SQLite file or sqlite:/// URL "
+        "(env KBBOT_DB; default: ~/.local/share/kbbot/questions.sqlite3)",
     )
     return options
+
+
+def _db_argument(value: str) -> Path:
+    """--db as KBBOT_DB takes it (`bot.questionlog.parse_log_url`), refused by argparse in one
+    line ("argument --db: ...")."""
+    try:
+        return parse_log_url(value).path
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -638,7 +649,7 @@ def run(
     except (CliError, ConfigError) as exc:
         print(f"kbbot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
-    except sqlite3.DatabaseError as exc:
+    except LOG_ERRORS as exc:
         if config is None or not is_damaged(exc):
             raise
         # A damaged log (pages corrupted behind a valid header) opens, and fails only where a

@@ -20,6 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.logsetup import LOG_FORMATS
+from bot.questionlog import parse_log_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -66,9 +67,23 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
 
 
 def default_db_path(env: Mapping[str, str]) -> Path:
+    """$KBBOT_DB (a path, or a URL naming the backend: `bot.questionlog.parse_log_url`), else
+    questions.sqlite3 in the data directory."""
     if env.get("KBBOT_DB"):
-        return Path(env["KBBOT_DB"]).expanduser()
+        return db_setting(env["KBBOT_DB"], "KBBOT_DB").expanduser()
     return default_data_dir(env) / DB_FILENAME
+
+
+def db_setting(value: str, name: str) -> Path:
+    """The SQLite file KBBOT_DB or --db names: a plain path as given, or a sqlite: URL.
+
+    Raises:
+        ConfigError: a URL of a backend that is not available (PostgreSQL) or unknown.
+    """
+    try:
+        return parse_log_url(value).path
+    except ValueError as exc:
+        raise ConfigError(f"{name}: {exc}") from exc
 
 
 def user_hash_secret(env: Mapping[str, str]) -> bytes:

@@ -5,9 +5,10 @@ Input: undecodable bytes become U+FFFD instead of an exception (`tolerant`), and
 by a daemon thread (`LineReader`), so waiting for the next line neither blocks the event loop
 (the log writer keeps writing meanwhile) nor holds up the exit: Ctrl-C ends `chat` at once.
 
-Logging (`ConsoleLog`): answer first, log after, through the same background writer as the bot
-(`bot.logqueue.LogQueue`) and its pending file, so the console never hangs on a locked,
-read-only or missing log and never loses a question the bot would have kept.
+Logging the questions (`QuestionLogWriter`): answer first, log after, through the same
+background writer as the bot (`bot.logqueue.LogQueue`) and its pending file, so the console
+never hangs on a locked, read-only or missing log and never loses a question the bot would
+have kept.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from typing import IO, cast
 
 from bot.engine import Reply
 from bot.logqueue import LogQueue
-from bot.store import StoreError, record_for
+from bot.questionlog import StoreError
+from bot.records import record_for
 
 # How long the console waits, after its last answer, for a question log that another process
 # has locked. A log that cannot be written at all (read-only, a missing folder, a full disk) is
@@ -108,7 +110,7 @@ async def read_lines(source: Iterable[str]) -> AsyncIterator[str]:
         yield line
 
 
-class ConsoleLog:
+class QuestionLogWriter:
     """Hands each reply to the question log's background writer, as the bot does.
 
     Answering never waits for the log: the writer opens the database itself and writes while
@@ -129,7 +131,7 @@ class ConsoleLog:
         self.queue: LogQueue | None = None
         self._notes = _WriterNotes()
 
-    async def __aenter__(self) -> ConsoleLog:
+    async def __aenter__(self) -> QuestionLogWriter:
         if self.enabled:
             self._notes.attach()
             self.queue = LogQueue(self.db_path, busy_timeout=BUSY_TIMEOUT)

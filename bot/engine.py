@@ -35,11 +35,11 @@ from bot.knowledge import load_knowledge as _load
 from bot.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.multipart import Part, split_question
 from bot.passages import PassageFinder
-from bot.privacy import mask_personal_data
+from bot.privacy import prepare_text
 from bot.report_choice import Candidate, How, choose
 from bot.routing import Router
 from bot.smalltalk import small_talk
-from bot.text import TRUNCATION_MARK, clean, cut, repair
+from bot.text import clean
 
 log = logging.getLogger(__name__)
 
@@ -616,17 +616,9 @@ def _missing(conflict: Conflict, kb: KnowledgeBase) -> str:
 
 
 def prepare_question(question: str, limit: int = MAX_INPUT_CHARS) -> str:
-    """A message as every later step sees it: lone surrogates replaced (`bot.text.repair`),
-    personal data masked (`bot.privacy.mask_personal_data`), and cut after `limit` characters
-    with a note of its length (`bot.text.cut`).
-
-    The length is checked first, so no regular expression ever runs on more than `limit`
-    characters. Never raises; idempotent for texts of at most `limit` characters.
-    """
-    if len(question) <= limit:
-        return mask_personal_data(repair(question))
-    head = mask_personal_data(repair(cut(question, limit)))
-    return head + TRUNCATION_MARK.format(length=len(question))
+    """A message as every later step sees it (`bot.privacy.prepare_text`): repaired, personal
+    data masked, and cut after `limit` characters with a note of its length. Never raises."""
+    return prepare_text(question, limit)
 
 
 def _strip_invisible(text: str) -> str:

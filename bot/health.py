@@ -13,56 +13,24 @@ questions, so an operator never sees them disagree:
 
 Every failure is one line that says what is wrong and where, because it ends up in
 `docker inspect`, a load balancer's log or a monitoring alert, not in front of a developer.
-Pure standard library: no Telegram, no event loop.
+No Telegram, no event loop, no SQL: the log's backend answers (`bot.openlog.check_log`).
 """
 
 from __future__ import annotations
 
 import functools
-import sqlite3
 import sys
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
 from bot.config import Config
 from bot.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
-from bot.store import MIGRATIONS
+from bot.openlog import check_log
 
 # How long the write probe waits for the bot's own writer to release the lock. The writer
 # holds it for milliseconds per batch, so waiting longer than this means something is wrong.
 LOCK_WAIT_SECONDS = 2.0
-_SQLITE_CORRUPT = 11
-# `PRAGMA quick_check` reads every page. The running bot's HTTP health route may be probed every
-# few seconds, so a process checks a file again only once it has changed (its size, mtime or
-# inode, or its -wal file's): the result for the file as it was, by its stat.
-_quick_checks: dict[tuple[object, ...], str | None] = {}
-
-
-def is_damaged(exc: BaseException) -> bool:
-    """Whether `exc` (or what it wraps) is SQLite saying the database file is damaged, as
-    opposed to locked, read-only, missing or not a database at all."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, sqlite3.DatabaseError):
-            code = getattr(seen, "sqlite_errorcode", None)
-            if code is not None and code & 0xFF == _SQLITE_CORRUPT:
-                return True
-            if "malformed" in str(seen):
-                return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def damaged_log_advice(path: Path, detail: str) -> str:
-    """One line for a damaged question log: what is wrong, and the commands that fix it."""
-    return (
-        f"{path} is damaged ({_one_line(detail)}): stop the bot, move {path} "
-        f"and any {path.name}-wal / -shm aside, then put your latest `kbbot log backup` copy in "
-        f"its place (deploy/README.md, Backup and restore), or save what can still be read "
-        f"with: sqlite3 {path} .recover | sqlite3 {path}.recovered, and use that file"
-    )
 
 
 @dataclass(frozen=True)
@@ -132,88 +100,13 @@ def _load_check(directory: Path, stamp: str) -> Check:
     return Check("knowledge base", True, f"{len(kb.entries)} entries")
 
 
-def check_database(path: Path, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
-    """Whether the question log at `path` can be written, without writing anything, and is
-    intact.
-
-    An existing file is opened read-write and a write transaction is started and rolled back:
-    that is what fails when the file is read-only, on a read-only or full file system, locked
-    by another process, or not a database at all. Then `PRAGMA quick_check` reads every page
-    (once per version of the file in one process): a damaged file is
-    reported with the commands that restore or salvage it. A missing file is fine (the bot
-    creates it) as long as its directory, or the nearest one that exists, accepts new files.
+def check_database(target: Path, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
+    """Whether the question log at `target` can be written, without writing anything, and is
+    intact: the log's backend answers (`bot.openlog.check_log`; for SQLite a write transaction
+    rolled back and `PRAGMA quick_check`). A missing file is fine as long as it can be created.
     """
-    try:
-        exists = path.exists()
-    except OSError as exc:
-        return Check("question log", False, f"cannot reach {path}: {exc.strerror or exc}")
-    if not exists:
-        return _check_creatable(path)
-    try:
-        connection = sqlite3.connect(
-            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=lock_wait
-        )
-    except sqlite3.Error as exc:
-        return Check("question log", False, f"cannot open {path}: {exc}")
-    try:
-        connection.isolation_level = None  # we issue BEGIN/ROLLBACK ourselves
-        [version] = connection.execute("PRAGMA user_version").fetchone()
-        if int(version) > len(MIGRATIONS):
-            return Check(
-                "question log",
-                False,
-                f"{path} has schema version {version}, newer than this kbbot "
-                f"({len(MIGRATIONS)}): upgrade kbbot",
-            )
-        connection.execute("BEGIN IMMEDIATE")
-        try:
-            # A real write, rolled back: BEGIN alone succeeds on a read-only file.
-            connection.execute("CREATE TABLE kbbot_health_probe (x INTEGER)")
-        finally:
-            connection.execute("ROLLBACK")
-        damage = _quick_check(connection, path)
-    except sqlite3.Error as exc:
-        if is_damaged(exc):
-            return Check("question log", False, damaged_log_advice(path, str(exc)))
-        return Check("question log", False, f"{path} is not writable: {exc}")
-    finally:
-        connection.close()
-    if damage is not None:
-        return Check("question log", False, damaged_log_advice(path, damage))
-    return Check("question log", True, f"writable ({path})")
-
-
-def _quick_check(connection: sqlite3.Connection, path: Path) -> str | None:
-    """The first problem `PRAGMA quick_check` finds in the open log, or None when it is intact."""
-    key: tuple[object, ...] = (str(path.resolve()),)
-    for part in (path, path.with_name(f"{path.name}-wal")):
-        try:
-            info = part.stat()
-        except OSError:
-            key += (None,)
-        else:
-            key += (info.st_ino, info.st_size, info.st_mtime_ns)
-    if key in _quick_checks:
-        return _quick_checks[key]
-    rows = connection.execute("PRAGMA quick_check(1)").fetchall()
-    found = None if [tuple(row) for row in rows] == [("ok",)] else str(rows[0][0])
-    if len(_quick_checks) > 64:
-        _quick_checks.clear()
-    _quick_checks[key] = found
-    return found
-
-
-def _check_creatable(path: Path) -> Check:
-    directory = path.parent
-    while not directory.exists() and directory != directory.parent:
-        directory = directory.parent
-    try:
-        with tempfile.NamedTemporaryFile(dir=directory, prefix=".kbbot-health-"):
-            pass
-    except OSError as exc:
-        reason = exc.strerror or str(exc)
-        return Check("question log", False, f"cannot create {path}: {directory}: {reason}")
-    return Check("question log", True, f"not created yet; {directory} is writable")
+    ok, detail = check_log(target, lock_wait)
+    return Check("question log", ok, detail)
 
 
 def check(config: Config, served: KnowledgeBase | None = None) -> Health:

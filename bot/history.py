@@ -3,7 +3,7 @@
 Edits made through the admin loop (Telegram or `kbbot suggest --apply`) are recorded as they
 are written; an admin's hand edit of a file is noticed the next time the knowledge base is
 loaded (`note_hand_edits`) and recorded as such, so `/undo` and `kbbot kb undo` can revert any
-of them, newest first. The records live in the question log's database (bot.store).
+of them, newest first. The records live in the question log's database (bot.questionlog).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from pathlib import Path
 
 from bot import kbedit
 from bot.kbedit import FileChange, tracked_files
+from bot.questionlog import KnowledgeChange, QuestionLog
 from bot.report import REPORT_TZ
-from bot.store import KnowledgeChange, QuestionLog
 
 HAND_EDIT = "手工编辑"
 MAX_HISTORY = 50
@@ -47,7 +47,7 @@ def folder_key(folder: Path) -> str:
 
 
 async def commit(
-    log: QuestionLog,
+    qlog: QuestionLog,
     folder: Path,
     change: FileChange,
     actor: Actor,
@@ -65,7 +65,7 @@ async def commit(
     await asyncio.to_thread(kbedit.validate, folder, [change])
     # Hand edits since the files were last seen come first, so undo reverts in the right order
     # (and a folder's first recorded change finds its other files already known).
-    await note_hand_edits(log, folder)
+    await note_hand_edits(qlog, folder)
 
     async def write() -> None:
         await asyncio.to_thread(kbedit.write, folder, change)
@@ -84,17 +84,17 @@ async def commit(
         after=change.after,
         undoes=undoes,
     )
-    return await log.record_change(draft, write)
+    return await qlog.record_change(draft, write)
 
 
-async def note_hand_edits(log: QuestionLog, folder: Path) -> list[KnowledgeChange]:
+async def note_hand_edits(qlog: QuestionLog, folder: Path) -> list[KnowledgeChange]:
     """Record every knowledge file that differs from its last recorded text as a hand edit.
 
     Call after the knowledge base loaded cleanly (start, reload): a broken save is not live, and
     is recorded once it is fixed. The first call for a folder only remembers its files.
     """
     current = tracked_files(folder)
-    return await log.note_files(folder_key(folder), current, HAND_EDIT, describe_edit)
+    return await qlog.note_files(folder_key(folder), current, HAND_EDIT, describe_edit)
 
 
 def describe_edit(before: str | None, after: str | None) -> str:

@@ -5,15 +5,16 @@ once, and one background task writes the queue to the `QuestionLog` in order, in
 transaction each). When the database is locked, read-only, deleted or missing, the task keeps
 the records in memory, says so in the bot's own log once per outage, reconnects and retries
 with a growing delay until it can write again. `close()` drains everything; whatever still
-cannot be written at shutdown is saved (masked) to a `.pending.jsonl` file beside the database
+cannot be written at shutdown is saved (masked, as every `QuestionRecord` is) to a
+`.pending.jsonl` file beside the database
 (`PendingFile`) and written at the next start, so no question is lost on a clean shutdown.
 
 For the Telegram front end (issue 3):
 
     queue = LogQueue(config.db_path)
     await queue.start()                      # post_init; never fails because of the database
-    ref = new_ref()                          # bot.store.new_ref: put it in the buttons' data
-    queue.submit(QuestionRecord(..., ref=ref))        # returns a future of the row id
+    ref = new_ref()                          # bot.records.new_ref: put it in the buttons' data
+    queue.submit(record_for(reply, ..., ref=ref))     # returns a future of the row id
     queue.submit_feedback(ref, helpful=True)          # later, from the button's callback
     queue.submit_suggestion_taken(ref, entry_id)
     queue.submit_feedback_choice(ref, "browse")       # what they chose after 没帮助
@@ -32,7 +33,6 @@ import json
 import logging
 import os
 import secrets
-import sqlite3
 import time
 from collections import deque
 from collections.abc import Sequence
@@ -41,14 +41,16 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.privacy import mask_personal_data
-from bot.store import (
+from bot.openlog import LOG_ERRORS, open_log
+from bot.questionlog import (
     DIRECTORY_MODE,
     FEEDBACK_CHOICES,
     FILE_MODE,
+    DuplicateRef,
     QuestionKey,
     QuestionLog,
     QuestionRecord,
+    RejectedRecord,
     StoreError,
 )
 
@@ -56,7 +58,7 @@ log = logging.getLogger(__name__)
 
 # Errors that mean "the database is not usable right now": wait, reconnect, retry.
 # (aiosqlite raises ValueError when its connection has already gone away.)
-_UNAVAILABLE = (sqlite3.OperationalError, sqlite3.DatabaseError, StoreError, OSError, ValueError)
+_UNAVAILABLE: tuple[type[BaseException], ...] = (*LOG_ERRORS, ValueError)
 SPILL_SUFFIX = ".pending.jsonl"
 # A pending file taken for storing is renamed to its name plus this and a unique tail.
 CLAIMED_MARK = ".claimed-"
@@ -112,11 +114,9 @@ class _Job:
         self.settle(None if self.kind == "record" else False)
 
     def to_json(self) -> dict[str, Any]:
-        """The job as one line of the spill file, personal data masked like the log itself."""
+        """The job as one line of the spill file (a record's texts are masked once it exists)."""
         if self.record is not None:
             item = asdict(self.record)
-            item["question"] = mask_personal_data(self.record.question)
-            item["normalised"] = mask_personal_data(self.record.normalised)
             item["asked_at"] = self.record.asked_at.isoformat()
             return {"kind": "record", "record": item}
         return {
@@ -364,7 +364,7 @@ class LogQueue:
         self.failures = 0  # failed attempts since start: a health figure for tests and /status
         self.dropped = 0
         self._jobs: deque[_Job] = deque()
-        self._log: QuestionLog | None = None
+        self._qlog: QuestionLog | None = None
         self._task: asyncio.Task[None] | None = None
         self._wakeup = asyncio.Event()
         self._closing = asyncio.Event()
@@ -412,7 +412,7 @@ class LogQueue:
         return self._put(_Job("taken", self._future(), question=question, entry_id=entry_id))
 
     def submit_feedback_choice(self, question: QuestionKey, choice: str) -> asyncio.Future[bool]:
-        """Queue what the person chose after 没帮助 (`bot.store.FEEDBACK_CHOICES`); resolves to
+        """Queue what the person chose after 没帮助 (`bot.questionlog.FEEDBACK_CHOICES`); resolves to
         whether it found the question.
 
         Raises:
@@ -495,10 +495,10 @@ class LogQueue:
                 return True
         batch = self._next_batch()
         try:
-            db = await self._connect()
-            await self._replay_spill(db)
-            results = await self._apply(db, batch)
-            if db.moved():  # deleted while we wrote: those rows went with it; write again
+            qlog = await self._connect()
+            await self._replay_spill(qlog)
+            results = await self._apply(qlog, batch)
+            if qlog.moved():  # deleted while we wrote: those rows went with it; write again
                 raise StoreError(f"{self.path} was deleted or replaced while being written")
         except _UNAVAILABLE as exc:
             await self._unavailable(exc)
@@ -535,43 +535,43 @@ class LogQueue:
         return batch
 
     async def _connect(self) -> QuestionLog:
-        if self._log is not None and self._log.moved():
+        if self._qlog is not None and self._qlog.moved():
             log.warning("question log %s was deleted or replaced: reopening it", self.path)
             await self._disconnect()
-        if self._log is None:
-            self._log = await QuestionLog.open(self.path, busy_timeout=self.busy_timeout)
-        return self._log
+        if self._qlog is None:
+            self._qlog = await open_log(self.path, busy_timeout=self.busy_timeout)
+        return self._qlog
 
     async def _disconnect(self) -> None:
-        db, self._log = self._log, None
-        if db is not None:
+        qlog, self._qlog = self._qlog, None
+        if qlog is not None:
             with contextlib.suppress(*_UNAVAILABLE):
-                await db.close()
+                await qlog.close()
 
-    async def _apply(self, db: QuestionLog, batch: Sequence[_Job]) -> list[object]:
+    async def _apply(self, qlog: QuestionLog, batch: Sequence[_Job]) -> list[object]:
         """Run a batch; returns each job's result (a row id, or whether an update found its row)."""
         if not batch:
             return []
         if batch[0].kind == "record":
             records = [job.record for job in batch if job.record is not None]
             try:
-                return list(await db.record_many(records))
-            except sqlite3.IntegrityError:
+                return list(await qlog.record_many(records))
+            except RejectedRecord:
                 # One bad record (a reused ref) must not hold back the rest: write them singly.
-                return [await self._record_alone(db, record) for record in records]
+                return [await self._record_alone(qlog, record) for record in records]
         [job] = batch
         assert job.question is not None
         if job.kind == "feedback":
-            return [await db.record_feedback(job.question, job.helpful)]
+            return [await qlog.record_feedback(job.question, job.helpful)]
         if job.kind == "choice":
-            return [await db.record_feedback_choice(job.question, job.choice)]
-        return [await db.record_suggestion_taken(job.question, job.entry_id)]
+            return [await qlog.record_feedback_choice(job.question, job.choice)]
+        return [await qlog.record_suggestion_taken(job.question, job.entry_id)]
 
-    async def _record_alone(self, db: QuestionLog, record: QuestionRecord) -> int | None:
+    async def _record_alone(self, qlog: QuestionLog, record: QuestionRecord) -> int | None:
         try:
-            return await db.record(record)
-        except sqlite3.IntegrityError as exc:
-            if record.ref is not None and "ref" in str(exc):
+            return await qlog.record(record)
+        except RejectedRecord as exc:
+            if isinstance(exc, DuplicateRef):
                 # The Telegram front end reuses an update's ref when it handles the update
                 # again after a restart (bot/telegram/inbox.py): its question is stored once.
                 log.debug("question log: question %s is already stored (%s)", record.ref, exc)
@@ -663,7 +663,7 @@ class LogQueue:
         for job in jobs:
             job.give_up()
 
-    async def _replay_spill(self, db: QuestionLog) -> None:
+    async def _replay_spill(self, qlog: QuestionLog) -> None:
         """Once per start, write what the last shutdown saved, then remove the file.
 
         Claiming waits at most for another process's one append or rename, so it runs here
@@ -684,7 +684,7 @@ class LogQueue:
                 except (ValueError, KeyError, TypeError) as exc:
                     log.warning("%s: skipping an unreadable line (%s)", where, exc)
             for job in jobs:  # a failure halfway retries the whole file: at worst some rows twice
-                await self._apply(db, [job])
+                await self._apply(qlog, [job])
             claim.done()
         self._replayed = True
         log.info("wrote %d job(s) saved at the last shutdown from %s", len(jobs), self.spill_path)

@@ -154,3 +154,71 @@ def _replace(text: str, spans: list[tuple[int, int]], placeholder: str) -> str:
 def hash_user_id(user_id: int | str, secret: bytes) -> str:
     """A stable pseudonym for a user: the same id and secret always give the same hash."""
     return hmac.new(secret, str(user_id).encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# --- text from outside: repaired and capped before anything keeps it ----------------------------
+
+_SURROGATE_RE = re.compile("[\ud800-\udfff]")
+
+
+def repair(text: str) -> str:
+    """`text` with every lone surrogate replaced by U+FFFD.
+
+    Undecodable bytes (read with surrogateescape) and broken JSON escapes ("\\ud800" in a
+    Telegram update) arrive as lone surrogates, which OpenCC, SQLite and every encoder refuse.
+    """
+    return _SURROGATE_RE.sub("\ufffd", text)
+
+
+TRUNCATION_MARK = "……（已截断，原文共 {length} 字）"
+# How far back from a cut `cut` looks for a number or address cut in two.
+_CUT_LOOKBACK = 80
+_ADDRESS_CHARS = frozenset("@._%+- ")
+_ANY_CHINESE_DIGIT = frozenset("〇零一二三四五六七八九")
+_DIGITS_AND_AT = frozenset("0123456789@")
+
+
+def cut(text: str, limit: int) -> str:
+    """`text` as it is when it has at most `limit` characters, else its first `limit` characters
+    (callers add `TRUNCATION_MARK`).
+
+    Only the length is looked at before cutting, so a huge text costs no more than a short one.
+    A phone number, ID number or e-mail address cut in two at the end is dropped whole: masking
+    cannot recognise half of one, and half of one is still personal data.
+    """
+    if len(text) <= limit:
+        return text
+    head = text[:limit]
+    start = len(head)
+    while start > max(limit - _CUT_LOOKBACK, 0) and _addressy(head[start - 1]):
+        start -= 1
+    if any(_digit_like(ch) for ch in head[start:]):
+        head = head[:start]
+    return head.rstrip()
+
+
+def _addressy(ch: str) -> bool:
+    if ch in _ANY_CHINESE_DIGIT:
+        return True
+    folded = unicodedata.normalize("NFKC", ch)
+    return len(folded) == 1 and folded.isascii() and (folded.isalnum() or folded in _ADDRESS_CHARS)
+
+
+def _digit_like(ch: str) -> bool:
+    """A digit of any width or script, or the @ of an address."""
+    return ch in _ANY_CHINESE_DIGIT or unicodedata.normalize("NFKC", ch) in _DIGITS_AND_AT
+
+
+def prepare_text(text: str, limit: int) -> str:
+    """`text` as it may be read or kept: lone surrogates replaced (`repair`), personal data
+    masked (`mask_personal_data`), and cut after `limit` characters with a note of its length
+    (`cut`, TRUNCATION_MARK).
+
+    The length is checked first, so no regular expression ever runs on more than `limit`
+    characters. Never raises; idempotent for texts of at most `limit` characters. The engine
+    applies it to every message it reads, and `QuestionRecord` to every text the log keeps.
+    """
+    if len(text) <= limit:
+        return mask_personal_data(repair(text))
+    head = mask_personal_data(repair(cut(text, limit)))
+    return head + TRUNCATION_MARK.format(length=len(text))

@@ -47,7 +47,7 @@ from functools import lru_cache
 from rapidfuzz import fuzz, process
 
 from bot.matcher import Matcher
-from bot.store import DayCount, EntryCount, LoggedQuestion, QuestionLog, Totals, Wording
+from bot.questionlog import DayCount, EntryCount, LoggedQuestion, QuestionLog, Totals, Wording
 from bot.text import fuzzy_pinyin, tokens
 
 REPORT_TZ = timezone(timedelta(hours=8), "北京时间")
@@ -297,7 +297,7 @@ class Report:
 
 
 async def build_report(
-    log: QuestionLog,
+    qlog: QuestionLog,
     window: Window,
     matcher: Matcher | None = None,
     top: int = 10,
@@ -315,11 +315,11 @@ async def build_report(
         skip: wordings admins have handled (`QuestionLog.handled_forms`), left out of the
             clusters; the counts still include them.
     """
-    return await _build(log, window, matcher, top, name_nearest=True, skip=skip)
+    return await _build(qlog, window, matcher, top, name_nearest=True, skip=skip)
 
 
 async def _build(
-    log: QuestionLog,
+    qlog: QuestionLog,
     window: Window,
     matcher: Matcher | None,
     top: int,
@@ -329,10 +329,10 @@ async def _build(
     clusters: bool = True,
 ) -> Report:
     start, end = window.start, window.end
-    totals, per_day = await log.overview(start, end, window.utc_offset_minutes)
+    totals, per_day = await qlog.overview(start, end, window.utc_offset_minutes)
     counted = {d.day: d for d in per_day}
     days = tuple(counted.get(day, DayCount(day, 0, 0)) for day in window.days())
-    entries = await log.entry_stats(start, end)
+    entries = await qlog.entry_stats(start, end)
     disliked = sorted(
         (e for e in entries if e.unhelpful), key=lambda e: (-e.unhelpful, -e.served, e.entry_id)
     )
@@ -341,12 +341,12 @@ async def _build(
     found: list[Cluster] = []
     open_clusters = covered = 0
     if clusters:
-        wordings = await log.unanswered_wordings(
+        wordings = await qlog.unanswered_wordings(
             start, end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_WORDINGS
         )
         covered = sum(w.count for w in wordings)
         before = window.previous()
-        earlier = await log.unanswered_wordings(
+        earlier = await qlog.unanswered_wordings(
             before.start, before.end, outcomes=REVIEW_OUTCOMES, limit=CLUSTER_WORDINGS
         )
         found, open_clusters = await asyncio.to_thread(
@@ -359,7 +359,7 @@ async def _build(
             skip=skip,
             before=earlier,
         )
-        found = await _detailed(log, found, start, end, weeks)
+        found = await _detailed(qlog, found, start, end, weeks)
     return Report(
         window=window,
         generated_at=datetime.now(UTC),
@@ -372,12 +372,12 @@ async def _build(
         open_clusters=open_clusters,
         covered=covered,
         weeks=tuple(weeks),
-        log_start=await log.earliest(),
+        log_start=await qlog.earliest(),
     )
 
 
 async def _detailed(
-    log: QuestionLog,
+    qlog: QuestionLog,
     clusters: Sequence[Cluster],
     start: datetime | None,
     end: datetime | None,
@@ -388,7 +388,7 @@ async def _detailed(
     owner = {wording: n for n, cluster in enumerate(clusters) for wording in cluster.wordings}
     weekly = [[0] * len(weeks) for _ in clusters]
     taken: list[Counter[str]] = [Counter() for _ in clusters]
-    for row in await log.wording_detail(list(owner), start, end, outcomes=REVIEW_OUTCOMES):
+    for row in await qlog.wording_detail(list(owner), start, end, outcomes=REVIEW_OUTCOMES):
         n = owner.get(row.question)
         if n is None:
             continue
@@ -399,7 +399,7 @@ async def _detailed(
     return [
         replace(
             cluster,
-            users=await log.wording_users(cluster.wordings, start, end, outcomes=REVIEW_OUTCOMES),
+            users=await qlog.wording_users(cluster.wordings, start, end, outcomes=REVIEW_OUTCOMES),
             taken=_ranked(taken[n]),
             weekly=tuple(weekly[n]),
         )
@@ -412,7 +412,7 @@ def _ranked(counts: Counter[str]) -> tuple[tuple[str, int], ...]:
 
 
 async def latest_unanswered(
-    log: QuestionLog,
+    qlog: QuestionLog,
     limit: int = 10,
     matcher: Matcher | None = None,
     *,
@@ -421,15 +421,15 @@ async def latest_unanswered(
     """The clusters of the most recently asked unanswered wordings, most recently asked first,
     each wording counted over the whole log, without the wordings in `skip` (handled by an
     admin)."""
-    wordings = await log.latest_wordings(outcomes=REVIEW_OUTCOMES, limit=LATEST_WORDINGS)
+    wordings = await qlog.latest_wordings(outcomes=REVIEW_OUTCOMES, limit=LATEST_WORDINGS)
     clusters, _ = await asyncio.to_thread(
         _top_clusters, wordings, matcher, limit, _latest_asked, skip=skip
     )
-    return await _detailed(log, clusters, None, None, ())
+    return await _detailed(qlog, clusters, None, None, ())
 
 
 async def weekly_digest(
-    log: QuestionLog,
+    qlog: QuestionLog,
     matcher: Matcher | None = None,
     now: datetime | None = None,
     *,
@@ -439,8 +439,8 @@ async def weekly_digest(
     last 7 days compared with the 7 before, and how many clusters are left for admins to handle
     (the Telegram digest adds a button for them)."""
     window = parse_window(since="7d", now=now)
-    report = await build_report(log, window, matcher, skip=skip)
-    previous = await _build(log, window.previous(), matcher, 0, clusters=False)
+    report = await build_report(qlog, window, matcher, skip=skip)
+    previous = await _build(qlog, window.previous(), matcher, 0, clusters=False)
     return Digest(format_digest(report, previous), report.open_clusters)
 
 

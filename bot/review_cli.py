@@ -2,8 +2,9 @@
 
 Argument parsing and output only, like bot/cli.py, which registers these commands with
 `add_review_commands` and hands them to `run_review`; the work is in bot.report,
-bot.report_output, bot.report_html, bot.suggest and bot.store. Every command is a function
-tests call directly.
+bot.report_output, bot.report_html, bot.suggest and the question log (opened with
+bot.openlog.open_log). It never imports bot.cli (tests/test_import_graph.py). Every command is
+a function tests call directly.
 """
 
 from __future__ import annotations
@@ -17,7 +18,6 @@ import json
 import os
 import stat
 import sys
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
@@ -29,6 +29,8 @@ from bot.history import Actor
 from bot.kbedit import EditError
 from bot.knowledge import KnowledgeError
 from bot.matcher import Matcher
+from bot.openlog import open_log
+from bot.questionlog import FILE_MODE, QuestionLog, StoreError
 from bot.report import (
     Cluster,
     Report,
@@ -42,7 +44,6 @@ from bot.report import (
 )
 from bot.report_html import render_html
 from bot.report_output import csv_cell, format_table, write_csv, write_json
-from bot.store import FILE_MODE, QuestionLog, StoreError
 from bot.suggest import SuggestError, new_wordings, suggest, write_atomically
 from bot.teaching import ATTACH, ReviewItem, Teacher, handled_text
 from bot.text import escape_terminal_controls, strip_terminal_controls
@@ -224,15 +225,6 @@ def _engine(config: Config) -> Engine:
         ) from exc
 
 
-@contextlib.asynccontextmanager
-async def _log(config: Config, *, create: bool = False) -> AsyncIterator[QuestionLog]:
-    log = await QuestionLog.open(config.db_path, create=create)
-    try:
-        yield log
-    finally:
-        await log.close()
-
-
 async def _report(
     config: Config,
     window: Window,
@@ -247,11 +239,11 @@ async def _report(
     questions answered from that report (several reports side by side)."""
     if top < 1:
         raise ReviewError("--top must be at least 1")
-    async with _log(config) as log:
-        skip = await log.handled_forms() if skip_handled else frozenset()
+    async with open_log(config, create=False) as qlog:
+        skip = await qlog.handled_forms() if skip_handled else frozenset()
         if only is not None:
-            await log.only_report(only)
-        return await build_report(log, window, matcher, top=top, skip=skip)
+            await qlog.only_report(only)
+        return await build_report(qlog, window, matcher, top=top, skip=skip)
 
 
 async def report(
@@ -402,23 +394,23 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
         raise ReviewError(str(exc)) from exc
     item = ReviewItem.of(cluster)
     actor = Actor.shell()
-    async with _log(config, create=True) as log:
-        handled = await log.claim_forms(
+    async with open_log(config) as qlog:
+        handled = await qlog.claim_forms(
             item.key, item.forms, action=ATTACH, target=entry_id, actor_name=actor.name
         )
         if handled is not None:
             raise ReviewError(handled_text(handled))
         try:
-            done = await history.commit(log, folder, change, actor)
+            done = await history.commit(qlog, folder, change, actor)
         except KnowledgeError as exc:
-            await log.release_forms(item.key)
+            await qlog.release_forms(item.key)
             for problem in kbedit.errors_of(exc):
                 out.write(f"{problem}\n")
             raise ReviewError(
                 f"the edit did not pass `kbbot kb check`; {change.file} is unchanged"
             ) from exc
         except (EditError, OSError) as exc:
-            await log.release_forms(item.key)
+            await qlog.release_forms(item.key)
             raise ReviewError(f"{change.file} is unchanged: {exc}") from exc
     out.write("知识库检查通过（与 kbbot kb check 相同的检查，在写入之前）。\n")
     out.write(f"已在 {folder / change.file} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
@@ -457,10 +449,9 @@ async def export(
     """
     if output is not None:
         _check_page_target(output)  # before the work, not after it
-    log = await QuestionLog.open(config.db_path, create=False)
-    try:
+    async with open_log(config, create=False) as qlog:
         if output is None:
-            await _export(log, window, fmt, out)
+            await _export(qlog, window, fmt, out)
             return EXIT_OK
         # O_NOFOLLOW and O_NONBLOCK: a link or FIFO put there since the check fails or is
         # refused below, instead of being written through or blocking; truncate only then.
@@ -479,25 +470,23 @@ async def export(
             os.close(fd)
             raise
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            await _export(log, window, fmt, handle)
-    finally:
-        await log.close()
+            await _export(qlog, window, fmt, handle)
     return EXIT_OK
 
 
-async def _export(log: QuestionLog, window: Window | None, fmt: str, out: IO[str]) -> None:
+async def _export(qlog: QuestionLog, window: Window | None, fmt: str, out: IO[str]) -> None:
     start, end = (window.start, window.end) if window else (None, None)
-    columns = await log.columns()
+    columns = await qlog.columns()
     if fmt == "csv":
         writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
         writer.writeheader()
-        async with contextlib.aclosing(log.export(start, end)) as rows:
+        async with contextlib.aclosing(qlog.export(start, end)) as rows:
             async for row in rows:
                 writer.writerow({name: csv_cell(value) for name, value in row.items()})
         return
     out.write("[")
     first = True
-    async with contextlib.aclosing(log.export(start, end)) as rows:
+    async with contextlib.aclosing(qlog.export(start, end)) as rows:
         async for row in rows:
             line = escape_terminal_controls(json.dumps(_json_row(row), ensure_ascii=False))
             out.write(("\n" if first else ",\n") + line)
@@ -519,11 +508,8 @@ async def prune(config: Config, older_than: timedelta, *, dry_run: bool, out: IO
     if older_than < MIN_RETENTION:
         raise ReviewError("--older-than must be at least 1d (a shorter span empties the log)")
     cutoff = datetime.now(UTC) - older_than
-    log = await QuestionLog.open(config.db_path, create=False)
-    try:
-        count = await log.prune(cutoff, dry_run=dry_run)
-    finally:
-        await log.close()
+    async with open_log(config, create=False) as qlog:
+        count = await qlog.prune(cutoff, dry_run=dry_run)
     verb = "会删除" if dry_run else "已删除"
     out.write(f"{verb} {count} 条早于 {cutoff:%Y-%m-%d %H:%M} UTC 的提问记录\n")
     return EXIT_OK
@@ -531,12 +517,9 @@ async def prune(config: Config, older_than: timedelta, *, dry_run: bool, out: IO
 
 async def backup(config: Config, target: Path, *, out: IO[str]) -> int:
     """`kbbot log backup FILE`: SQLite's online backup, consistent while the bot writes."""
-    log = await QuestionLog.open(config.db_path, create=False)
-    try:
-        await log.backup(target)
-        count = await log.count()
-    finally:
-        await log.close()
+    async with open_log(config, create=False) as qlog:
+        await qlog.backup(target)
+        count = await qlog.count()
     out.write(f"已把问答日志（{count} 条）备份到 {target}\n")
     return EXIT_OK
 
@@ -549,9 +532,9 @@ async def kb_history(config: Config, *, limit: int, out: IO[str]) -> int:
     if limit < 1:
         raise ReviewError("--limit must be at least 1")
     folder = config.knowledge_dir
-    async with _log(config, create=True) as log:
-        await history.note_hand_edits(log, folder)
-        changes = await log.changes(history.folder_key(folder), limit)
+    async with open_log(config) as qlog:
+        await history.note_hand_edits(qlog, folder)
+        changes = await qlog.changes(history.folder_key(folder), limit)
     _say(out, history.format_history(changes, "撤销最近一次修改：kbbot kb undo（会先预览）") + "\n")
     return EXIT_OK
 
@@ -562,22 +545,22 @@ async def kb_undo(config: Config, *, yes: bool, stdin: IO[str], out: IO[str]) ->
     engine = _engine(config)
     teacher = Teacher(engine, config.regression_set)
     actor = Actor.shell()
-    async with _log(config, create=True) as log:
-        planned = await teacher.plan_undo(log, actor)
+    async with open_log(config) as qlog:
+        planned = await teacher.plan_undo(qlog, actor)
         _say(out, planned.text + "\n")
         if planned.token is None:
             return EXIT_OK
         if not yes:
             if not stdin.isatty():
-                await log.take_pending(planned.token)
+                await qlog.take_pending(planned.token)
                 raise ReviewError("not undone: run `kbbot kb undo --yes` to apply this preview")
             out.write("确认撤销？[y/N] ")
             out.flush()
             if stdin.readline().strip().lower() not in ("y", "yes", "是"):
-                await log.take_pending(planned.token)
+                await qlog.take_pending(planned.token)
                 out.write("已取消，知识库没有修改。\n")
                 return EXIT_OK
-        outcome = await teacher.confirm(log, planned.token, actor)
+        outcome = await teacher.confirm(qlog, planned.token, actor)
     _say(out, outcome.text + "\n")
     if not outcome.done:
         return EXIT_ERROR

@@ -1,6 +1,9 @@
-"""The question log: every question asked, whether it was answered, and by which entry.
+"""The question log in SQLite: every question asked, whether it was answered, and by which entry.
 
-The only module that speaks SQL; every statement is parameterised. The schema evolves through
+`SqliteQuestionLog` implements `bot.questionlog.QuestionLog`; open it with `bot.openlog.open_log`.
+The only module that speaks SQL (and imports sqlite3 / aiosqlite); every statement is
+parameterised. SQLite-only details stay here: `INDEXED BY` hints, `json_each` for lists of
+values (`_in_values`), PRAGMAs, the online backup and `quick_check`. The schema evolves through
 numbered migrations (sqlite-utils style): each is a small function registered in order by
 `@migration`, applied once, and recorded with its time; PRAGMA user_version holds the count, so
 an old file is upgraded in place without losing rows.
@@ -14,8 +17,8 @@ import json
 import logging
 import os
 import re
-import secrets
 import sqlite3
+import tempfile
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -25,24 +28,37 @@ from collections.abc import (
     Mapping,
     Sequence,
 )
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 
-from bot.engine import MAX_INPUT_CHARS, Kind, Reply, prepare_question
 from bot.privacy import mask_personal_data
+from bot.questionlog import (
+    DIRECTORY_MODE,
+    FEEDBACK_CHOICES,
+    FILE_MODE,
+    DayCount,
+    DuplicateRef,
+    EntryCount,
+    Handled,
+    KnowledgeChange,
+    LoggedQuestion,
+    QuestionKey,
+    QuestionRecord,
+    RejectedRecord,
+    StoreError,
+    Totals,
+    Wording,
+    WordingWeek,
+)
 
 log = logging.getLogger(__name__)
 
-# The longest text a column holds. The engine already cuts questions at MAX_INPUT_CHARS (with a
-# note of their length); this bounds records that did not come from it.
-STORED_LIMIT = 2 * MAX_INPUT_CHARS
-# The log holds what the public typed: only its owner may read it. SQLite gives the -wal and
-# -shm files the mode of the database file.
-FILE_MODE = 0o600
-DIRECTORY_MODE = 0o700
+# SQLite gives the -wal and -shm files the mode of the database file (FILE_MODE).
+# The driver's errors, for callers that must tell "the log is unavailable" (bot.openlog.LOG_ERRORS).
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
 # What `only_report` accepts: a report's key (its year), or a folder-like name.
 REPORT_KEY_RE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
@@ -253,189 +269,27 @@ def _mask_json(text: str) -> str:
         return mask_personal_data(text)
 
 
-# After 没帮助: asked again in other words, browsed the report, or took the official channel.
-FEEDBACK_CHOICES: tuple[str, ...] = ("ask_again", "browse", "channel")
-
-
-@dataclass(frozen=True)
-class KnowledgeChange:
-    """One recorded edit of a knowledge file (`knowledge_changes`)."""
-
-    id: int
-    changed_at: datetime
-    folder: str  # the knowledge folder, resolved: several bots may share one log
-    file: str  # the file's name in it
-    action: str  # add_questions | add_synonym | hand_edit | undo
-    summary: str
-    entry_id: str | None
-    actor_hash: str | None  # the admin's keyed hash; None from the shell or a hand edit
-    actor_name: str
-    before: str | None  # None: the file did not exist
-    after: str | None  # None: the file was deleted
-    undoes: int | None = None  # the change this one reverted
-    undone_by: int | None = None
-
-
-@dataclass(frozen=True)
-class Handled:
-    """Who already handled a wording of an unanswered cluster, and how."""
-
-    cluster: str
-    action: str  # attach | ignore | synonym
-    target: str | None
-    actor_name: str
-    handled_at: datetime
-
-
-def new_ref() -> str:
-    """A short random reference for `QuestionRecord.ref` (11 URL-safe characters)."""
-    return secrets.token_urlsafe(8)
-
-
-@dataclass(frozen=True)
-class QuestionRecord:
-    """One row of the log, as a front end reports it."""
-
-    channel: str
-    question: str
-    normalised: str
-    answered: bool
-    outcome: str
-    entry_id: str | None = None
-    score: float | None = None
-    asked_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    chat_type: str | None = None
-    user_hash: str | None = None  # bot.privacy.hash_user_id: never a raw id
-    suggestions: tuple[str, ...] = ()  # entry ids offered, in order
-    ref: str | None = None  # new_ref(): lets feedback find the row before its id is known
-    report: str | None = None  # the report answered from, among several (`Reply.report`)
-
-
-# A logged question is named by its row id or by the `ref` its front end gave it.
-QuestionKey = int | str
-
-
-@dataclass(frozen=True)
-class Totals:
-    """Counts over a window of the log."""
-
-    questions: int
-    answered: int
-    users: int  # distinct user hashes; console questions carry none
-    helpful: int
-    unhelpful: int
-    suggestions_taken: int
-    outcomes: Mapping[str, int]
-    channels: Mapping[str, int]
-    # Unanswered questions by outcome: a "multi" row may be either, a "partial" never answered.
-    unanswered_outcomes: Mapping[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class DayCount:
-    day: date
-    answered: int
-    unanswered: int
-
-
-@dataclass(frozen=True)
-class EntryCount:
-    """How often one entry was served (answered, or picked from suggestions), and its feedback."""
-
-    entry_id: str
-    served: int
-    helpful: int
-    unhelpful: int
-
-
-@dataclass(frozen=True)
-class LoggedQuestion:
-    """One stored question, as review tools read it back (already masked)."""
-
-    id: int
-    asked_at: datetime
-    question: str
-    normalised: str
-    outcome: str
-    user_hash: str | None
-    suggestions: tuple[str, ...]
-    suggestion_taken: str | None
-
-
-@dataclass(frozen=True)
-class Wording:
-    """One distinct unanswered question, as asked (masked), over a window: review clusters
-    these rather than rows, so a wording asked 3,000 times costs what one costs."""
-
-    question: str  # exactly as stored: the key for `wording_detail` and `wording_users`
-    normalised: str  # as stored (one of its rows; the normalisation of the day it was logged)
-    count: int
-    first_asked: datetime
-    last_asked: datetime
-
-
-@dataclass(frozen=True)
-class WordingWeek:
-    """Rows of one wording in one week (`week` 0 is the last 7 days before the window's end),
-    with the suggestion people took (None: the rows where they took none)."""
-
-    question: str
-    week: int
-    taken: str | None
-    count: int
-
-
-def record_for(
-    reply: Reply,
-    channel: str,
-    *,
-    chat_type: str | None = None,
-    user_hash: str | None = None,
-    ref: str | None = None,
-) -> QuestionRecord:
-    """The log row for one reply, as every front end (console, Telegram, inline) writes it.
-
-    The outcome is the reply's kind. A partial answer ("partial") names the entry it gave but
-    is not answered; a quote of the report ("passage") is answered without an entry; a
-    several-question message ("multi") is one row, answered only when every part was, naming
-    no entry and no suggestions (its parts' are not offered as buttons).
-    """
-    several = reply.kind is Kind.MULTI
-    return QuestionRecord(
-        channel=channel,
-        question=reply.question,
-        normalised=reply.normalised,
-        answered=reply.answered,
-        outcome=reply.kind.value,
-        entry_id=reply.entry.id if reply.entry and not several else None,
-        score=reply.score,
-        chat_type=chat_type,
-        user_hash=user_hash,
-        suggestions=() if several else tuple(entry.id for entry in reply.suggestions),
-        ref=ref,
-        report=reply.report or None,
-    )
-
-
-class StoreError(Exception):
-    """The log could not be opened or written; the message says why in one line."""
-
-
-class QuestionLog:
-    """An open question log. Use `await QuestionLog.open(path)`, then `close()`."""
+class SqliteQuestionLog:
+    """An open SQLite question log (`bot.questionlog.QuestionLog`). Open it with
+    `bot.openlog.open_log`, which calls `open`; close it with `close()`."""
 
     def __init__(
-        self, db: aiosqlite.Connection, path: Path, identity: tuple[int, int] | None = None
+        self,
+        db: aiosqlite.Connection,
+        path: Path,
+        identity: tuple[int, int] | None = None,
+        busy_timeout: float = 5.0,
     ) -> None:
         self._db = db
         self._report: str | None = None  # `only_report`
         self.path = path
+        self._busy_timeout = busy_timeout
         self._identity = identity or _file_identity(path)
 
     @classmethod
     async def open(
         cls, path: Path, *, busy_timeout: float = 5.0, create: bool = True
-    ) -> QuestionLog:
+    ) -> SqliteQuestionLog:
         """Open (creating the file and its directory if needed) and migrate to the latest schema.
 
         Args:
@@ -467,9 +321,13 @@ class QuestionLog:
             # If the path was replaced while connecting (a restore), open the new file instead.
             after = _file_identity(path)
             if before is None or before == after:
-                return cls(db, path, after)
+                return cls(db, path, after, busy_timeout)
             await db.close()
         raise StoreError(f"the question log at {path} kept being replaced while opening it")
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
 
     async def close(self) -> None:
         await self._db.close()
@@ -483,7 +341,7 @@ class QuestionLog:
         return _file_identity(self.path) != self._identity
 
     async def record(self, item: QuestionRecord) -> int:
-        """Append one question, with personal data masked; returns its row id."""
+        """Append one question (masked when the record was built); returns its row id."""
         [row_id] = await self.record_many([item])
         return row_id
 
@@ -498,8 +356,11 @@ class QuestionLog:
                 cursor = await self._db.execute(_INSERT, _insert_params(item))
                 ids.append(int(cursor.lastrowid or 0))
             await self._db.commit()
-        except BaseException:
+        except BaseException as exc:
             await _rollback_quietly(self._db)
+            if isinstance(exc, sqlite3.IntegrityError):
+                rejected = DuplicateRef if "ref" in str(exc) else RejectedRecord
+                raise rejected(f"cannot store a question: {exc}") from exc
             raise
         return ids
 
@@ -1100,6 +961,12 @@ class QuestionLog:
             rows = await cursor.fetchall()
         return [(str(q), str(e), int(n)) for q, e, n in rows]
 
+    async def check(self) -> str | None:
+        """The first problem with the log's file (`probe_file`), or None when it is healthy:
+        probed on a connection of its own, so this one's transactions are left alone."""
+        ok, detail = await asyncio.to_thread(probe_file, self.path, self._busy_timeout)
+        return None if ok else detail
+
     async def backup(self, target: Path) -> None:
         """Copy the log to `target` with SQLite's online backup: consistent while the bot writes.
 
@@ -1311,8 +1178,8 @@ def _insert_params(item: QuestionRecord) -> tuple[object, ...]:
     return (
         _timestamp(item.asked_at),
         item.channel,
-        prepare_question(item.question, STORED_LIMIT),
-        prepare_question(item.normalised, STORED_LIMIT),
+        item.question,
+        item.normalised,
         int(item.answered),
         item.outcome,
         item.entry_id,
@@ -1443,3 +1310,125 @@ async def migrate(db: aiosqlite.Connection, upto: int | None = None) -> int:
             await db.rollback()
             raise
         log.info("question log migrated to version %d (%s)", version + 1, name)
+
+
+# --- health: is the file writable and intact? ---------------------------------------------------
+
+_SQLITE_CORRUPT = 11
+# `PRAGMA quick_check` reads every page. The running bot's HTTP health route may be probed every
+# few seconds, so a process checks a file again only once it has changed (its size, mtime or
+# inode, or its -wal file's): the result for the file as it was, by its stat.
+_quick_checks: dict[tuple[object, ...], str | None] = {}
+
+
+def is_damaged(exc: BaseException) -> bool:
+    """Whether `exc` (or what it wraps) is SQLite saying the database file is damaged, as
+    opposed to locked, read-only, missing or not a database at all."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, sqlite3.DatabaseError):
+            code = getattr(seen, "sqlite_errorcode", None)
+            if code is not None and code & 0xFF == _SQLITE_CORRUPT:
+                return True
+            if "malformed" in str(seen):
+                return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def damaged_log_advice(path: Path, detail: str) -> str:
+    """One line for a damaged question log: what is wrong, and the commands that fix it."""
+    return (
+        f"{path} is damaged ({_one_line(detail)}): stop the bot, move {path} "
+        f"and any {path.name}-wal / -shm aside, then put your latest `kbbot log backup` copy in "
+        f"its place (deploy/README.md, Backup and restore), or save what can still be read "
+        f"with: sqlite3 {path} .recover | sqlite3 {path}.recovered, and use that file"
+    )
+
+
+def probe_file(path: Path, lock_wait: float) -> tuple[bool, str]:
+    """Whether the question log at `path` can be written, without writing anything, and is
+    intact: (ok, one line). What `kbbot health` and the bot's health route ask
+    (`bot.openlog.check_log`), without opening the log (which would create and migrate it).
+
+    An existing file is opened read-write and a write transaction is started and rolled back:
+    that is what fails when the file is read-only, on a read-only or full file system, locked
+    by another process, or not a database at all. Then `PRAGMA quick_check` reads every page
+    (once per version of the file in one process): a damaged file is
+    reported with the commands that restore or salvage it. A missing file is fine (the bot
+    creates it) as long as its directory, or the nearest one that exists, accepts new files.
+    """
+    try:
+        exists = path.exists()
+    except OSError as exc:
+        return (False, f"cannot reach {path}: {exc.strerror or exc}")
+    if not exists:
+        return _probe_creatable(path)
+    try:
+        connection = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=rw", uri=True, timeout=lock_wait
+        )
+    except sqlite3.Error as exc:
+        return (False, f"cannot open {path}: {exc}")
+    try:
+        connection.isolation_level = None  # we issue BEGIN/ROLLBACK ourselves
+        [version] = connection.execute("PRAGMA user_version").fetchone()
+        if int(version) > len(MIGRATIONS):
+            return (
+                False,
+                f"{path} has schema version {version}, newer than this kbbot "
+                f"({len(MIGRATIONS)}): upgrade kbbot",
+            )
+        connection.execute("BEGIN IMMEDIATE")
+        try:
+            # A real write, rolled back: BEGIN alone succeeds on a read-only file.
+            connection.execute("CREATE TABLE kbbot_health_probe (x INTEGER)")
+        finally:
+            connection.execute("ROLLBACK")
+        damage = _quick_check(connection, path)
+    except sqlite3.Error as exc:
+        if is_damaged(exc):
+            return (False, damaged_log_advice(path, str(exc)))
+        return (False, f"{path} is not writable: {exc}")
+    finally:
+        connection.close()
+    if damage is not None:
+        return (False, damaged_log_advice(path, damage))
+    return (True, f"writable ({path})")
+
+
+def _quick_check(connection: sqlite3.Connection, path: Path) -> str | None:
+    """The first problem `PRAGMA quick_check` finds in the open log, or None when it is intact."""
+    key: tuple[object, ...] = (str(path.resolve()),)
+    for part in (path, path.with_name(f"{path.name}-wal")):
+        try:
+            info = part.stat()
+        except OSError:
+            key += (None,)
+        else:
+            key += (info.st_ino, info.st_size, info.st_mtime_ns)
+    if key in _quick_checks:
+        return _quick_checks[key]
+    rows = connection.execute("PRAGMA quick_check(1)").fetchall()
+    found = None if [tuple(row) for row in rows] == [("ok",)] else str(rows[0][0])
+    if len(_quick_checks) > 64:
+        _quick_checks.clear()
+    _quick_checks[key] = found
+    return found
+
+
+def _probe_creatable(path: Path) -> tuple[bool, str]:
+    directory = path.parent
+    while not directory.exists() and directory != directory.parent:
+        directory = directory.parent
+    try:
+        with tempfile.NamedTemporaryFile(dir=directory, prefix=".kbbot-health-"):
+            pass
+    except OSError as exc:
+        reason = exc.strerror or str(exc)
+        return (False, f"cannot create {path}: {directory}: {reason}")
+    return (True, f"not created yet; {directory} is writable")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

@@ -30,8 +30,9 @@ from bot.kbedit import EditError, FileChange
 from bot.knowledge import Entry, KnowledgeError
 from bot.matcher import Matcher
 from bot.preview import MAX_REPLAYED, compare, format_preview, regression_questions
+from bot.questionlog import Handled, QuestionLog
+from bot.records import new_ref
 from bot.report import REPORT_TZ, Cluster
-from bot.store import Handled, QuestionLog, new_ref
 from bot.suggest import new_wordings
 from bot.text import is_cjk
 
@@ -143,18 +144,18 @@ class Teacher:
     # --- reviewing ------------------------------------------------------------------------------
 
     async def list_clusters(
-        self, log: QuestionLog, limit: int
+        self, qlog: QuestionLog, limit: int
     ) -> tuple[list[Cluster], list[ReviewItem]]:
         """The latest unanswered clusters not yet handled, each stored under its key."""
-        skip = await log.handled_forms()
-        clusters = await report.latest_unanswered(log, limit, self.matcher, skip=skip)
+        skip = await qlog.handled_forms()
+        clusters = await report.latest_unanswered(qlog, limit, self.matcher, skip=skip)
         items = [ReviewItem.of(cluster) for cluster in clusters]
         for item in items:
-            await log.save_review_cluster(item.key, item.body())
+            await qlog.save_review_cluster(item.key, item.body())
         return clusters, items
 
-    async def item(self, log: QuestionLog, key: str) -> ReviewItem | None:
-        body = await log.review_cluster(key)
+    async def item(self, qlog: QuestionLog, key: str) -> ReviewItem | None:
+        body = await qlog.review_cluster(key)
         return ReviewItem.from_body(key, body) if body is not None else None
 
     def entry(self, entry_id: str | None) -> Entry | None:
@@ -191,10 +192,10 @@ class Teacher:
     # --- planning -------------------------------------------------------------------------------
 
     async def plan_attach(
-        self, log: QuestionLog, item: ReviewItem, entry_id: str, actor: Actor
+        self, qlog: QuestionLog, item: ReviewItem, entry_id: str, actor: Actor
     ) -> Planned:
         """Preview adding the cluster's new wordings to entry `entry_id`."""
-        handled = await log.handled(item.forms)
+        handled = await qlog.handled(item.forms)
         if handled is not None:
             return Planned(None, handled_text(handled))
         entry = self.entry(entry_id)
@@ -220,12 +221,12 @@ class Teacher:
             f"· {w}" for w in wordings
         )
         return await self._plan(
-            log, change, what, actor, kind=ATTACH, item=item, target=entry_id, focus=item.examples
+            qlog, change, what, actor, kind=ATTACH, item=item, target=entry_id, focus=item.examples
         )
 
-    async def plan_synonym(self, log: QuestionLog, item: ReviewItem, actor: Actor) -> Planned:
+    async def plan_synonym(self, qlog: QuestionLog, item: ReviewItem, actor: Actor) -> Planned:
         """Preview the synonym `synonym_for` proposes."""
-        handled = await log.handled(item.forms)
+        handled = await qlog.handled(item.forms)
         if handled is not None:
             return Planned(None, handled_text(handled))
         pair = self.synonym_for(item)
@@ -242,22 +243,29 @@ class Teacher:
             f"（所有问题里的“{variant}”都会按“{canonical}”理解）"
         )
         return await self._plan(
-            log, change, what, actor, kind=SYNONYM, item=item, target=canonical, focus=item.examples
+            qlog,
+            change,
+            what,
+            actor,
+            kind=SYNONYM,
+            item=item,
+            target=canonical,
+            focus=item.examples,
         )
 
-    async def plan_undo(self, log: QuestionLog, actor: Actor) -> Planned:
+    async def plan_undo(self, qlog: QuestionLog, actor: Actor) -> Planned:
         """Preview reverting the newest change not yet undone (hand edits noticed first)."""
-        await history.note_hand_edits(log, self.folder)
-        last = await log.last_undoable(history.folder_key(self.folder))
+        await history.note_hand_edits(qlog, self.folder)
+        last = await qlog.last_undoable(history.folder_key(self.folder))
         if last is None:
             return Planned(None, "没有可以撤销的修改。")
         change = history.revert_of(last)
         what = f"预览：撤销 #{last.id}（{last.summary}，{last.actor_name}，{last.file}）"
-        return await self._plan(log, change, what, actor, kind=UNDO, undoes=last.id)
+        return await self._plan(qlog, change, what, actor, kind=UNDO, undoes=last.id)
 
     async def _plan(
         self,
-        log: QuestionLog,
+        qlog: QuestionLog,
         change: FileChange,
         what: str,
         actor: Actor,
@@ -273,13 +281,13 @@ class Teacher:
         except KnowledgeError as exc:
             problems = "\n".join(f"· {p.message}" for p in kbedit.errors_of(exc)[:5])
             return Planned(None, f"{what}\n\n改后的知识库检查不通过，没有修改：\n{problems}")
-        logged = await log.answered_questions(datetime.now(UTC) - RECENT, MAX_REPLAYED)
+        logged = await qlog.answered_questions(datetime.now(UTC) - RECENT, MAX_REPLAYED)
         questions = regression_questions((q for q, _, _ in logged), self.regression_set)
         current = self.engine
         candidate = await asyncio.to_thread(Engine, kb, None, current.thresholds)
         preview = await asyncio.to_thread(compare, current, candidate, questions, focus)
         token = new_ref()
-        await log.save_pending(
+        await qlog.save_pending(
             token,
             {
                 "kind": kind,
@@ -295,9 +303,9 @@ class Teacher:
 
     # --- doing ----------------------------------------------------------------------------------
 
-    async def confirm(self, log: QuestionLog, token: str, actor: Actor) -> Outcome:
+    async def confirm(self, qlog: QuestionLog, token: str, actor: Actor) -> Outcome:
         """Apply the previewed edit `token`: exactly the text previewed, or nothing."""
-        body = await log.take_pending(token)
+        body = await qlog.take_pending(token)
         if body is None:
             return Outcome(False, "这个预览已经确认、取消或过期了。需要的话请重新操作。")
         if body.get("actor") != actor.hash:
@@ -311,7 +319,7 @@ class Teacher:
         if isinstance(cluster, str):
             forms = [str(f) for f in _list(body.get("forms", []))]
             target = body.get("target")
-            handled = await log.claim_forms(
+            handled = await qlog.claim_forms(
                 cluster,
                 forms,
                 action=kind,
@@ -321,25 +329,25 @@ class Teacher:
             if handled is not None:
                 return Outcome(False, handled_text(handled))
         if isinstance(undoes, int):
-            reverted = await log.change(undoes)
+            reverted = await qlog.change(undoes)
             if reverted is None or reverted.undone_by is not None:
                 return Outcome(False, f"#{undoes} 已经撤销过了。")
         try:
             done = await history.commit(
-                log, self.folder, change, actor, undoes=undoes if isinstance(undoes, int) else None
+                qlog, self.folder, change, actor, undoes=undoes if isinstance(undoes, int) else None
             )
         except (EditError, KnowledgeError, OSError) as exc:
             if isinstance(cluster, str):
-                await log.release_forms(cluster)
+                await qlog.release_forms(cluster)
             reason = exc if isinstance(exc, EditError) else "改后的知识库检查不通过"
             if isinstance(exc, OSError):
                 reason = f"写入文件失败（{exc.strerror or exc}）"
             return Outcome(False, f"没有修改：{reason}")
         return Outcome(True, f"已修改（#{done.id}）：{change.summary}。")
 
-    async def ignore(self, log: QuestionLog, item: ReviewItem, actor: Actor) -> Outcome:
+    async def ignore(self, qlog: QuestionLog, item: ReviewItem, actor: Actor) -> Outcome:
         """Mark the cluster handled without changing the knowledge base."""
-        handled = await log.claim_forms(
+        handled = await qlog.claim_forms(
             item.key, item.forms, action=IGNORE, target=None, actor_name=actor.name
         )
         if handled is not None:

@@ -17,6 +17,10 @@ from functools import lru_cache
 import opencc
 from pypinyin import Style, lazy_pinyin
 
+from bot.privacy import TRUNCATION_MARK as TRUNCATION_MARK
+from bot.privacy import cut as cut
+from bot.privacy import repair as repair
+
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
 _CJK_RE = re.compile(f"[{_CJK}]")
 # A token is one CJK character, or a run of latin letters / digits (a number keeps its
@@ -442,57 +446,8 @@ def invert_synonyms(groups: Mapping[str, Iterable[str]]) -> dict[str, str]:
 
 
 # --- text from outside: repaired, capped, safe to print ------------------------------------------
-
-_SURROGATE_RE = re.compile("[\ud800-\udfff]")
-
-
-def repair(text: str) -> str:
-    """`text` with every lone surrogate replaced by U+FFFD.
-
-    Undecodable bytes (read with surrogateescape) and broken JSON escapes ("\\ud800" in a
-    Telegram update) arrive as lone surrogates, which OpenCC, SQLite and every encoder refuse.
-    """
-    return _SURROGATE_RE.sub("\ufffd", text)
-
-
-TRUNCATION_MARK = "……（已截断，原文共 {length} 字）"
-# How far back from a cut `cut` looks for a number or address cut in two.
-_CUT_LOOKBACK = 80
-_ADDRESS_CHARS = frozenset("@._%+- ")
-_CHINESE_DIGITS = frozenset("〇零一二三四五六七八九")
-_DIGITS_AND_AT = frozenset("0123456789@")
-
-
-def cut(text: str, limit: int) -> str:
-    """`text` as it is when it has at most `limit` characters, else its first `limit` characters
-    (callers add `TRUNCATION_MARK`).
-
-    Only the length is looked at before cutting, so a huge text costs no more than a short one.
-    A phone number, ID number or e-mail address cut in two at the end is dropped whole: masking
-    cannot recognise half of one, and half of one is still personal data.
-    """
-    if len(text) <= limit:
-        return text
-    head = text[:limit]
-    start = len(head)
-    while start > max(limit - _CUT_LOOKBACK, 0) and _addressy(head[start - 1]):
-        start -= 1
-    if any(_digit_like(ch) for ch in head[start:]):
-        head = head[:start]
-    return head.rstrip()
-
-
-def _addressy(ch: str) -> bool:
-    if ch in _CHINESE_DIGITS:
-        return True
-    folded = unicodedata.normalize("NFKC", ch)
-    return len(folded) == 1 and folded.isascii() and (folded.isalnum() or folded in _ADDRESS_CHARS)
-
-
-def _digit_like(ch: str) -> bool:
-    """A digit of any width or script, or the @ of an address."""
-    return ch in _CHINESE_DIGITS or unicodedata.normalize("NFKC", ch) in _DIGITS_AND_AT
-
+# `repair`, `cut` and TRUNCATION_MARK live in bot.privacy (capping a text must not leave half a
+# phone number); they are re-exported here for the answering side.
 
 # Characters that make a terminal do something rather than show something: C0 controls but tab
 # and newline (ESC starts escape sequences, CR goes back over the line, BEL rings), DEL, the C1

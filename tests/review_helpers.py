@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bot.engine import Engine
-from bot.store import QuestionLog, QuestionRecord, record_for
+from bot.openlog import open_log
+from bot.questionlog import QuestionLog, QuestionRecord
+from bot.records import record_for
 
 # A fixed "now" so windows and day buckets are exact: Wednesday 2024-05-15 12:00 UTC
 # (20:00 in Beijing).
@@ -37,6 +39,6 @@ def asked(
 
 
 async def seeded_log(path: Path, records: Iterable[QuestionRecord]) -> QuestionLog:
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     await log.record_many(list(records))
     return log

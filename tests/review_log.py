@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.store import QuestionLog
+from bot.openlog import open_log
 
 # Subjects a citizen asks a district bot about that the report does not cover; each becomes a
 # family of wordings. Distinct enough from each other that they do not cluster together.
@@ -84,7 +84,7 @@ def create_log(path: Path) -> None:
     """An empty, migrated question log at `path` (the real schema, indexes included)."""
 
     async def create() -> None:
-        log = await QuestionLog.open(path)
+        log = await open_log(path)
         await log.close()
 
     asyncio.run(create())

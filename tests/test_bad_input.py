@@ -26,11 +26,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import bot.engine
+import bot.privacy
 from bot.cli import run
 from bot.engine import MAX_INPUT_CHARS, Engine, Kind
+from bot.openlog import open_log
+from bot.questionlog import STORED_LIMIT
 from bot.report import build_report, parse_window
-from bot.store import MIGRATIONS, STORED_LIMIT, QuestionLog, migrate
+from bot.store import MIGRATIONS, migrate
 from bot.text import TRUNCATION_MARK
 from tests.review_helpers import asked, seeded_log
 
@@ -132,7 +134,7 @@ async def test_a_log_written_by_an_older_kbbot_is_masked_when_opened(tmp_path: P
             " VALUES ('电话13812345678', 'k', 'ignore', 'admin', '2024-05-01')"
         )
         await db.commit()
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         rows = [(row["question"], row["normalised"]) for row in reversed(await log.rows())]
         assert rows == [
@@ -161,7 +163,7 @@ async def test_the_log_and_its_wal_and_shm_files_are_created_for_the_owner_only(
 ) -> None:
     data = tmp_path / "data"
     db = data / "questions.sqlite3"
-    log = await QuestionLog.open(db)
+    log = await open_log(db)
     try:
         await log.record(asked(engine, "你好"))
         files = sorted(data.iterdir())
@@ -237,13 +239,13 @@ def test_a_huge_line_is_cut_before_any_regex_and_stored_with_a_marker(
     kb_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     seen: list[int] = []
-    masking = bot.engine.mask_personal_data
+    masking = bot.privacy.mask_personal_data
 
     def spy(text: str) -> str:
         seen.append(len(text))
         return masking(text)
 
-    monkeypatch.setattr(bot.engine, "mask_personal_data", spy)
+    monkeypatch.setattr(bot.privacy, "mask_personal_data", spy)
     db = tmp_path / "log.sqlite3"
     line = "a" * 100_000 + "@example.com " + "法律顾问" * 200_000
     status, out = call(["ask", "--json", *paths(kb_dir, db)], line + "\n出庭应诉率\n")

@@ -14,8 +14,8 @@ import time
 import pytest
 
 from bot.engine import Engine, Kind, Reply, format_plain
+from bot.records import record_for
 from bot.report_choice import Candidate, Choice, How, choose
-from bot.store import record_for
 from tests.several_reports import beside, drafted
 
 TITLE_2019 = "《江汉区2019年法治政府建设工作报告》"

@@ -17,7 +17,8 @@ import pytest
 from bot.cli import run
 from bot.health import check, check_database, check_knowledge
 from bot.knowledge import load_knowledge
-from bot.store import MIGRATIONS, QuestionLog
+from bot.openlog import open_log
+from bot.store import MIGRATIONS
 from tests.unprivileged import unprivileged_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -33,7 +34,7 @@ def health(
 
 def make_log(path: Path) -> Path:
     async def create() -> None:
-        log = await QuestionLog.open(path)
+        log = await open_log(path)
         await log.close()
 
     asyncio.run(create())

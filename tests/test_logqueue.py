@@ -21,7 +21,9 @@ import pytest
 
 from bot.engine import Engine
 from bot.logqueue import SPILL_SUFFIX, Backoff, LogQueue
-from bot.store import QuestionLog, QuestionRecord, new_ref
+from bot.openlog import open_log
+from bot.questionlog import QuestionRecord
+from bot.records import new_ref
 
 FAST = Backoff(first=0.01, factor=2.0, longest=0.05, closing=0.02)
 
@@ -65,7 +67,7 @@ def delete_database(path: Path) -> None:
 
 
 async def create(path: Path) -> None:
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     await log.close()
 
 

@@ -22,7 +22,7 @@ import pytest
 from bot.cli import run
 from bot.engine import Engine
 from bot.logqueue import SPILL_SUFFIX, LogQueue, PendingFile
-from bot.store import QuestionRecord
+from bot.questionlog import QuestionRecord
 from tests.review_helpers import asked, seeded_log
 
 # A hang guard for child processes that take well under a second: not a timing assertion.

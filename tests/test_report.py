@@ -13,6 +13,8 @@ import pytest
 
 from bot import report as report_module
 from bot.engine import Engine
+from bot.openlog import open_log
+from bot.questionlog import LoggedQuestion, QuestionLog, QuestionRecord
 from bot.report import (
     REPORT_TZ,
     REVIEW_OUTCOMES,
@@ -33,7 +35,6 @@ from bot.report import (
     trend,
     weekly_digest,
 )
-from bot.store import LoggedQuestion, QuestionLog, QuestionRecord
 from tests.review_helpers import NOW, asked, seeded_log
 from tests.review_log import Family, fill_log, generate_rows
 
@@ -280,7 +281,7 @@ async def test_report_totals_days_entries_and_clusters(
 
 
 async def test_an_empty_window_is_a_report_too(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "empty.sqlite3")
+    log = await open_log(tmp_path / "empty.sqlite3")
     try:
         report = await build_report(log, parse_window(now=NOW))
     finally:
@@ -502,7 +503,7 @@ async def test_a_family_asked_3000_times_over_a_quarter_is_counted_in_full(
     path = tmp_path / "log.sqlite3"
     await asyncio.to_thread(fill_log, path, generate_rows(53_000, NOW, 90, planted=[family]))
     window = parse_window(since="90d", now=NOW)
-    log = await QuestionLog.open(path, create=False)
+    log = await open_log(path, create=False)
     try:
         report = await build_report(log, window, engine.matcher)
         wordings = await log.unanswered_wordings(

@@ -22,9 +22,10 @@ from bot.cli import configure_logging, run
 from bot.config import Config
 from bot.engine import Kind, Reply
 from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
+from bot.openlog import open_log
 from bot.privacy import hash_user_id
+from bot.questionlog import QuestionRecord
 from bot.settings import mask_token
-from bot.store import QuestionLog, QuestionRecord
 from bot.telegram.errors import redact_token
 from bot.telegram.formatting import entry_html, esc, problems_html, reply_html, why_html
 from tests.e2e.fake_bot_api import parse_html
@@ -115,7 +116,7 @@ def logged_db(tmp_path: Path) -> Path:
     db = tmp_path / "data" / "questions.sqlite3"
 
     async def fill() -> None:
-        log = await QuestionLog.open(db)
+        log = await open_log(db)
         try:
             for n, question in enumerate(["法律顾问覆盖情况", "我的电话13912345678，怎么申请复议"]):
                 await log.record(

@@ -10,8 +10,11 @@ import pytest
 from bot.document import Sentence
 from bot.engine import Engine, Kind, Reply
 from bot.knowledge import Entry
+from bot.openlog import open_log
+from bot.questionlog import QuestionRecord, StoreError
+from bot.records import record_for
 from bot.report import REVIEW_OUTCOMES
-from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError, record_for
+from bot.store import MIGRATIONS
 from tests.reply_kinds import ALSO, reply_of_kind
 
 
@@ -29,7 +32,7 @@ def record(question: str = "法律顾问覆盖情况", answered: bool = True) ->
 
 async def test_open_creates_file_directory_and_schema(tmp_path: Path) -> None:
     path = tmp_path / "nested" / "dir" / "log.sqlite3"
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         assert path.exists()
         assert await log.schema_version() == len(MIGRATIONS)
@@ -43,12 +46,12 @@ async def test_open_creates_file_directory_and_schema(tmp_path: Path) -> None:
 
 async def test_rows_survive_reopening(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     await log.record(record("第一个问题"))
     await log.record(record("明天会下雨吗", answered=False))
     await log.close()
 
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         assert await log.count() == 2
         newest, oldest = await log.rows()
@@ -61,7 +64,7 @@ async def test_rows_survive_reopening(tmp_path: Path) -> None:
 
 
 async def test_questions_are_stored_verbatim_even_when_they_look_like_sql(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     nasty = "'); DROP TABLE questions; -- 😀\x00"
     try:
         await log.record(record(nasty, answered=False))
@@ -72,7 +75,7 @@ async def test_questions_are_stored_verbatim_even_when_they_look_like_sql(tmp_pa
 
 
 async def test_concurrent_writes_all_land(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await asyncio.gather(*(log.record(record(f"问题{n}")) for n in range(200)))
         assert await log.count() == 200
@@ -85,21 +88,21 @@ async def test_a_newer_schema_is_refused_not_damaged(tmp_path: Path) -> None:
     with sqlite3.connect(path) as raw:
         raw.execute("PRAGMA user_version = 999")
     with pytest.raises(StoreError, match="newer"):
-        await QuestionLog.open(path)
+        await open_log(path)
 
 
 async def test_an_unwritable_location_is_a_clear_error(tmp_path: Path) -> None:
     blocker = tmp_path / "file"
     blocker.write_text("not a directory")
     with pytest.raises(StoreError, match="cannot open"):
-        await QuestionLog.open(blocker / "log.sqlite3")
+        await open_log(blocker / "log.sqlite3")
 
 
 async def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "log.sqlite3"
     path.write_bytes(b"this is not a database" * 100)
     with pytest.raises(StoreError):
-        await QuestionLog.open(path)
+        await open_log(path)
     assert path.read_bytes().startswith(b"this is not a database")
 
 
@@ -116,7 +119,7 @@ async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
             " VALUES ('2020-01-01T00:00:00+00:00', 'cli', '旧问题', '旧问题', 0, 'none')"
         )
         await db.commit()
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         assert await log.schema_version() == len(MIGRATIONS)
         [old] = await log.rows()
@@ -130,7 +133,7 @@ async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
 
 
 async def test_personal_data_is_masked_before_storing(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     question = "我的电话13812345678，身份证42010619900101123X，邮箱 me@example.com"
     try:
         await log.record(record(question, answered=False))
@@ -144,7 +147,7 @@ async def test_personal_data_is_masked_before_storing(tmp_path: Path) -> None:
 
 
 async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         offered = QuestionRecord(
             channel="telegram",
@@ -174,7 +177,7 @@ async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path:
 async def test_what_was_chosen_after_not_helpful_is_stored_against_the_question(
     tmp_path: Path,
 ) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         question_id = await log.record(record("法律顾问有哪些"))
         assert await log.record_feedback(question_id, helpful=False)
@@ -204,7 +207,7 @@ async def test_a_log_from_before_feedback_choices_gains_the_column_and_keeps_its
             " 1, 'answer', -1, 'oldref12345')"
         )
         await db.commit()
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         assert await log.record_feedback_choice("oldref12345", "ask_again")
         [row] = await log.rows()
@@ -221,7 +224,7 @@ async def test_opening_a_fresh_file_from_many_connections_at_once_migrates_once(
     tmp_path: Path,
 ) -> None:
     path = tmp_path / "race.sqlite3"
-    logs = await asyncio.gather(*(QuestionLog.open(path) for _ in range(6)))
+    logs = await asyncio.gather(*(open_log(path) for _ in range(6)))
     try:
         assert {await log.schema_version() for log in logs} == {len(MIGRATIONS)}
         with sqlite3.connect(path) as raw:
@@ -302,7 +305,7 @@ async def test_each_new_kind_of_real_reply_is_stored_as_record_for_describes_it(
 ) -> None:
     kinds = (ALSO, Kind.PARTIAL, Kind.PASSAGE, Kind.OVERVIEW, Kind.MULTI)
     replies = [reply_of_kind(shipped_engine, kind) for kind in kinds]
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record_many([record_for(reply, "cli") for reply in replies])
         rows = list(reversed(await log.rows()))

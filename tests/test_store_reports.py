@@ -1,5 +1,5 @@
 """The question log with several reports side by side: each answer's report in its own column
-(migration m008_report), and the review split by report (`QuestionLog.only_report`,
+(migration m008_report), and the review split by report (`only_report`,
 `kbbot report --report YEAR`)."""
 
 from __future__ import annotations
@@ -14,7 +14,9 @@ import pytest
 
 from bot.cli import run
 from bot.engine import Engine
-from bot.store import MIGRATIONS, QuestionLog, StoreError, migrate
+from bot.openlog import open_log
+from bot.questionlog import StoreError
+from bot.store import MIGRATIONS, migrate
 from tests.review_helpers import asked, seeded_log
 from tests.several_reports import beside
 
@@ -57,7 +59,7 @@ async def test_an_old_log_gets_the_report_column_keeping_its_rows(tmp_path: Path
             " VALUES ('2020-01-01T00:00:00+00:00', 'cli', '旧问题', '旧问题', 0, 'none')"
         )
         await db.commit()
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         [old] = await log.rows()
         assert old["question"] == "旧问题" and old["report"] is None
@@ -66,7 +68,7 @@ async def test_an_old_log_gets_the_report_column_keeping_its_rows(tmp_path: Path
 
 
 async def test_each_row_names_the_report_it_was_answered_from(db: Path) -> None:
-    log = await QuestionLog.open(db)
+    log = await open_log(db)
     try:
         rows = list(reversed(await log.rows()))
         assert [row["report"] for row in rows] == ["2019", "2019", "2020", None]
@@ -75,7 +77,7 @@ async def test_each_row_names_the_report_it_was_answered_from(db: Path) -> None:
 
 
 async def test_a_connection_can_read_only_one_reports_questions(db: Path) -> None:
-    log = await QuestionLog.open(db)
+    log = await open_log(db)
     try:
         await log.only_report("2019")
         totals, _ = await log.overview(None, None)
@@ -90,7 +92,7 @@ async def test_a_connection_can_read_only_one_reports_questions(db: Path) -> Non
         assert await log.count() == 4  # the split is the review's: the log keeps every row
     finally:
         await log.close()
-    other = await QuestionLog.open(db)  # the split is this log object's alone
+    other = await open_log(db)  # the split is this log object's alone
     try:
         totals, _ = await other.overview(None, None)
         assert totals.questions == 4

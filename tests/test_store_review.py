@@ -10,7 +10,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.store import MIGRATIONS, QuestionLog, QuestionRecord, StoreError, migrate, new_ref
+from bot.openlog import open_log
+from bot.questionlog import DuplicateRef, QuestionRecord, StoreError
+from bot.records import new_ref
+from bot.store import MIGRATIONS, migrate
 from tests.review_helpers import NOW
 from tests.review_log import fill_log, generate_rows
 
@@ -39,7 +42,7 @@ async def test_every_old_schema_upgrades_to_the_latest_keeping_rows(
             " VALUES ('2020-01-01T00:00:00+00:00', 'cli', '旧问题', '旧问题', 0, 'none')"
         )
         await db.commit()
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         assert await log.schema_version() == len(MIGRATIONS)
         [old] = await log.rows()
@@ -53,10 +56,10 @@ async def test_every_old_schema_upgrades_to_the_latest_keeping_rows(
 
 
 async def test_a_ref_names_one_question_only(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record(record("一", ref="abc"))
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DuplicateRef):
             await log.record(record("二", ref="abc"))
         assert await log.count() == 1
         assert len(new_ref()) == 11 and new_ref() != new_ref()
@@ -65,9 +68,9 @@ async def test_a_ref_names_one_question_only(tmp_path: Path) -> None:
 
 
 async def test_record_many_is_all_or_nothing(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
-        with pytest.raises(sqlite3.IntegrityError):
+        with pytest.raises(DuplicateRef):
             await log.record_many([record("一", ref="x"), record("二", ref="x")])
         assert await log.count() == 0
         assert await log.record_many([record("一"), record("二")]) == [1, 2]
@@ -77,12 +80,12 @@ async def test_record_many_is_all_or_nothing(tmp_path: Path) -> None:
 
 async def test_review_tools_do_not_create_a_log_that_is_not_there(tmp_path: Path) -> None:
     with pytest.raises(StoreError, match="no question log"):
-        await QuestionLog.open(tmp_path / "typo.sqlite3", create=False)
+        await open_log(tmp_path / "typo.sqlite3", create=False)
     assert not (tmp_path / "typo.sqlite3").exists()
 
 
 async def test_unanswered_returns_only_the_asked_outcomes_newest_first(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record(record("旧", days_ago=2))
         await log.record(record("新", days_ago=1, suggestions=("a", "b")))
@@ -97,7 +100,7 @@ async def test_unanswered_returns_only_the_asked_outcomes_newest_first(tmp_path:
 
 
 async def test_wordings_come_grouped_with_their_counts_and_times(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record_many(
             [
@@ -136,7 +139,7 @@ async def test_wordings_come_grouped_with_their_counts_and_times(tmp_path: Path)
 async def test_wording_detail_counts_weeks_back_from_the_end_and_suggestions_taken(
     tmp_path: Path,
 ) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         ids = await log.record_many(
             [record("护照怎么办理", days_ago=d) for d in (0.5, 1, 6.9, 7.1, 20)]
@@ -152,7 +155,7 @@ async def test_wording_detail_counts_weeks_back_from_the_end_and_suggestions_tak
 
 
 async def test_overview_counts_a_window_in_one_pass(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record_many(
             [
@@ -193,7 +196,7 @@ async def test_review_queries_read_through_indexes(tmp_path: Path, analysed: boo
     order: nothing sorts the whole log before the first row."""
     path = tmp_path / "log.sqlite3"
     await asyncio.to_thread(fill_log, path, generate_rows(3000, NOW, 30), analyse=analysed)
-    log = await QuestionLog.open(path)
+    log = await open_log(path)
     try:
         plans = await log.query_plans()
     finally:
@@ -206,7 +209,7 @@ async def test_review_queries_read_through_indexes(tmp_path: Path, analysed: boo
 
 
 async def test_prune_deletes_only_what_is_older(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record_many([record(f"q{n}", days_ago=n * 50) for n in range(6)])
         cutoff = NOW - timedelta(days=180)
@@ -219,7 +222,7 @@ async def test_prune_deletes_only_what_is_older(tmp_path: Path) -> None:
 
 
 async def test_export_streams_every_column_in_order(tmp_path: Path) -> None:
-    log = await QuestionLog.open(tmp_path / "log.sqlite3")
+    log = await open_log(tmp_path / "log.sqlite3")
     try:
         await log.record_many([record(f"q{n}", days_ago=3 - n) for n in range(3)])
         columns = await log.columns()
@@ -234,8 +237,8 @@ async def test_export_streams_every_column_in_order(tmp_path: Path) -> None:
 
 async def test_backup_is_consistent_while_another_connection_writes(tmp_path: Path) -> None:
     source = tmp_path / "log.sqlite3"
-    writer = await QuestionLog.open(source)
-    reader = await QuestionLog.open(source)
+    writer = await open_log(source)
+    reader = await open_log(source)
     try:
         await writer.record_many([record(f"q{n}") for n in range(500)])
 

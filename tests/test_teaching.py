@@ -16,10 +16,11 @@ from bot import history
 from bot.cli import run
 from bot.engine import Engine
 from bot.history import Actor
+from bot.openlog import open_log
 from bot.preview import compare, format_preview, regression_questions
+from bot.questionlog import QuestionLog, QuestionRecord
 from bot.report import Cluster
 from bot.segment import Segmenter
-from bot.store import QuestionLog, QuestionRecord
 from bot.teaching import ReviewItem, Teacher, _one_word_apart, cluster_key
 
 WORK = "10-work.yaml"
@@ -29,7 +30,7 @@ OTHER = Actor("李主任", "hash-of-other")
 
 @pytest.fixture
 async def log(tmp_path: Path) -> AsyncIterator[QuestionLog]:
-    opened = await QuestionLog.open(tmp_path / "log.sqlite3")
+    opened = await open_log(tmp_path / "log.sqlite3")
     yield opened
     await opened.close()
 
@@ -240,7 +241,7 @@ def _kbbot(kb_dir: Path, db: Path, *args: str, stdin: str = "") -> tuple[int, st
 
 
 async def _log_one(db: Path, question: str) -> None:
-    log = await QuestionLog.open(db)
+    log = await open_log(db)
     await log.record(QuestionRecord("cli", question, question, False, "suggest"))
     await log.close()
 

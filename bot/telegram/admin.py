@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable, Sequence
 
 from telegram import InlineKeyboardMarkup, Message, Update
@@ -21,7 +20,8 @@ from telegram.error import TelegramError
 from bot import history, report
 from bot.engine import Reply
 from bot.knowledge import Problem, fill, fingerprint
-from bot.store import QuestionLog, StoreError
+from bot.openlog import LOG_ERRORS
+from bot.questionlog import QuestionLog, StoreError
 from bot.telegram import review_keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.formatting import esc, problems_html, why_html
@@ -130,7 +130,7 @@ async def note_hand_edits(state: BotState) -> None:
     try:
         async with state.reading() as reader:
             noticed = await history.note_hand_edits(reader, directory)
-    except (StoreError, OSError, sqlite3.Error) as exc:
+    except LOG_ERRORS as exc:
         log.warning("knowledge history not updated: the question log cannot be written: %s", exc)
         return
     for change in noticed:  # at INFO, the reload line says what changed

@@ -53,8 +53,9 @@ from bot.config import Config, ConfigError
 from bot.engine import Engine
 from bot.knowledge import describe_reload
 from bot.logqueue import Backoff, LogQueue
+from bot.openlog import open_log
+from bot.questionlog import StoreError
 from bot.report import REPORT_TZ
-from bot.store import QuestionLog, StoreError
 from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
 from bot.telegram.commands import publish_commands
 from bot.telegram.errors import (
@@ -295,11 +296,10 @@ async def _prepare_log(path: Path) -> None:
     only a warning: the writer retries, and answering does not depend on the log.
     """
     try:
-        prepared = await QuestionLog.open(path)
+        async with open_log(path):
+            pass
     except StoreError as exc:
         log.warning("%s; questions are kept in memory until it can be written", exc)
-        return
-    await prepared.close()
 
 
 async def post_shutdown(app: AnyApplication) -> None:

@@ -11,7 +11,6 @@ came from: a forged press from anyone else is refused and logged, and learns not
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from re import Match
 
@@ -22,8 +21,9 @@ from telegram.error import BadRequest
 from bot import history, report
 from bot.history import Actor
 from bot.kbedit import EditError
+from bot.openlog import LOG_ERRORS
 from bot.privacy import hash_user_id
-from bot.store import QuestionLog, StoreError
+from bot.questionlog import QuestionLog
 from bot.teaching import Planned, ReviewItem, Teacher
 from bot.telegram import admin, keyboards
 from bot.telegram import review_keyboards as rk
@@ -35,7 +35,6 @@ log = logging.getLogger(__name__)
 DEFAULT_UNANSWERED = 10
 MAX_UNANSWERED = 50
 HISTORY_SHOWN = 10
-_LOG_ERRORS = (StoreError, OSError, sqlite3.Error)
 
 
 def actor_of(user: User, state: BotState) -> Actor:
@@ -76,7 +75,7 @@ async def _send_clusters(message: Message, state: BotState, limit: int) -> None:
     try:
         async with state.reading() as log_:
             clusters, items = await _teacher(state).list_clusters(log_, limit)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         log.warning("/unanswered: the question log cannot be read: %s", exc)
         await message.reply_text(esc(state.messages["log_unavailable"]))
         return
@@ -101,7 +100,7 @@ async def show_history(update: Update, context: Context) -> None:
         async with state.reading() as log_:
             await history.note_hand_edits(log_, directory)
             changes = await log_.changes(history.folder_key(directory), HISTORY_SHOWN)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         log.warning("/history: the question log cannot be read: %s", exc)
         await message.reply_text(esc(state.messages["log_unavailable"]))
         return
@@ -138,7 +137,7 @@ async def _planned(
     try:
         async with state.reading() as log_:
             planned = await plan(_teacher(state), log_)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         log.warning("admin preview: the question log cannot be used: %s", exc)
         return esc(state.messages["log_unavailable"]), None
     except EditError as exc:
@@ -200,7 +199,7 @@ async def _with_item(
     try:
         async with state.reading() as log_:
             item = await _teacher(state).item(log_, key)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         log.warning("admin button: the question log cannot be read: %s", exc)
         await query.answer(state.messages["log_unavailable"], show_alert=True)
         return
@@ -349,7 +348,7 @@ async def ignore_cluster(update: Update, context: Context) -> None:
         try:
             async with state.reading() as log_:
                 outcome = await _teacher(state).ignore(log_, item, actor)
-        except _LOG_ERRORS as exc:
+        except LOG_ERRORS as exc:
             log.warning("ignore: the question log cannot be written: %s", exc)
             await query.answer(state.messages["log_unavailable"], show_alert=True)
             return
@@ -371,7 +370,7 @@ async def confirm_edit(update: Update, context: Context) -> None:
     try:
         async with state.reading() as log_:
             outcome = await _teacher(state).confirm(log_, token, actor)
-    except _LOG_ERRORS as exc:
+    except LOG_ERRORS as exc:
         log.warning("confirm: the question log cannot be written: %s", exc)
         await _edit(query, esc(state.messages["log_unavailable"]), None)
         return
@@ -400,7 +399,7 @@ async def cancel_edit(update: Update, context: Context) -> None:
     try:
         async with state.reading() as log_:
             await log_.take_pending(_match(context)[1])
-    except _LOG_ERRORS as exc:  # the preview expires by itself
+    except LOG_ERRORS as exc:  # the preview expires by itself
         log.warning("cancel: the question log cannot be written: %s", exc)
     await query.answer()
     await _edit(query, esc("已取消，知识库没有修改。"), None)

@@ -4,7 +4,7 @@ The same rules as bot/telegram/keyboards.py, where the people's buttons are: one
 format per button with a strict pattern, built and parsed only here, checked against the
 message it came from; and, since these change the knowledge base, checked against the admin
 list on every press. `<key>` is a cluster's stable key (bot.teaching.cluster_key), `<token>` a
-previewed edit's (bot.store.new_ref).
+previewed edit's (bot.records.new_ref).
 
 Formats:
     UL                    the unanswered clusters (the weekly digest's button): a new message

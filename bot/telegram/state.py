@@ -27,8 +27,10 @@ from bot.config import Config
 from bot.engine import Engine, Reply
 from bot.knowledge import Referral
 from bot.logqueue import LogQueue
+from bot.openlog import open_log
 from bot.privacy import hash_user_id
-from bot.store import QuestionLog, record_for
+from bot.questionlog import QuestionLog
+from bot.records import record_for
 from bot.telegram.flood import FloodGuard
 from bot.telegram.formatting import Citing
 from bot.telegram.inbox import Inbox, track_log_job
@@ -118,7 +120,7 @@ class BotState:
             track_log_job(self.questions.submit_feedback(ref, helpful))
 
     def log_feedback_choice(self, ref: str, choice: str) -> None:
-        """What the person chose after 没帮助 (bot.store.FEEDBACK_CHOICES)."""
+        """What the person chose after 没帮助 (bot.questionlog.FEEDBACK_CHOICES)."""
         if self.questions is not None:
             track_log_job(self.questions.submit_feedback_choice(ref, choice))
 
@@ -136,11 +138,8 @@ class BotState:
         if self.questions is not None:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self.questions.flush(), FLUSH_SECONDS)
-        reader = await QuestionLog.open(self.config.db_path)
-        try:
-            yield reader
-        finally:
-            await reader.close()
+        async with open_log(self.config) as qlog:
+            yield qlog
 
 
 def state_of(context: Context) -> BotState:

@@ -43,7 +43,8 @@ sys.path.insert(0, str(ROOT))
 from bot import report, review_cli  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
 from bot.engine import Engine  # noqa: E402
-from bot.store import QuestionLog  # noqa: E402
+from bot.openlog import open_log  # noqa: E402
+from bot.questionlog import QuestionLog  # noqa: E402
 from tests.review_log import fill_log, generate_rows  # noqa: E402
 
 
@@ -81,7 +82,7 @@ def floor(path: Path, window: report.Window) -> float:
 
 
 async def _with_log(path: Path, work: Callable[[QuestionLog], Awaitable[object]]) -> None:
-    log = await QuestionLog.open(path, create=False)
+    log = await open_log(path, create=False)
     try:
         await work(log)
     finally:
@@ -134,7 +135,7 @@ def _peak_mb() -> float:
 
 
 async def _plans(path: Path) -> dict[str, list[str]]:
-    log = await QuestionLog.open(path, create=False)
+    log = await open_log(path, create=False)
     try:
         return await log.query_plans()
     finally:

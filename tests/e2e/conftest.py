@@ -26,7 +26,7 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.config import Config
 from bot.engine import Engine
-from bot.store import QuestionLog
+from bot.openlog import open_log
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.state import STATE_KEY, BotState
 from tests.e2e.fake_bot_api import (
@@ -234,7 +234,7 @@ class RunningBot:
         if jobs is None:
             await self.app.update_queue.join()
         await self.logged(self.submitted if jobs is None else jobs)
-        reader = await QuestionLog.open(self.config.db_path)
+        reader = await open_log(self.config.db_path)
         try:
             return list(reversed(await reader.rows(limit=10_000)))
         finally:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.store import new_ref
+from bot.records import new_ref
 from bot.telegram import keyboards
 from tests.e2e.conftest import RunningBot, StartBot, buttons, callback_data, wait_calls
 from tests.e2e.fake_bot_api import ApiCall

@@ -22,7 +22,9 @@ from hypothesis import strategies as st
 
 from bot.config import Config
 from bot.engine import Engine, prepare_question
+from bot.openlog import open_log
 from bot.privacy import hash_user_id
+from bot.questionlog import QuestionRecord
 from bot.telegram.app import build_application
 from bot.telegram.handlers import without_mention
 from tests.e2e.botproc import (
@@ -289,7 +291,7 @@ async def test_a_log_replaced_while_being_opened_is_opened_anew(
     db = tmp_path / "questions.sqlite3"
     other = tmp_path / "restored.sqlite3"
     for path in (db, other):
-        created = await store.QuestionLog.open(path)
+        created = await open_log(path)
         await created.close()
     real_migrate = store.migrate
     replaced: list[bool] = []
@@ -301,11 +303,11 @@ async def test_a_log_replaced_while_being_opened_is_opened_anew(
         return await real_migrate(connection, upto)  # type: ignore[arg-type]
 
     monkeypatch.setattr(store, "migrate", replaced_meanwhile)
-    log = await store.QuestionLog.open(db)
+    log = await open_log(db)
     try:
         assert replaced and not log.moved()
         await log.record(
-            store.QuestionRecord(
+            QuestionRecord(
                 channel="cli",
                 question="恢复后",
                 normalised="恢复后",

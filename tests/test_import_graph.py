@@ -1,0 +1,145 @@
+"""The direction of imports inside bot/: read from the source with `ast`, nothing is imported.
+
+Only imports that run when a module is imported count (module level, outside
+`if TYPE_CHECKING:`); an import inside a function runs later and cannot make a cycle at import
+time.
+"""
+
+from __future__ import annotations
+
+import ast
+from collections.abc import Iterator
+from functools import cache
+from pathlib import Path
+
+from bot.engine import MAX_INPUT_CHARS
+from bot.questionlog import STORED_LIMIT
+
+BOT = Path(__file__).resolve().parent.parent / "bot"
+
+# The question log's own modules: they must not reach answering, review, Telegram or the CLI.
+QUESTION_LOG = {"bot.questionlog", "bot.store", "bot.privacy"}
+# Modules that may import the SQLite drivers. bot.telegram.inbox keeps Telegram's update journal
+# (inbox.sqlite3, its own file and schema), not the question log.
+SQL_SPEAKERS = {"bot.store", "bot.telegram.inbox"}
+
+
+def _module_name(path: Path) -> str:
+    parts = path.relative_to(BOT.parent).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+MODULES = {_module_name(path): path for path in BOT.rglob("*.py")}
+
+
+def _top_level(body: list[ast.stmt]) -> Iterator[ast.Import | ast.ImportFrom]:
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            yield node
+        elif isinstance(node, ast.If):
+            if "TYPE_CHECKING" not in ast.unparse(node.test):
+                yield from _top_level(node.body)
+                yield from _top_level(node.orelse)
+        elif isinstance(node, ast.Try):
+            for block in (node.body, node.orelse, node.finalbody):
+                yield from _top_level(block)
+            for handler in node.handlers:
+                yield from _top_level(handler.body)
+
+
+@cache
+def imports_of(module: str) -> frozenset[str]:
+    """Every module `module` imports at import time: bot modules by name, others by their top
+    package (sqlite3, aiosqlite, telegram)."""
+    found: set[str] = set()
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    for node in _top_level(tree.body):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        else:
+            assert node.level == 0, f"{module}: use absolute imports"
+            base = node.module or ""
+            names = [
+                f"{base}.{alias.name}" if f"{base}.{alias.name}" in MODULES else base
+                for alias in node.names
+            ]
+        for name in names:
+            found.add(name if name.startswith("bot.") else name.split(".")[0])
+    return frozenset(found)
+
+
+def reached_from(module: str) -> set[str]:
+    """`module` and every bot module it imports, directly or not."""
+    seen = {module}
+    todo = [module]
+    while todo:
+        for name in imports_of(todo.pop()):
+            if name in MODULES and name not in seen:
+                seen.add(name)
+                todo.append(name)
+    return seen
+
+
+def test_only_the_entry_point_imports_the_cli() -> None:
+    for module in MODULES:
+        imported = imports_of(module)
+        if module != "bot.__main__":
+            assert "bot.cli" not in imported, f"{module} imports bot.cli"
+        if module != "bot.cli":
+            assert "bot.review_cli" not in imported, f"{module} imports bot.review_cli"
+
+
+def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> None:
+    for module in QUESTION_LOG:
+        assert reached_from(module) <= QUESTION_LOG, module
+        outside = {name for name in imports_of(module) if not name.startswith("bot.")}
+        assert "telegram" not in outside, module
+
+
+def test_opening_the_log_needs_only_the_log_and_the_configuration() -> None:
+    assert reached_from("bot.openlog") <= QUESTION_LOG | {
+        "bot.openlog",
+        "bot.config",
+        "bot.logsetup",
+    }
+
+
+def test_the_log_is_opened_one_way() -> None:
+    """Only bot.openlog knows the backend classes; everyone else calls `open_log`."""
+    for module in MODULES:
+        if "bot.store" in imports_of(module):
+            assert module == "bot.openlog", f"{module} imports bot.store: use bot.openlog"
+
+
+def test_only_the_store_speaks_sqlite() -> None:
+    for module in MODULES:
+        if {"sqlite3", "aiosqlite"} & imports_of(module):
+            assert module in SQL_SPEAKERS, f"{module} imports a SQLite driver"
+
+
+def test_only_bot_telegram_imports_telegram() -> None:
+    for module in MODULES:
+        if "telegram" in imports_of(module):
+            assert module.startswith("bot.telegram."), module
+
+
+def test_no_import_cycle_among_bot_modules() -> None:
+    done: set[str] = set()
+
+    def visit(module: str, path: tuple[str, ...]) -> None:
+        if module in path:
+            cycle = (*path[path.index(module) :], module)
+            raise AssertionError("import cycle: " + " -> ".join(cycle))
+        if module in done:
+            return
+        for name in sorted(imports_of(module)):
+            if name in MODULES:
+                visit(name, (*path, module))
+        done.add(module)
+
+    for module in sorted(MODULES):
+        visit(module, ())
+
+
+def test_the_log_keeps_twice_what_the_engine_reads() -> None:
+    assert STORED_LIMIT == 2 * MAX_INPUT_CHARS
