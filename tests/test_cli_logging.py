@@ -163,6 +163,9 @@ class Terminal:
     def __init__(self, argv: list[str]) -> None:
         self.pid, self.fd = pty.fork()
         if self.pid == 0:  # the child: become kbbot (nothing else runs here)
+            # As a person's terminal would: Ctrl-C interrupts. A test run started in the
+            # background (`bash .ci/run &`) ignores SIGINT, and exec keeps an ignored signal.
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
             os.chdir(ROOT)
             os.execv(sys.executable, [sys.executable, "-m", "bot", *argv])
         self.seen = b""

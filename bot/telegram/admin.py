@@ -106,13 +106,16 @@ async def explain_last(update: Update, context: Context) -> None:
 # --- reloading ------------------------------------------------------------------------------
 
 
-async def reload(state: BotState) -> list[Problem]:
+async def reload(state: BotState, *, only_if_changed: bool = False) -> list[Problem]:
     """Reload off the event loop: building the matcher takes long enough to stall answers.
 
     After a clean reload, files saved by hand since they were last recorded go into the
-    knowledge history (bot/history.py).
+    knowledge history (bot/history.py). `only_if_changed` (the file watch) looks again once it
+    holds the lock: a /reload it waited for may already have loaded what it saw change.
     """
     async with state.reload_lock:
+        if only_if_changed and not state.engine.changed_on_disk():
+            return []
         stamp = fingerprint(state.engine.directory) if state.engine.directory else None
         problems = await asyncio.to_thread(state.engine.reload)
         broken = any(p.severity == "error" for p in problems)
@@ -183,7 +186,7 @@ async def watch_knowledge(context: Context) -> None:
         return
     if fingerprint(engine.directory) == state.broken_fingerprint:
         return  # already reported; wait for the next save
-    problems = await reload(state)
+    problems = await reload(state, only_if_changed=True)
     errors = _errors(problems)
     if not errors:
         log.debug("knowledge files changed: reloaded %d entries", len(engine.kb.entries))

@@ -116,7 +116,7 @@ async def test_at_info_an_idle_bot_is_silent_and_start_reload_error_and_stop_are
         ("INFO", "bot.telegram.app"),
         ("ERROR", "bot.telegram.errors"),
         ("INFO", "bot.telegram.app"),
-    ]
+    ], [line.message for line in events]
     start, watch_reload, command_reload, error, stop = events
     assert start.message == f"{STARTED}5 entries from {kb_dir}, long polling, 1 admin(s)"
     assert watch_reload.message == (
