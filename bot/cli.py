@@ -19,7 +19,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import IO, Any
 
-from bot.audit import audit_matcher, confusable_questions
+from bot.audit import audit_matcher, collector_paused, confusable_questions, default_jobs
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError
 from bot.console import LOG_WAIT, LineReader, QuestionLogWriter, read_lines
 from bot.document import REPORT_FILE
@@ -298,15 +298,17 @@ class Progress:
             self._pending = False
 
 
-def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> int:
+def kb_check(config: Config, out: IO[str], progress: Progress | None = None, jobs: int = 1) -> int:
     """Validate the knowledge base; errors exit 1, warnings only inform.
 
     Args:
         progress: how a long run says how far it has got (on stderr); None: it does not.
+        jobs: how many processes ask the stored questions (`audit.confusable_questions`).
     """
     directory = config.knowledge_dir
     try:
-        kb = load_knowledge(directory)
+        with collector_paused():
+            kb = load_knowledge(directory)
     except KnowledgeError as exc:
         problems = exc.problems
         for problem in problems:
@@ -319,7 +321,9 @@ def kb_check(config: Config, out: IO[str], progress: Progress | None = None) -> 
     found: list[Problem] = []
     for own in [part.kb for part in kb.reports] or [kb]:  # each report is matched on its own
         matcher = audit_matcher(own)
-        found += confusable_questions(matcher, progress.count if progress is not None else None)
+        found += confusable_questions(
+            matcher, progress.count if progress is not None else None, jobs=jobs
+        )
     warnings: list[Problem] = [*kb.warnings, *found]
     for problem in warnings:
         out.write(f"{problem}\n")
@@ -511,6 +515,17 @@ def _db_argument(value: str) -> Path:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
 
+def _positive(value: str) -> int:
+    """An argparse type: a whole number of at least 1."""
+    try:
+        number = int(value)
+    except ValueError:
+        number = 0
+    if number < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number of at least 1, not {value!r}")
+    return number
+
+
 def build_parser() -> argparse.ArgumentParser:
     """`kbbot`'s arguments. --knowledge and --db are global: they go before the command
     (`kbbot --db X log export`) or after it (`kbbot log export --db X`), for every command."""
@@ -563,7 +578,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     kb_cmd = commands.add_parser("kb", parents=[common], help="knowledge base tools")
     kb_commands = kb_cmd.add_subparsers(dest="kb_command", metavar="KB_COMMAND", required=True)
-    kb_commands.add_parser("check", parents=[common], help="validate every knowledge file")
+    check_cmd = kb_commands.add_parser(
+        "check", parents=[common], help="validate every knowledge file"
+    )
+    check_cmd.add_argument(
+        "--jobs",
+        type=_positive,
+        default=default_jobs(),
+        metavar="N",
+        help="processes that check the questions of a large base (default: one per CPU, "
+        f"here {default_jobs()})",
+    )
     kb_commands.add_parser("export", parents=[common], help="print all entries as JSON")
     draft_cmd = kb_commands.add_parser(
         "draft",
@@ -644,7 +669,7 @@ def run(
         if args.kb_command == "draft":
             return kb_draft(config, args.report, args.draft_out, out)
         if args.kb_command == "check":
-            return kb_check(config, out, progress=Progress(sys.stderr))
+            return kb_check(config, out, progress=Progress(sys.stderr), jobs=args.jobs)
         return kb_export(config, out)
     except (CliError, ConfigError) as exc:
         print(f"kbbot: error: {exc}", file=sys.stderr)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
@@ -297,11 +297,20 @@ class Matcher:
             return text
 
         self.segmenter = Segmenter(self._terms(normalise))
+        # Segmented once too: entries may share an answer, and a passage is often the answer.
+        segmented: dict[str, list[str]] = {}
+
+        def words_of(norm: str) -> list[str]:
+            words = segmented.get(norm)
+            if words is None:
+                words = segmented[norm] = self.segmenter.search_words(norm)
+            return words
+
         texts_by_entry: list[list[tuple[str, _Text]]] = []
         self._entries: list[_EntryTexts] = []
-        char_df: dict[str, int] = defaultdict(int)
-        pinyin_df: dict[str, int] = defaultdict(int)
-        word_df: dict[str, int] = defaultdict(int)
+        char_df: Counter[str] = Counter()
+        pinyin_df: Counter[str] = Counter()
+        word_df: Counter[str] = Counter()
         default_years = report_years(self.kb.document.title) if self.kb.document else frozenset()
         self.report_years = default_years
         for entry in self.kb.entries:
@@ -321,7 +330,7 @@ class Matcher:
             words = frozenset(
                 word
                 for text in (combined_norm, answer_norm, passage_norm)
-                for word in self.segmenter.search_words(text)
+                for word in words_of(text)
             )
             texts = _EntryTexts(
                 text_of(combined_norm),
@@ -333,11 +342,10 @@ class Matcher:
                 is_plan_section(entry.source),
             )
             self._entries.append(texts)
-            for tok in {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}:
-                char_df[tok] += 1
-                pinyin_df[fuzzy_pinyin(tok)] += 1
-            for word in words:
-                word_df[word] += 1
+            seen = {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}
+            char_df.update(seen)
+            pinyin_df.update(map(fuzzy_pinyin, seen))
+            word_df.update(words)
         # What each section speaks of, for the counted-word check (constraints.py).
         section_text: dict[str, list[str]] = defaultdict(list)
         for entry, texts in zip(self.kb.entries, self._entries, strict=True):

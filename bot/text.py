@@ -22,7 +22,6 @@ from bot.privacy import cut as cut
 from bot.privacy import repair as repair
 
 _CJK = r"\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff"
-_CJK_RE = re.compile(f"[{_CJK}]")
 # A token is one CJK character, or a run of latin letters / digits (a number keeps its
 # decimal point and percent sign: "92.3%", "2019年" -> "2019", "年").
 _TOKEN_RE = re.compile(f"[{_CJK}]|[a-z]+|\\d+(?:\\.\\d+)?%?")
@@ -303,15 +302,16 @@ def tokens(text: str) -> list[str]:
 
 def compact(text: str) -> str:
     """Join tokens so CJK runs have no spaces and latin words/numbers keep one between them."""
-    out: list[str] = []
-    prev_cjk = True
-    for tok in _TOKEN_RE.findall(text):
-        cjk = bool(_CJK_RE.fullmatch(tok))
-        if out and not cjk and not prev_cjk:
-            out.append(" ")
-        out.append(tok)
-        prev_cjk = cjk
-    return "".join(out)
+    return _joined(_TOKEN_RE.findall(text))
+
+
+# Between two tokens joined by one space, the space `compact` drops: one beside a CJK character.
+_CJK_SPACE_RE = re.compile(f" (?=[{_CJK}])|(?<=[{_CJK}]) ")
+
+
+def _joined(toks: Iterable[str]) -> str:
+    """Tokens joined as `compact` joins them (one regex pass: normalising calls it three times)."""
+    return _CJK_SPACE_RE.sub("", " ".join(toks))
 
 
 def is_cjk(token: str) -> bool:
@@ -366,7 +366,9 @@ class Normaliser:
     synonyms: Mapping[str, str] = field(default_factory=dict)
     fillers: tuple[str, ...] = DEFAULT_FILLERS
     stopwords: frozenset[str] = ENGLISH_STOPWORDS
-    _synonym_index: dict[str, list[str]] = field(init=False, default_factory=dict, repr=False)
+    _synonym_index: dict[str, list[tuple[int, frozenset[str]]]] = field(
+        init=False, default_factory=dict, repr=False
+    )
     _synonym_map: dict[str, str] = field(init=False, default_factory=dict, repr=False)
     _filler_re: re.Pattern[str] = field(init=False, repr=False)
 
@@ -382,9 +384,13 @@ class Normaliser:
             if key and value:
                 mapping[key] = value
                 mapping.setdefault(value, value)
-        index: dict[str, list[str]] = {}
-        for key in sorted(mapping, key=len, reverse=True):
-            index.setdefault(key[0], []).append(key)
+        by_start: dict[str, dict[int, set[str]]] = {}
+        for key in mapping:
+            by_start.setdefault(key[0], {}).setdefault(len(key), set()).add(key)
+        index = {
+            start: [(size, frozenset(keys)) for size, keys in sorted(sizes.items(), reverse=True)]
+            for start, sizes in by_start.items()
+        }
         object.__setattr__(self, "_synonym_index", index)
         object.__setattr__(self, "_synonym_map", mapping)
 
@@ -399,22 +405,24 @@ class Normaliser:
         if self._synonym_index:
             text = self._apply_synonyms(text)
         text = self._filler_re.sub(" ", text)
-        words = [tok for tok in tokens(text) if is_cjk(tok) or tok not in self.stopwords]
-        return compact(" ".join(words))
+        stopwords = self.stopwords
+        return _joined(tok for tok in tokens(text) if tok not in stopwords or is_cjk(tok))
 
     def _apply_synonyms(self, text: str) -> str:
         """Replace variants by canonicals, leftmost-longest, collapsing back-to-back repeats.
 
         "告政府的官司" has two variants of 行政诉讼 side by side; the question mentions it once.
-        A first-character index keeps this to a few `startswith` checks per position.
+        The variants are indexed by first character and length, longest first, so a position
+        costs one set look-up per length a variant starting there has (not one per variant).
         """
         index, mapping = self._synonym_index, self._synonym_map
         out: list[str] = []
         last_canonical = ""
         i, size = 0, len(text)
         while i < size:
-            for key in index.get(text[i], ()):
-                if text.startswith(key, i) and _whole_word(text, i, i + len(key)):
+            for length, keys in index.get(text[i], ()):
+                key = text[i : i + length]
+                if key in keys and _whole_word(text, i, i + length):
                     canonical = mapping[key]
                     if canonical != last_canonical:
                         out.append(canonical)

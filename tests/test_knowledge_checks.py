@@ -9,18 +9,23 @@ the size of the base (tests/bench/bench_kb_check.py measures it).
 from __future__ import annotations
 
 import ast
+import gc
 import io
 import json
 import os
+import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot.audit import audit_matcher, confusable_questions
+from bot import audit
+from bot.audit import audit_matcher, collector_paused, confusable_questions
 from bot.cli import Progress, kb_check, run
 from bot.config import SHIPPED_KNOWLEDGE, Config
 from bot.engine import MAX_QUESTION_CHARS, Engine, Kind
@@ -348,6 +353,140 @@ def test_the_confusable_check_asks_each_stored_question_once_and_reports_progres
     stored = [q for entry in matcher.kb.entries for q in entry.questions]
     assert asked == stored
     assert seen[0] == (0, len(stored)) and seen[-1] == (len(stored), len(stored))
+
+
+def test_worker_processes_find_the_warnings_one_process_finds_in_the_same_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not audit._can_fork():
+        pytest.skip("workers are forked, and this process cannot fork safely")
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 0)  # the shipped base is small
+    matcher = audit_matcher(load_knowledge(SHIPPED_KNOWLEDGE))
+    alone = confusable_questions(matcher)
+    seen: list[tuple[int, int]] = []
+    shared = confusable_questions(matcher, lambda done, total: seen.append((done, total)), jobs=2)
+    assert alone and shared == alone
+    total = sum(len(entry.questions) for entry in matcher.kb.entries)
+    assert seen[0] == (0, total) and seen[-1] == (total, total)
+    assert seen == sorted(seen)
+
+
+def test_with_jobs_every_question_is_asked_once_in_a_worker_and_reported_in_order(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    if not audit._can_fork():
+        pytest.skip("workers are forked, and this process cannot fork safely")
+    monkeypatch.setattr(audit, "PARALLEL_FROM", 0)
+
+    def where_asked(_matcher: Matcher, entry: object, question: str, _floor: float) -> Problem:
+        return Problem("", 0, f"{question}@{os.getpid()}", "warning")
+
+    monkeypatch.setattr(audit, "_confusable", where_asked)
+    matcher = audit_matcher(load_knowledge(SHIPPED_KNOWLEDGE))
+    found = [p.message.rpartition("@") for p in confusable_questions(matcher, jobs=2)]
+    assert [question for question, _, _ in found] == [
+        q for entry in matcher.kb.entries for q in entry.questions
+    ]
+    workers = {int(pid) for _, _, pid in found}
+    assert os.getpid() not in workers and 1 <= len(workers) <= 2
+
+
+# `kbbot kb check --jobs 2` on the shipped base, in workers, each question slowed down so that
+# a signal arrives while the workers are busy.
+SLOW_CHECK = """
+import time
+from bot import audit
+audit.PARALLEL_FROM = 0
+ask = audit._confusable
+audit._confusable = lambda *question: time.sleep(0.05) or ask(*question)
+from bot.cli import main
+main()
+"""
+
+
+@pytest.mark.parametrize(
+    ("stop", "status"),
+    [
+        (lambda process: os.killpg(process.pid, signal.SIGINT), 130),  # Ctrl-C in a terminal
+        (lambda process: process.terminate(), 128 + signal.SIGTERM),  # kill, timeout, systemd
+    ],
+    ids=["ctrl-c", "sigterm"],
+)
+def test_a_check_stopped_in_its_workers_stops_them_quietly(
+    tmp_path: Path, stop: object, status: int
+) -> None:
+    if not audit._can_fork() or shutil.which("pgrep") is None or not Path("/proc/self").exists():
+        pytest.skip("needs fork, pgrep and /proc to start and then look for the workers")
+    err_path = tmp_path / "stderr"
+    with err_path.open("w") as err:
+        process = subprocess.Popen(
+            [sys.executable, "-c", SLOW_CHECK, "kb", "check", "--jobs", "2"],
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+            cwd=ROOT,
+            env={**os.environ, "KBBOT_KNOWLEDGE": str(SHIPPED_KNOWLEDGE)},
+            start_new_session=True,
+        )
+        try:
+            workers: list[int] = []
+            for _ in range(600):  # until both workers have started
+                time.sleep(0.1)
+                found = subprocess.run(["pgrep", "-P", str(process.pid)], capture_output=True)
+                workers = [int(pid) for pid in found.stdout.split()]
+                if len(workers) == 2:
+                    break
+            assert len(workers) == 2
+            time.sleep(0.5)  # into their first questions
+            stop(process)  # type: ignore[operator]
+            assert process.wait(timeout=60) == status
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    for _ in range(100):  # the workers are gone with it (and reaped by init)
+        if not any(Path(f"/proc/{pid}").exists() for pid in workers):
+            break
+        time.sleep(0.1)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
+    assert "Traceback" not in err_path.read_text(encoding="utf-8")
+
+
+def test_a_small_base_is_checked_in_this_process_whatever_the_jobs(kb_dir: Path) -> None:
+    matcher = audit_matcher(load_knowledge(kb_dir))
+    asked_here: list[int] = []
+    rank = matcher.rank
+
+    def counted(question: str, **kw: object) -> object:
+        asked_here.append(os.getpid())
+        return rank(question, **kw)  # type: ignore[arg-type]
+
+    matcher.rank = counted  # type: ignore[method-assign]
+    confusable_questions(matcher, jobs=4)
+    assert asked_here == [os.getpid()] * sum(len(e.questions) for e in matcher.kb.entries)
+
+
+@pytest.mark.parametrize("enabled", [True, False])
+def test_the_collector_pause_leaves_the_collector_as_it_found_it(enabled: bool) -> None:
+    was = gc.isenabled()
+    (gc.enable if enabled else gc.disable)()
+    try:
+        with collector_paused():
+            assert not gc.isenabled()
+        assert gc.isenabled() is enabled
+        with pytest.raises(RuntimeError), collector_paused():
+            raise RuntimeError
+        assert gc.isenabled() is enabled
+    finally:
+        (gc.enable if was else gc.disable)()
+
+
+def test_kb_check_takes_a_number_of_jobs(kb_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = io.StringIO()
+    assert run(["kb", "check", "--knowledge", str(kb_dir), "--jobs", "2"], out=out) == 0
+    assert "知识库检查通过" in out.getvalue()
+    with pytest.raises(SystemExit) as usage:
+        run(["kb", "check", "--knowledge", str(kb_dir), "--jobs", "0"], out=io.StringIO())
+    assert usage.value.code == 2
+    assert "--jobs: expected a whole number of at least 1, not '0'" in capsys.readouterr().err
 
 
 def test_a_long_kb_check_shows_how_far_it_has_got_on_stderr(kb_dir: Path, tmp_path: Path) -> None:

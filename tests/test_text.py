@@ -10,11 +10,14 @@ from bot.text import (
     Normaliser,
     chinese_to_number,
     clean,
+    compact,
     fuzzy_pinyin,
     invert_synonyms,
+    is_cjk,
     question_word_mask,
     tokens,
 )
+from bot.text import _whole_word as whole_word
 
 
 @pytest.mark.parametrize(
@@ -128,6 +131,64 @@ def test_normalise_never_crashes_and_returns_clean_tokens(text: str) -> None:
 def test_clean_is_idempotent(text: str) -> None:
     once = clean(text)
     assert clean(once) == once
+
+
+def _compact_token_by_token(text: str) -> str:
+    """`compact` as its docstring states it, one token at a time."""
+    out: list[str] = []
+    prev_cjk = True
+    for tok in tokens(text):
+        cjk = is_cjk(tok)
+        if out and not cjk and not prev_cjk:
+            out.append(" ")
+        out.append(tok)
+        prev_cjk = cjk
+    return "".join(out)
+
+
+# Han characters, latin letters, digits of two scripts, spaces and a little punctuation.
+_MIXED_TEXT = st.text(alphabet="行政复议案卷律所 abcsz019٣.%、\t", max_size=40)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_MIXED_TEXT)
+def test_compact_keeps_one_space_only_between_latin_words_and_numbers(text: str) -> None:
+    assert compact(text) == _compact_token_by_token(text)
+
+
+def _synonyms_key_by_key(normaliser: Normaliser, text: str) -> str:
+    """Leftmost-longest replacement trying every variant in turn (what the index speeds up)."""
+    mapping = normaliser._synonym_map
+    keys = sorted(mapping, key=len, reverse=True)
+    out: list[str] = []
+    last = ""
+    i = 0
+    while i < len(text):
+        for key in keys:
+            if text.startswith(key, i) and whole_word(text, i, i + len(key)):
+                if mapping[key] != last:
+                    out.append(mapping[key])
+                last = mapping[key]
+                i += len(key)
+                break
+        else:
+            out.append(text[i])
+            last = "" if text[i] != " " else last
+            i += 1
+    return "".join(out)
+
+
+_VARIANTS = st.text(alphabet="行政复议案卷律所 abcs19", min_size=1, max_size=5)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(_VARIANTS, _VARIANTS, max_size=8), _MIXED_TEXT)
+def test_synonyms_replace_the_longest_whole_word_variant_first(
+    synonyms: dict[str, str], text: str
+) -> None:
+    normaliser = Normaliser(synonyms)
+    text = compact(text)
+    assert normaliser._apply_synonyms(text) == _synonyms_key_by_key(normaliser, text)
 
 
 @pytest.mark.parametrize(
