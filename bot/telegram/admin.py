@@ -19,7 +19,7 @@ from telegram.error import TelegramError
 
 from bot import history, report
 from bot.engine import Reply
-from bot.knowledge import Problem, fill, fingerprint
+from bot.knowledge import Problem, describe_reload, fill, fingerprint
 from bot.openlog import LOG_ERRORS
 from bot.questionlog import QuestionLog, StoreError
 from bot.telegram import review_keyboards
@@ -117,7 +117,12 @@ async def reload(state: BotState, *, only_if_changed: bool = False) -> list[Prob
         if only_if_changed and not state.engine.changed_on_disk():
             return []
         stamp = fingerprint(state.engine.directory) if state.engine.directory else None
+        before = state.engine.kb
         problems = await asyncio.to_thread(state.engine.reload)
+        if state.engine.kb is not before:
+            # The one INFO line per reload (the engine's own is DEBUG), written here under the
+            # lock: a /reload and a look of the file watch that overlap each report their own.
+            log.info("%s", describe_reload(before, state.engine.kb))
         broken = any(p.severity == "error" for p in problems)
         state.broken_fingerprint = stamp if broken else None
         if not broken:

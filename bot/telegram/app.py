@@ -5,8 +5,8 @@ admin.py and errors.py. `build_application` is what `kbbot run`, the end-to-end 
 benchmark all use, so they exercise exactly the production bot.
 
 It also writes the lines an operator reads at INFO about the bot as a whole (bot/logsetup.py):
-one when it has started (what it serves and how), one when it has stopped, and one per reload
-of the knowledge saying what changed (`reports_reload`).
+one when it has started (what it serves and how) and one when it has stopped; the one line per
+reload of the knowledge, saying what changed, is admin.reload's.
 
 `serve` runs it the way PTB's `run_polling`/`run_webhook` would, with three differences a
 production bot needs: a Bot API that cannot be reached at start is one log line and a retry
@@ -22,13 +22,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
-import functools
 import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
-from typing import Any, ParamSpec, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from telegram import LinkPreviewOptions, Update
@@ -37,7 +36,6 @@ from telegram.error import InvalidToken, NetworkError, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
-    CallbackContext,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
     CommandHandler,
@@ -51,7 +49,6 @@ from telegram.ext import (
 
 from bot.config import Config, ConfigError
 from bot.engine import Engine
-from bot.knowledge import describe_reload
 from bot.logqueue import Backoff, LogQueue
 from bot.openlog import open_log
 from bot.questionlog import StoreError
@@ -68,7 +65,7 @@ from bot.telegram.errors import (
 from bot.telegram.flood import TAP_ALLOWANCE, FloodGuard
 from bot.telegram.health import schedule_health_route
 from bot.telegram.inbox import INBOX_FILE, Inbox, InboxProcessor, InboxQueue
-from bot.telegram.state import STATE_KEY, BotState, Context, state_of
+from bot.telegram.state import STATE_KEY, BotState, Context
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +96,6 @@ DRAIN_SECONDS = 15.0
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
 T = TypeVar("T")
-P = ParamSpec("P")
 
 # The job that looks at the knowledge files (its name is in apscheduler's DEBUG lines).
 WATCH_JOB = "watch_knowledge"
@@ -194,9 +190,7 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     app.add_handler(CommandHandler("history", review.show_history, filters=new & is_admin))
     app.add_handler(CommandHandler("undo", review.undo_last, filters=new & is_admin))
     app.add_handler(CommandHandler("why", admin.explain_last, filters=new & is_admin))
-    app.add_handler(
-        CommandHandler("reload", reports_reload(admin.reload_knowledge), filters=new & is_admin)
-    )
+    app.add_handler(CommandHandler("reload", admin.reload_knowledge, filters=new & is_admin))
     app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
     app.add_handler(
         MessageHandler(new & filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.bot_added_to_group)
@@ -231,7 +225,7 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
         (review_keyboards.PICK_RE, review.attach_picked),
         (review_keyboards.SYNONYM_RE, review.add_synonym),
         (review_keyboards.IGNORE_RE, review.ignore_cluster),
-        (review_keyboards.CONFIRM_RE, reports_reload(review.confirm_edit)),
+        (review_keyboards.CONFIRM_RE, review.confirm_edit),
         (review_keyboards.CANCEL_RE, review.cancel_edit),
         (review_keyboards.UNDO_RE, review.undo_pressed),
     ):
@@ -273,7 +267,7 @@ def _watch_knowledge(jobs: JobQueue[Any], interval: float) -> None:
     as misfired would end the chain; and none is scheduled once the Application is stopping,
     so the JobQueue's shutdown never finds a look under way to cancel.
     """
-    watch = reports_reload(admin.watch_knowledge)
+    watch = admin.watch_knowledge
 
     def schedule() -> None:
         jobs.run_once(look, interval, name=WATCH_JOB, job_kwargs={"misfire_grace_time": None})
@@ -315,35 +309,6 @@ async def post_shutdown(app: AnyApplication) -> None:
     if state.inbox is not None:
         await state.inbox.close()
     log.info("bot stopped")
-
-
-# --- the reload line ------------------------------------------------------------------------
-
-
-def reports_reload(
-    callback: Callable[P, Awaitable[None]],
-) -> Callable[P, Coroutine[Any, Any, None]]:
-    """`callback`, a handler or job that may reload the knowledge, followed by one INFO line
-    saying what the reload changed (`describe_reload`), if it reloaded; nothing if it did not.
-
-    This is the only INFO line about a reload: the engine and the admin module that do the
-    work log theirs at DEBUG.
-    """
-
-    @functools.wraps(callback)
-    async def reporting(*args: P.args, **kwargs: P.kwargs) -> None:
-        context = args[-1]
-        if not isinstance(context, CallbackContext):
-            raise TypeError(f"{callback.__name__} is not a handler or job callback")
-        engine = state_of(context).engine
-        before = engine.kb
-        try:
-            await callback(*args, **kwargs)
-        finally:
-            if engine.kb is not before:
-                log.info("%s", describe_reload(before, engine.kb))
-
-    return reporting
 
 
 def webhook_options(config: Config) -> dict[str, Any]:

@@ -112,8 +112,8 @@ async def test_at_info_an_idle_bot_is_silent_and_start_reload_error_and_stop_are
     events = [line for line in lines if line not in migrations]
     assert [(line.level, line.logger) for line in events] == [
         ("INFO", "bot.telegram.app"),
-        ("INFO", "bot.telegram.app"),
-        ("INFO", "bot.telegram.app"),
+        ("INFO", "bot.telegram.admin"),
+        ("INFO", "bot.telegram.admin"),
         ("ERROR", "bot.telegram.errors"),
         ("INFO", "bot.telegram.app"),
     ], [line.message for line in events]
