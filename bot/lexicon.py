@@ -123,15 +123,9 @@ def _parse(data: resources.abc.Traversable) -> dict[str, frozenset[str]]:
     return {word: frozenset(senses) for word, senses in words.items() if senses}
 
 
-def _spread(senses: Mapping[str, frozenset[str]]) -> Mapping[str, int]:
-    """How many words each sense belongs to (for the packaged dictionary: once per process)."""
-    if senses is dictionary():
-        return _dictionary_spread()
-    return _count_spread(senses)
-
-
 @cache
 def _dictionary_spread() -> Mapping[str, int]:
+    """How many words each sense of the packaged dictionary belongs to (once per process)."""
     return _count_spread(dictionary())
 
 
@@ -174,8 +168,10 @@ class Bridges:
     def _prepared(self) -> tuple[Mapping[str, frozenset[str]], dict[str, set[str]]]:
         """The dictionary, and the knowledge base's words by each specific sense."""
         if not self._ready:
-            senses = dictionary() if self._given is None else self._given
-            spread = _spread(senses)
+            if self._given is None:
+                senses, spread = dictionary(), _dictionary_spread()
+            else:
+                senses, spread = self._given, _count_spread(self._given)
             by_sense: dict[str, set[str]] = defaultdict(set)
             for word in self._vocabulary:
                 for sense in senses.get(word, ()):
