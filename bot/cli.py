@@ -30,7 +30,7 @@ from bot.health import health_command
 from bot.knowledge import Entry, KnowledgeError, Problem, Section, knowledge_files, load_knowledge
 from bot.logsetup import configure_logging
 from bot.openlog import LOG_ERRORS, damaged_log_advice, is_damaged
-from bot.questionlog import parse_log_url
+from bot.questionlog import LogURL, parse_log_url
 from bot.review_cli import (
     HISTORY_COMMANDS,
     REVIEW_COMMANDS,
@@ -110,7 +110,7 @@ async def ask(
     """
     engine = load_engine(config)
     label = engine.message("source_label")
-    async with QuestionLogWriter(config.db_path, log_questions, wait=log_wait) as writer:
+    async with QuestionLogWriter(config.db, log_questions, wait=log_wait) as writer:
         async for raw in read_lines(questions):
             question = raw.rstrip("\r\n")
             reply = engine.respond(question)
@@ -151,7 +151,7 @@ async def chat(
     )
     menu = ConsoleMenu()
     context: Context | None = None  # the last answered question, for follow-ups (那2018年呢)
-    async with QuestionLogWriter(config.db_path, log_questions, wait=log_wait) as writer:
+    async with QuestionLogWriter(config.db, log_questions, wait=log_wait) as writer:
         reader = LineReader(stdin)
         while True:
             if interactive:
@@ -498,19 +498,19 @@ def _global_options(default: object) -> argparse.ArgumentParser:
     options.add_argument(
         "--db",
         type=_db_argument,
-        metavar="PATH",
+        metavar="PATH|URL",
         default=default,
-        help="question log SQLite file or sqlite:/// URL "
+        help="question log: a SQLite file (or sqlite:/// URL) or a postgresql:// URL "
         "(env KBBOT_DB; default: ~/.local/share/kbbot/questions.sqlite3)",
     )
     return options
 
 
-def _db_argument(value: str) -> Path:
+def _db_argument(value: str) -> LogURL:
     """--db as KBBOT_DB takes it (`bot.questionlog.parse_log_url`), refused by argparse in one
     line ("argument --db: ...")."""
     try:
-        return parse_log_url(value).path
+        return parse_log_url(value)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from exc
 
@@ -635,7 +635,7 @@ def run(
     try:
         config = Config.from_env(
             knowledge_dir=args.knowledge,
-            db_path=args.db,
+            db=args.db,
             webhook_url=getattr(args, "webhook_url", None),
             webhook_listen=getattr(args, "listen", None),
             webhook_port=getattr(args, "port", None),
@@ -675,11 +675,11 @@ def run(
         print(f"kbbot: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except LOG_ERRORS as exc:
-        if config is None or not is_damaged(exc):
+        if config is None or config.db.path is None or not is_damaged(exc):
             raise
         # A damaged log (pages corrupted behind a valid header) opens, and fails only where a
         # command reads the damaged pages: say so, with the commands that restore it.
-        advice = damaged_log_advice(config.db_path, str(exc))
+        advice = damaged_log_advice(config.db.path, str(exc))
         print(f"kbbot: error: the question log {advice}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

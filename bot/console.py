@@ -25,6 +25,7 @@ from typing import IO, cast
 
 from bot.engine import Reply
 from bot.logqueue import LogQueue
+from bot.openlog import LogTarget, log_url
 from bot.questionlog import StoreError
 from bot.records import record_for
 
@@ -121,20 +122,20 @@ class QuestionLogWriter:
     always exits, and trouble is one warning line on stderr instead of the writer's own log.
 
     Args:
-        db_path: the question log.
+        target: the question log (`bot.openlog.LogTarget`).
         enabled: False for --no-log: nothing is opened or written.
         wait: seconds to wait for a locked log after the last answer.
     """
 
-    def __init__(self, db_path: Path, enabled: bool, *, wait: float = LOG_WAIT) -> None:
-        self.db_path, self.enabled, self.wait = db_path, enabled, wait
+    def __init__(self, target: LogTarget, enabled: bool, *, wait: float = LOG_WAIT) -> None:
+        self.target, self.enabled, self.wait = target, enabled, wait
         self.queue: LogQueue | None = None
         self._notes = _WriterNotes()
 
     async def __aenter__(self) -> QuestionLogWriter:
         if self.enabled:
             self._notes.attach()
-            self.queue = LogQueue(self.db_path, busy_timeout=BUSY_TIMEOUT)
+            self.queue = LogQueue(self.target, busy_timeout=BUSY_TIMEOUT)
             await self.queue.start()
         return self
 
@@ -169,14 +170,13 @@ class QuestionLogWriter:
 
     def _warn(self, left: int, spill: Path, *, saved: bool) -> None:
         error = self._notes.error
+        where = log_url(self.target).shown
         if error is None:
-            reason = (
-                f"{self.db_path} did not answer within {self.wait:g} s: locked by another process?"
-            )
+            reason = f"{where} did not answer within {self.wait:g} s: locked by another process?"
         elif isinstance(error, StoreError):
             reason = str(error)
         else:
-            reason = f"{self.db_path}: {error}"
+            reason = f"{where}: {error}"
         count = f"{left} question{'s' if left > 1 else ''}"
         if saved:
             line = f"{count} not logged yet ({reason}); saved to {spill}, to be logged at the next start"

@@ -6,12 +6,13 @@ transaction each). When the database is locked, read-only, deleted or missing, t
 the records in memory, says so in the bot's own log once per outage, reconnects and retries
 with a growing delay until it can write again. `close()` drains everything; whatever still
 cannot be written at shutdown is saved (masked, as every `QuestionRecord` is) to a
-`.pending.jsonl` file beside the database
-(`PendingFile`) and written at the next start, so no question is lost on a clean shutdown.
+`.pending.jsonl` file beside the database (for a server database, in the data directory:
+`bot.openlog.local_path`) and written at the next start (`PendingFile`), so no question is
+lost on a clean shutdown.
 
 For the Telegram front end (issue 3):
 
-    queue = LogQueue(config.db_path)
+    queue = LogQueue(config)
     await queue.start()                      # post_init; never fails because of the database
     ref = new_ref()                          # bot.records.new_ref: put it in the buttons' data
     queue.submit(record_for(reply, ..., ref=ref))     # returns a future of the row id
@@ -41,7 +42,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from bot.openlog import LOG_ERRORS, open_log
+from bot.openlog import LOG_ERRORS, LogTarget, local_path, log_url, open_log
 from bot.questionlog import (
     DIRECTORY_MODE,
     FEEDBACK_CHOICES,
@@ -335,8 +336,9 @@ class LogQueue:
     """An ordered, retrying, background writer in front of a `QuestionLog`.
 
     Args:
-        path: the SQLite file (opened, created and migrated by the writer itself, so a broken
-            database never stops the bot from starting).
+        target: the question log (`bot.openlog.LogTarget`: a Config, a SQLite file or a URL),
+            opened, created and migrated by the writer itself, so a broken database never stops
+            the bot from starting.
         backoff: delays between attempts while the database is unavailable.
         busy_timeout: how long one attempt waits for another connection's lock; short,
             because the queue retries rather than blocking.
@@ -347,15 +349,17 @@ class LogQueue:
 
     def __init__(
         self,
-        path: Path,
+        target: LogTarget,
         *,
         backoff: Backoff | None = None,
         busy_timeout: float = 0.5,
         max_pending: int = 50_000,
         batch_size: int = 500,
     ) -> None:
-        self.path = path
-        self.spill_path = path.with_name(path.name + SPILL_SUFFIX)
+        self.target = target
+        self.location = log_url(target).shown  # for messages: a URL's password is masked
+        local = local_path(target)
+        self.spill_path = local.with_name(local.name + SPILL_SUFFIX)
         self._pending_file = PendingFile(self.spill_path)
         self.backoff = backoff or Backoff()
         self.busy_timeout = busy_timeout
@@ -465,7 +469,7 @@ class LogQueue:
                 log.error(
                     "question log backlog is full (%d waiting for %s): dropped %d so far",
                     len(self._jobs),
-                    self.path,
+                    self.location,
                     self.dropped,
                 )
             job.give_up()
@@ -499,7 +503,7 @@ class LogQueue:
             await self._replay_spill(qlog)
             results = await self._apply(qlog, batch)
             if qlog.moved():  # deleted while we wrote: those rows went with it; write again
-                raise StoreError(f"{self.path} was deleted or replaced while being written")
+                raise StoreError(f"{self.location} was deleted or replaced while being written")
         except _UNAVAILABLE as exc:
             await self._unavailable(exc)
             return True
@@ -536,10 +540,10 @@ class LogQueue:
 
     async def _connect(self) -> QuestionLog:
         if self._qlog is not None and self._qlog.moved():
-            log.warning("question log %s was deleted or replaced: reopening it", self.path)
+            log.warning("question log %s was deleted or replaced: reopening it", self.location)
             await self._disconnect()
         if self._qlog is None:
-            self._qlog = await open_log(self.path, busy_timeout=self.busy_timeout)
+            self._qlog = await open_log(self.target, busy_timeout=self.busy_timeout)
         return self._qlog
 
     async def _disconnect(self) -> None:
@@ -586,7 +590,7 @@ class LogQueue:
         if self._outage == 1:
             log.warning(
                 "cannot write the question log %s (%s); keeping %d job(s) and retrying",
-                self.path,
+                self.location,
                 exc,
                 len(self._jobs),
             )
@@ -627,7 +631,7 @@ class LogQueue:
         if self._outage:
             log.warning(
                 "question log %s is writable again after %d failed attempt(s)",
-                self.path,
+                self.location,
                 self._outage,
             )
         self._outage = 0
@@ -648,7 +652,7 @@ class LogQueue:
                 "could not store %d job(s) in the question log %s, nor save them to %s (%s): "
                 "they are lost",
                 len(jobs),
-                self.path,
+                self.location,
                 self.spill_path,
                 exc,
             )
@@ -657,7 +661,7 @@ class LogQueue:
                 "could not store %d job(s) in the question log %s before shutdown; saved them "
                 "to %s, to be written at the next start",
                 len(jobs),
-                self.path,
+                self.location,
                 self.spill_path,
             )
         for job in jobs:

@@ -1,21 +1,28 @@
 """The one way to open the question log: `open_log(config)`.
 
 Which database holds the log is named by one setting, KBBOT_DB or --db
-(`bot.questionlog.parse_log_url`): a plain path or `sqlite:///path` opens the SQLite file;
-a `postgresql://` URL is refused at start with one line, until that backend is written. Every
-caller (the bot's writer, its admin commands, the console, review tools, the health check) goes
-through here, so a second backend is chosen in this module and nowhere else.
+(`bot.questionlog.parse_log_url`): a plain path or `sqlite:///path` opens the SQLite file
+(`bot.store`), a `postgresql://` URL a PostgreSQL database (`bot.pgstore`). Every caller (the
+bot's writer, its admin commands, the console, review tools, the health check) goes through
+here, so the backend is chosen in this module and nowhere else.
+
+`bot.pgstore` (and its driver, psycopg, a quarter of a second to import) is imported only when
+a PostgreSQL log is opened: the embedded default starts as fast as before. It raises no driver
+errors of its own, only `StoreError` and its subclasses, so `LOG_ERRORS` needs none of them.
 """
 
 from __future__ import annotations
 
+import os
+import re
 from collections.abc import Generator
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-from bot.config import Config
-from bot.questionlog import QuestionLog, StoreError, parse_log_url
+from bot.config import Config, default_data_dir
+from bot.questionlog import LogURL, QuestionLog, StoreError, parse_log_url
 from bot.store import (
     DRIVER_ERRORS,
     SqliteQuestionLog,
@@ -28,7 +35,7 @@ from bot.store import (
 # errors, the file system, and the backend's driver.
 LOG_ERRORS: tuple[type[BaseException], ...] = (StoreError, OSError, *DRIVER_ERRORS)
 
-LogTarget = Config | Path | str
+LogTarget = Config | LogURL | Path | str
 
 __all__ = [
     "LOG_ERRORS",
@@ -36,25 +43,43 @@ __all__ = [
     "check_log",
     "damaged_log_advice",
     "is_damaged",
-    "log_path",
+    "local_path",
+    "log_url",
     "open_log",
 ]
 
 
-def log_path(target: LogTarget) -> Path:
-    """The SQLite file `target` names (a Config's db_path, a path, or a sqlite: URL).
+def log_url(target: LogTarget) -> LogURL:
+    """The log `target` names: a Config's KBBOT_DB, a `LogURL`, a SQLite file, or a path or
+    URL as KBBOT_DB takes it.
 
     Raises:
-        StoreError: `target` names another backend (the message is one line).
+        StoreError: `target` is a URL of no known backend (the message is one line).
     """
     if isinstance(target, Config):
-        return target.db_path
-    if isinstance(target, Path):
+        return target.db
+    if isinstance(target, LogURL):
         return target
+    if isinstance(target, Path):
+        return LogURL.file(target)
     try:
-        return parse_log_url(target).path
+        return parse_log_url(target)
     except ValueError as exc:
         raise StoreError(str(exc)) from exc
+
+
+def local_path(target: LogTarget) -> Path:
+    """The file the log's local companions are named after (the background writer's pending
+    file adds a suffix): the SQLite file itself, or, for a server database, a name in the data
+    directory made of its host, port and database, so two bots on one machine that log to
+    different servers keep apart. Nothing is created here."""
+    url = log_url(target)
+    if url.path is not None:
+        return url.path
+    parts = urlsplit(url.url)
+    where = f"{parts.hostname or 'local'}-{parts.port or 5432}-{parts.path.strip('/') or 'db'}"
+    data_dir = target.data_dir if isinstance(target, Config) else default_data_dir(os.environ)
+    return data_dir / f"postgresql-{re.sub(r'[^0-9A-Za-z._-]+', '_', where)}"
 
 
 class _Opening:
@@ -68,8 +93,15 @@ class _Opening:
         self._log: QuestionLog | None = None
 
     async def _open(self) -> QuestionLog:
+        url = log_url(self._target)
+        if url.path is None:
+            from bot.pgstore import PostgresQuestionLog  # only when asked for: see the docstring
+
+            return await PostgresQuestionLog.open(
+                url, connect_timeout=self._busy_timeout, create=self._create
+            )
         return await SqliteQuestionLog.open(
-            log_path(self._target), busy_timeout=self._busy_timeout, create=self._create
+            url.path, busy_timeout=self._busy_timeout, create=self._create
         )
 
     def __await__(self) -> Generator[Any, None, QuestionLog]:
@@ -96,9 +128,10 @@ def open_log(target: LogTarget, *, busy_timeout: float = 5.0, create: bool = Tru
     `await qlog.close()`.
 
     Args:
-        target: the Config (its db_path), or a path or URL as KBBOT_DB takes it.
-        busy_timeout: seconds to wait for another writer's lock before failing; the bot's
-            background writer uses a short one and retries instead.
+        target: the Config (its KBBOT_DB), a `LogURL`, or a path or URL as KBBOT_DB takes it.
+        busy_timeout: seconds to wait for another writer's lock (SQLite) or for the server to
+            answer (PostgreSQL) before failing; the bot's background writer uses a short one
+            and retries instead.
         create: False for review tools, which should say "nothing logged here" rather than
             leave an empty database behind a mistyped --db path.
     """
@@ -109,7 +142,11 @@ def check_log(target: LogTarget, lock_wait: float) -> tuple[bool, str]:
     """Whether the log can be written and is intact, without opening it as a log (which would
     create and migrate it): (ok, one line). Blocking: the bot calls it in a thread."""
     try:
-        path = log_path(target)
+        url = log_url(target)
     except StoreError as exc:
         return (False, str(exc))
-    return probe_file(path, lock_wait)
+    if url.path is None:
+        from bot.pgstore import probe_server  # only when asked for: see the docstring
+
+        return probe_server(url, lock_wait)
+    return probe_file(url.path, lock_wait)

@@ -1,14 +1,15 @@
 """The question log's seam: what callers may ask of a log, and the records it holds.
 
 Every caller (the bot, the console, review tools, the health check) holds a `QuestionLog`
-opened by `bot.openlog.open_log`; none knows which database is behind it. The SQLite
-implementation is `bot.store.SqliteQuestionLog`, the only module that speaks SQL. A server
-database (PostgreSQL) would be a second class with these methods, chosen by the URL in
-KBBOT_DB (`parse_log_url`). Pure: no I/O, no SQL, nothing from answering or Telegram.
+opened by `bot.openlog.open_log`; none knows which database is behind it. Two classes
+implement it, the only modules that speak SQL: `bot.store.SqliteQuestionLog` (the embedded
+default) and `bot.pgstore.PostgresQuestionLog` (a server shared by several bot workers), chosen
+by KBBOT_DB (`parse_log_url`). Pure: no I/O, no SQL, nothing from answering or Telegram.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import (
     AsyncGenerator,
     Awaitable,
@@ -22,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 from bot.privacy import prepare_text
 
@@ -30,6 +31,11 @@ from bot.privacy import prepare_text
 # checks it). The engine already cuts questions at MAX_INPUT_CHARS, with a note of their
 # length; this bounds records that did not come from it.
 STORED_LIMIT = 2000
+# What `only_report` accepts: a report's key (its year), or a folder-like name.
+REPORT_KEY_RE = re.compile(r"[0-9A-Za-z_-]{1,32}")
+# How long a previewed edit can wait for 确认, and a listed cluster for its buttons.
+PENDING_LIFETIME = timedelta(days=1)
+REVIEW_MEMORY = timedelta(days=90)
 # The log holds what the public typed: only its owner may read it, and any file made from it.
 FILE_MODE = 0o600
 DIRECTORY_MODE = 0o700
@@ -185,6 +191,54 @@ class WordingWeek:
     count: int
 
 
+def summarise(groups: Iterable[Sequence[object]], users: int) -> tuple[Totals, list[DayCount]]:
+    """`QuestionLog.overview`'s result from its grouped rows, (day, answered, outcome, channel,
+    count, helpful, unhelpful, suggestions taken) each: the one fold every backend uses, so
+    they count alike. `day` is a date or its ISO text; None leaves the row out of the days."""
+    counts = {"questions": 0, "answered": 0, "helpful": 0, "unhelpful": 0, "taken": 0}
+    outcomes: dict[str, int] = {}
+    channels: dict[str, int] = {}
+    unanswered: dict[str, int] = {}
+    days: dict[str, list[int]] = {}
+    for day, answered, outcome, channel, n, good, bad, taken in groups:
+        n = int(str(n))
+        counts["questions"] += n
+        counts["answered"] += n if answered else 0
+        counts["helpful"] += int(str(good))
+        counts["unhelpful"] += int(str(bad))
+        counts["taken"] += int(str(taken))
+        _add(outcomes, str(outcome), n)
+        _add(channels, str(channel), n)
+        if not answered:
+            _add(unanswered, str(outcome), n)
+        if day is not None:
+            per_day = days.setdefault(str(day), [0, 0])
+            per_day[0 if answered else 1] += n
+    totals = Totals(
+        questions=counts["questions"],
+        answered=counts["answered"],
+        users=users,
+        helpful=counts["helpful"],
+        unhelpful=counts["unhelpful"],
+        suggestions_taken=counts["taken"],
+        outcomes=_most_first(outcomes),
+        channels=_most_first(channels),
+        unanswered_outcomes=_most_first(unanswered),
+    )
+    return totals, [
+        DayCount(date.fromisoformat(day), answered_n, unanswered_n)
+        for day, (answered_n, unanswered_n) in sorted(days.items())
+    ]
+
+
+def _add(counts: dict[str, int], key: str, n: int) -> None:
+    counts[key] = counts.get(key, 0) + n
+
+
+def _most_first(counts: Mapping[str, int]) -> dict[str, int]:
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
 class QuestionLog(Protocol):
     """An open question log: what every caller uses, whatever database is behind it.
 
@@ -284,7 +338,7 @@ class QuestionLog(Protocol):
     ) -> list[tuple[str, str, int]]: ...
     async def query_plans(self) -> dict[str, list[str]]:
         """How the database runs each review query, for the bench and tests (backend-specific
-        text: SQLite's EXPLAIN QUERY PLAN lines)."""
+        text: SQLite's EXPLAIN QUERY PLAN lines, PostgreSQL's EXPLAIN lines)."""
         ...
 
     # --- knowledge history (bot.history) ---
@@ -323,8 +377,8 @@ class QuestionLog(Protocol):
     # --- upkeep (`kbbot log prune|backup`, `kbbot health`) ---
     async def prune(self, before: datetime, *, dry_run: bool = False) -> int: ...
     async def backup(self, target: Path) -> None:
-        """A consistent copy while the bot writes (SQLite's online backup; a server database
-        would say to use its own dump tool instead)."""
+        """A consistent copy while the bot writes (SQLite's online backup); a server database
+        raises `StoreError` saying which dump command to run instead."""
         ...
 
     async def check(self) -> str | None:
@@ -335,33 +389,95 @@ class QuestionLog(Protocol):
 
 @dataclass(frozen=True)
 class LogURL:
-    """Which backend holds the log, and where: what KBBOT_DB or --db names."""
+    """Which backend holds the log, and where: what KBBOT_DB or --db names.
 
-    scheme: str  # "sqlite"
-    path: Path
+    Its text (`str`, `repr`, `shown`) never holds a password: messages, logs and `kbbot config`
+    print it. Only the backend that connects reads `url`.
+    """
+
+    scheme: str  # "sqlite" | "postgresql"
+    path: Path | None = None  # sqlite: the file
+    url: str = field(default="", repr=False)  # postgresql: the URL as given, password and all
+
+    @classmethod
+    def file(cls, path: Path) -> LogURL:
+        """The SQLite file at `path`."""
+        return cls("sqlite", path)
+
+    @property
+    def shown(self) -> str:
+        """The file, or the URL with its password masked."""
+        return str(self.path) if self.path is not None else hide_password(self.url, MASKED)
+
+    def __str__(self) -> str:
+        return self.shown
+
+    def __repr__(self) -> str:
+        return f"LogURL({self.shown!r})"
+
+
+# What a URL shows instead of its password.
+MASKED = "****"
+POSTGRES_SCHEMES = ("postgresql", "postgres")
+
+
+def hide_password(url: str, mask: str | None = MASKED) -> str:
+    """`url` with its password (`user:secret@` or `?password=secret`) replaced by `mask`, or
+    left out when `mask` is None (a URL to hand to pg_dump, which asks for the password or
+    reads it from ~/.pgpass or PGPASSWORD). A URL too malformed to take apart loses
+    everything between the scheme and the path, so a password is never shown."""
+    try:
+        parts = urlsplit(url)
+        netloc = parts.netloc
+    except ValueError:
+        scheme, _, rest = url.partition("://")
+        return f"{scheme}://{mask or ''}@/{rest.partition('/')[2].partition('?')[0]}"
+    if "@" in netloc:
+        userinfo, _, hosts = netloc.rpartition("@")
+        user, colon, _ = userinfo.partition(":")
+        secret = f":{mask}" if colon and mask is not None else ""
+        netloc = f"{user}{secret}@{hosts}"
+    pairs = []
+    for pair in parts.query.split("&") if parts.query else ():
+        key = unquote(pair.partition("=")[0]).strip().lower()
+        if key != "password":
+            pairs.append(pair)
+        elif mask is not None:
+            pairs.append(f"{pair.partition('=')[0]}={mask}")
+    return urlunsplit(parts._replace(netloc=netloc, query="&".join(pairs)))
 
 
 def parse_log_url(setting: str) -> LogURL:
     """KBBOT_DB / --db as given: a plain path, or `sqlite:///relative/file` /
-    `sqlite:////absolute/file` (SQLAlchemy's spelling) for SQLite.
+    `sqlite:////absolute/file` (SQLAlchemy's spelling) for SQLite, or a PostgreSQL URL as
+    libpq takes it (`postgresql://user@host:5432/dbname`; `postgres://` and SQLAlchemy's
+    `postgresql+driver://` name the same, and are kept as `postgresql://`).
 
     Raises:
-        ValueError: a PostgreSQL URL (that backend is not available yet) or another scheme; the
-            message is one line and never repeats the URL, which may hold a password.
+        ValueError: another scheme, or a URL that cannot be read; the message is one line and
+            never repeats the URL, which may hold a password.
     """
     scheme = urlsplit(setting).scheme.lower() if "://" in setting else ""
     if not scheme:
-        return LogURL("sqlite", Path(setting))
+        return LogURL.file(Path(setting))
     if scheme == "sqlite":
         rest = setting[len("sqlite://") :]
         if not rest.startswith("/") or rest == "/":
             raise ValueError(
                 "a sqlite URL names a file: sqlite:///relative/path or sqlite:////abs/path"
             )
-        return LogURL("sqlite", Path(rest[1:]).expanduser())
-    if scheme in ("postgres", "postgresql") or scheme.startswith("postgresql+"):
-        raise ValueError(
-            "the PostgreSQL backend for the question log is not available yet: "
-            "use a SQLite file (a path or sqlite:///path)"
-        )
-    raise ValueError(f"unknown question log URL scheme {scheme!r}: use a path or sqlite:///path")
+        return LogURL.file(Path(rest[1:]).expanduser())
+    if scheme in POSTGRES_SCHEMES or scheme.startswith("postgresql+"):
+        url = "postgresql" + setting[len(scheme) :]
+        try:
+            urlsplit(url).port  # noqa: B018 - reading it is the check
+        except ValueError as exc:
+            raise ValueError(
+                f"the PostgreSQL URL cannot be read ({hide_password(str(exc), None)}): "
+                "write it as postgresql://user@host:5432/dbname"
+            ) from None
+        return LogURL("postgresql", url=url)
+    raise ValueError(
+        f"unknown question log URL scheme {scheme!r}: use a path, sqlite:///path "
+        "or postgresql://user@host:5432/dbname"
+    )

@@ -42,7 +42,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("KBBOT_API_URL", "api_url"),
     Setting("KBBOT_KNOWLEDGE", "knowledge_dir"),
     Setting("KBBOT_DATA_DIR", "data_dir"),
-    Setting("KBBOT_DB", "db_path"),
+    Setting("KBBOT_DB", "db"),  # a URL's password is masked by LogURL itself
     Setting("KBBOT_SECRET", "user_secret", Secret.WHOLE),
     Setting("KBBOT_LOG_LEVEL", "log_level"),
     Setting("KBBOT_LOG_FORMAT", "log_format"),

@@ -16,7 +16,6 @@ import contextlib
 import json
 import logging
 import os
-import re
 import sqlite3
 import tempfile
 from collections.abc import (
@@ -29,16 +28,19 @@ from collections.abc import (
     Sequence,
 )
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import aiosqlite
 
-from bot.privacy import mask_personal_data
+from bot.privacy import mask_json, mask_personal_data
 from bot.questionlog import (
     DIRECTORY_MODE,
     FEEDBACK_CHOICES,
     FILE_MODE,
+    PENDING_LIFETIME,
+    REPORT_KEY_RE,
+    REVIEW_MEMORY,
     DayCount,
     DuplicateRef,
     EntryCount,
@@ -52,6 +54,7 @@ from bot.questionlog import (
     Totals,
     Wording,
     WordingWeek,
+    summarise,
 )
 
 log = logging.getLogger(__name__)
@@ -59,8 +62,6 @@ log = logging.getLogger(__name__)
 # SQLite gives the -wal and -shm files the mode of the database file (FILE_MODE).
 # The driver's errors, for callers that must tell "the log is unavailable" (bot.openlog.LOG_ERRORS).
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (sqlite3.DatabaseError,)
-# What `only_report` accepts: a report's key (its year), or a folder-like name.
-REPORT_KEY_RE = re.compile(r"[0-9A-Za-z_-]{1,32}")
 
 Migration = Callable[[aiosqlite.Connection], Awaitable[None]]
 MIGRATIONS: list[tuple[str, Migration]] = []
@@ -224,7 +225,7 @@ async def m006_mask_again(db: aiosqlite.Connection) -> None:
         await db.execute("DELETE FROM review_handled WHERE form = ?", (form,))
     for table, key in (("review_clusters", "key"), ("review_pending", "token")):
         async with db.execute(f"SELECT {key}, body FROM {table}") as cursor:
-            bodies = [(_mask_json(body), name) for name, body in await cursor.fetchall()]
+            bodies = [(mask_json(body), name) for name, body in await cursor.fetchall()]
         await db.executemany(f"UPDATE {table} SET body = ? WHERE {key} = ?", bodies)
 
 
@@ -249,24 +250,6 @@ async def m008_report(db: aiosqlite.Connection) -> None:
     by side (`Reply.report`, "2020"); NULL for a base of one report and for replies that come
     from no report (small talk, empty or over-long messages)."""
     await db.execute("ALTER TABLE questions ADD COLUMN report TEXT")
-
-
-def _mask_json(text: str) -> str:
-    """A JSON document with every string in it masked (numbers stay numbers)."""
-
-    def mask(value: object) -> object:
-        if isinstance(value, str):
-            return mask_personal_data(value)
-        if isinstance(value, list):
-            return [mask(item) for item in value]
-        if isinstance(value, dict):
-            return {mask_personal_data(str(k)): mask(v) for k, v in value.items()}
-        return value
-
-    try:
-        return json.dumps(mask(json.loads(text)), ensure_ascii=False)
-    except ValueError:
-        return mask_personal_data(text)
 
 
 class SqliteQuestionLog:
@@ -460,41 +443,7 @@ class SqliteQuestionLog:
             groups = await cursor.fetchall()  # days x outcomes x channels: bounded
         async with self._db.execute(self._scoped(_USERS_SQL), bounds) as cursor:
             row = await cursor.fetchone()
-        users = int(row[0]) if row else 0
-        counts = {"questions": 0, "answered": 0, "helpful": 0, "unhelpful": 0, "taken": 0}
-        outcomes: dict[str, int] = {}
-        channels: dict[str, int] = {}
-        unanswered: dict[str, int] = {}
-        days: dict[str, list[int]] = {}
-        for day, answered, outcome, channel, n, good, bad, taken in groups:
-            n = int(n)
-            counts["questions"] += n
-            counts["answered"] += n if answered else 0
-            counts["helpful"] += int(good)
-            counts["unhelpful"] += int(bad)
-            counts["taken"] += int(taken)
-            _add(outcomes, str(outcome), n)
-            _add(channels, str(channel), n)
-            if not answered:
-                _add(unanswered, str(outcome), n)
-            if day is not None:
-                per_day = days.setdefault(str(day), [0, 0])
-                per_day[0 if answered else 1] += n
-        totals = Totals(
-            questions=counts["questions"],
-            answered=counts["answered"],
-            users=users,
-            helpful=counts["helpful"],
-            unhelpful=counts["unhelpful"],
-            suggestions_taken=counts["taken"],
-            outcomes=_most_first(outcomes),
-            channels=_most_first(channels),
-            unanswered_outcomes=_most_first(unanswered),
-        )
-        return totals, [
-            DayCount(date.fromisoformat(day), answered, unanswered_n)
-            for day, (answered, unanswered_n) in sorted(days.items())
-        ]
+        return summarise(groups, int(row[0]) if row else 0)
 
     async def entry_stats(self, start: datetime | None, end: datetime | None) -> list[EntryCount]:
         """Every entry served in a window with its feedback, most served first: one pass for
@@ -1103,23 +1052,12 @@ def _wording(
     )
 
 
-def _add(counts: dict[str, int], key: str, n: int) -> None:
-    counts[key] = counts.get(key, 0) + n
-
-
-def _most_first(counts: Mapping[str, int]) -> dict[str, int]:
-    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
-
-
 _CHANGE_SELECT = """
     SELECT id, changed_at, folder, file, action, summary, entry_id, actor_hash, actor_name,
            before_text, after_text, undoes, undone_by
     FROM knowledge_changes
 """
 _HANDLED_SELECT = "SELECT cluster, action, target, actor_name, handled_at FROM review_handled"
-# How long a previewed edit can wait for 确认, and a listed cluster for its buttons.
-PENDING_LIFETIME = timedelta(days=1)
-REVIEW_MEMORY = timedelta(days=90)
 
 
 def _change(row: Sequence[object]) -> KnowledgeChange:

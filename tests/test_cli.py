@@ -17,6 +17,7 @@ import pytest
 from bot.cli import build_parser, run
 from bot.config import SHIPPED_KNOWLEDGE
 from bot.engine import Engine, Kind
+from bot.questionlog import LogURL
 from tests.reply_kinds import ALSO, reply_of_kind
 
 
@@ -346,7 +347,10 @@ def test_global_flags_work_before_or_after_every_command(tmp_path: Path) -> None
             [*words, *_required(leaf), *flags],
         ):
             args = parser.parse_args(argv)
-            assert (args.db, args.knowledge) == (tmp_path / "q.sqlite3", tmp_path / "kb"), argv
+            assert (args.db, args.knowledge) == (
+                LogURL.file(tmp_path / "q.sqlite3"),
+                tmp_path / "kb",
+            ), argv
 
 
 def test_db_before_the_command_is_the_log_the_command_reads(kb_dir: Path, tmp_path: Path) -> None:

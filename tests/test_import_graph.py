@@ -18,10 +18,15 @@ from bot.questionlog import STORED_LIMIT
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # The question log's own modules: they must not reach answering, review, Telegram or the CLI.
-QUESTION_LOG = {"bot.questionlog", "bot.store", "bot.privacy"}
+QUESTION_LOG = {"bot.questionlog", "bot.store", "bot.pgstore", "bot.privacy"}
+# The backends, which only bot.openlog knows (it imports bot.pgstore when a PostgreSQL log is
+# opened, inside a function: `anywhere_imports_of` finds that too).
+BACKENDS = {"bot.store", "bot.pgstore"}
 # Modules that may import the SQLite drivers. bot.telegram.inbox keeps Telegram's update journal
 # (inbox.sqlite3, its own file and schema), not the question log.
 SQL_SPEAKERS = {"bot.store", "bot.telegram.inbox"}
+# The one module that may import PostgreSQL's driver.
+POSTGRES_SPEAKERS = {"bot.pgstore"}
 
 
 def _module_name(path: Path) -> str:
@@ -68,6 +73,20 @@ def imports_of(module: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
+def anywhere_imports_of(module: str) -> frozenset[str]:
+    """Every bot module `module` imports, at import time or later (inside a function)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return frozenset(name for name in found if name in MODULES)
+
+
 def reached_from(module: str) -> set[str]:
     """`module` and every bot module it imports, directly or not."""
     seen = {module}
@@ -107,14 +126,27 @@ def test_opening_the_log_needs_only_the_log_and_the_configuration() -> None:
 def test_the_log_is_opened_one_way() -> None:
     """Only bot.openlog knows the backend classes; everyone else calls `open_log`."""
     for module in MODULES:
-        if "bot.store" in imports_of(module):
-            assert module == "bot.openlog", f"{module} imports bot.store: use bot.openlog"
+        for backend in BACKENDS & anywhere_imports_of(module):
+            assert module == "bot.openlog", f"{module} imports {backend}: use bot.openlog"
+
+
+def test_postgresql_is_imported_only_when_a_postgresql_log_is_opened() -> None:
+    """The driver takes a quarter of a second to import: the embedded default never pays it."""
+    assert "bot.pgstore" not in imports_of("bot.openlog")
+    assert "bot.pgstore" in anywhere_imports_of("bot.openlog")
+    assert not reached_from("bot.cli") & {"bot.pgstore"}
 
 
 def test_only_the_store_speaks_sqlite() -> None:
     for module in MODULES:
         if {"sqlite3", "aiosqlite"} & imports_of(module):
             assert module in SQL_SPEAKERS, f"{module} imports a SQLite driver"
+
+
+def test_only_the_postgresql_store_speaks_postgresql() -> None:
+    for module in MODULES:
+        if {"psycopg", "psycopg_pool", "asyncpg"} & imports_of(module):
+            assert module in POSTGRES_SPEAKERS, f"{module} imports a PostgreSQL driver"
 
 
 def test_only_bot_telegram_imports_telegram() -> None:

@@ -39,6 +39,7 @@ from bot.knowledge import (
     placeholders_for,
 )
 from bot.matcher import Matcher
+from bot.questionlog import LogURL
 from bot.telegram.formatting import esc, split_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.unprivileged import unprivileged_prefix
@@ -490,7 +491,7 @@ def test_kb_check_takes_a_number_of_jobs(kb_dir: Path, capsys: pytest.CaptureFix
 
 
 def test_a_long_kb_check_shows_how_far_it_has_got_on_stderr(kb_dir: Path, tmp_path: Path) -> None:
-    config = Config(knowledge_dir=kb_dir, db_path=tmp_path / "unused.sqlite3")
+    config = Config(knowledge_dir=kb_dir, db=LogURL.file(tmp_path / "unused.sqlite3"))
     out, progress = io.StringIO(), io.StringIO()
     meter = Progress(progress, after=0.0, every=0.0)
     assert kb_check(config, out, progress=meter) == 0
@@ -501,7 +502,7 @@ def test_a_long_kb_check_shows_how_far_it_has_got_on_stderr(kb_dir: Path, tmp_pa
 
 
 def test_a_short_kb_check_prints_no_progress(kb_dir: Path, tmp_path: Path) -> None:
-    config = Config(knowledge_dir=kb_dir, db_path=tmp_path / "unused.sqlite3")
+    config = Config(knowledge_dir=kb_dir, db=LogURL.file(tmp_path / "unused.sqlite3"))
     progress = io.StringIO()
     assert kb_check(config, io.StringIO(), progress=Progress(progress, after=3600.0)) == 0
     assert progress.getvalue() == ""

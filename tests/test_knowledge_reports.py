@@ -19,6 +19,7 @@ from bot.config import SHIPPED_KNOWLEDGE, Config
 from bot.document import REPORT_FILE
 from bot.draft import DraftError, write_draft
 from bot.knowledge import KnowledgeError, fingerprint, load_knowledge
+from bot.questionlog import LogURL
 from tests.several_reports import REPORT_2020, beside, drafted
 
 
@@ -83,7 +84,7 @@ def test_next_years_report_goes_in_a_folder_beside_the_one_at_the_top(beside_dir
 
 def test_kb_check_checks_each_report_and_lists_them(beside_dir: Path) -> None:
     out = io.StringIO()
-    config = Config(knowledge_dir=beside_dir, db_path=beside_dir / "q.sqlite3")
+    config = Config(knowledge_dir=beside_dir, db=LogURL.file(beside_dir / "q.sqlite3"))
     assert kb_check(config, out) == 0
     text = out.getvalue()
     assert "共 2 份报告：2019年（103 个条目，顶层）、2020年（" in text
@@ -163,7 +164,7 @@ def test_an_entry_in_a_reports_folder_is_edited_in_its_own_file(beside_dir: Path
 
 def test_kb_init_copies_every_reports_folder(beside_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "served"
-    config = Config(knowledge_dir=target, db_path=tmp_path / "q.sqlite3")
+    config = Config(knowledge_dir=target, db=LogURL.file(tmp_path / "q.sqlite3"))
     assert kb_init(config, beside_dir, io.StringIO()) == 0
     assert (target / "2020" / REPORT_FILE).is_file()
     assert [p.key for p in load_knowledge(target).reports] == ["2019", "2020"]

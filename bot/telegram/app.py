@@ -26,7 +26,6 @@ import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -241,8 +240,8 @@ async def post_init(app: AnyApplication) -> None:
     """Open the question log and the inbox, queue again what the last run left unfinished,
     publish the command menu, start the knowledge-file watcher."""
     state: BotState = app.bot_data[STATE_KEY]
-    await _prepare_log(state.config.db_path)
-    questions = LogQueue(state.config.db_path)
+    await _prepare_log(state.config)
+    questions = LogQueue(state.config)
     await questions.start()
     state.questions = questions
     if state.inbox is not None and isinstance(app.update_queue, InboxQueue):
@@ -282,7 +281,7 @@ def _watch_knowledge(jobs: JobQueue[Any], interval: float) -> None:
     schedule()
 
 
-async def _prepare_log(path: Path) -> None:
+async def _prepare_log(config: Config) -> None:
     """Create and migrate the log before anything else opens it.
 
     Two connections opening a fresh file at once (the background writer and an admin's /stats)
@@ -290,7 +289,7 @@ async def _prepare_log(path: Path) -> None:
     only a warning: the writer retries, and answering does not depend on the log.
     """
     try:
-        async with open_log(path):
+        async with open_log(config):
             pass
     except StoreError as exc:
         log.warning("%s; questions are kept in memory until it can be written", exc)

@@ -44,7 +44,7 @@ from bot import report, review_cli  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.openlog import open_log  # noqa: E402
-from bot.questionlog import QuestionLog  # noqa: E402
+from bot.questionlog import LogURL, QuestionLog  # noqa: E402
 from tests.review_log import fill_log, generate_rows  # noqa: E402
 
 
@@ -93,7 +93,7 @@ def steps(
     path: Path, days: int, scratch: Path, engine: Engine
 ) -> list[tuple[str, Callable[[], object]]]:
     """(name, call) for each thing timed, as a reviewer or the bot runs it."""
-    config = Config(knowledge_dir=SHIPPED_KNOWLEDGE, db_path=path)
+    config = Config(knowledge_dir=SHIPPED_KNOWLEDGE, db=LogURL.file(path))
     since = f"{days}d"
     window = report.parse_window(since=since)
     page = scratch / "report.html"

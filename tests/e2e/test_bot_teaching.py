@@ -26,7 +26,7 @@ LAW_FIRM_QUESTION = "政府的律师楼"
 
 async def _log_unanswered(bot: RunningBot, question: str, times: int = 1) -> None:
     """A question logged unanswered earlier (as if asked before the knowledge base changed)."""
-    log = await open_log(bot.config.db_path)
+    log = await open_log(bot.config.db.path)
     try:
         for _ in range(times):
             await log.record(QuestionRecord("telegram", question, question, False, "none"))

@@ -213,7 +213,7 @@ async def test_a_log_locked_by_another_process(start_bot: StartBot, bot_log: Log
     bot = await start_bot()
     await bot.ask(QUESTIONS[0], user_id=FIRST_USER - 2)
     assert await all_logged(bot, 1) == [QUESTIONS[0]]
-    db = bot.config.db_path
+    db = bot.config.db.path
     async with locked_by_another_process(db):
         mark = bot.api.mark()
         users = burst(bot.api, QUESTIONS[1:])
@@ -230,7 +230,7 @@ async def test_a_log_deleted_under_the_running_bot(start_bot: StartBot) -> None:
     bot = await start_bot()
     await bot.ask(QUESTIONS[0], user_id=FIRST_USER - 2)
     assert await all_logged(bot, 1) == [QUESTIONS[0]]
-    db = bot.config.db_path
+    db = bot.config.db.path
     for path in db.parent.glob(db.name + "*"):  # the -wal and -shm files too
         path.unlink()
     mark = bot.api.mark()
