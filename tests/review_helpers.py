@@ -1,4 +1,5 @@
-"""Building question logs for the review tests: real SQLite files with rows at chosen times."""
+"""Building question logs for the review tests: real logs (a SQLite file, or a PostgreSQL schema:
+tests/pglog.py) with rows at chosen times."""
 
 from __future__ import annotations
 
@@ -38,7 +39,7 @@ def asked(
     return replace(record, asked_at=NOW - timedelta(hours=hours_ago))
 
 
-async def seeded_log(path: Path, records: Iterable[QuestionRecord]) -> QuestionLog:
+async def seeded_log(path: Path | str, records: Iterable[QuestionRecord]) -> QuestionLog:
     log = await open_log(path)
     await log.record_many(list(records))
     return log

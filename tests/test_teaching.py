@@ -29,8 +29,9 @@ OTHER = Actor("李主任", "hash-of-other")
 
 
 @pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[QuestionLog]:
-    opened = await open_log(tmp_path / "log.sqlite3")
+async def log(log_db: Path | str) -> AsyncIterator[QuestionLog]:
+    """The log of the tests below, on each backend: the admin loop's state is all in it."""
+    opened = await open_log(log_db)
     yield opened
     await opened.close()
 
