@@ -754,7 +754,9 @@ class PostgresQuestionLog:
     @_guarded
     async def query_plans(self) -> dict[str, list[str]]:
         """How PostgreSQL runs each review query (EXPLAIN, costs left out, one line per plan
-        line), for the tests and the benchmark."""
+        line), for the tests and the benchmark. PostgreSQL takes no index hints: the wording
+        queries use their partial index once the planner has statistics, which autovacuum
+        gathers on a log in use (after a bulk import: ANALYZE questions)."""
         now = datetime.now(UTC)
         bounds = _bounds(now - timedelta(days=30), now)
         outcomes, wordings = ["none"], ["护照怎么办理"]
@@ -1046,13 +1048,14 @@ class PostgresQuestionLog:
 # --- health, without opening the log (which would create and migrate it) -----------------------
 
 # One row: who we are, whether the server or the session only reads, whether a log exists, and
-# whether we may create one or write the one there.
+# whether we may create one or write the one there (rows added, and feedback set on them).
 _PROBE_SQL = """
     SELECT current_user, coalesce(current_schema(), ''), pg_is_in_recovery(),
            current_setting('transaction_read_only') = 'on',
            to_regclass('questions') IS NOT NULL,
            coalesce(has_schema_privilege(current_schema(), 'CREATE'), false),
-           coalesce(has_table_privilege(to_regclass('questions'), 'INSERT, UPDATE, DELETE'), false)
+           coalesce(has_table_privilege(to_regclass('questions'), 'INSERT')
+                    AND has_table_privilege(to_regclass('questions'), 'UPDATE'), false)
 """
 
 
