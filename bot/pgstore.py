@@ -25,7 +25,8 @@ Several workers write one database at once, so: row ids come from an identity co
 across processes; a batch rolled back leaves a gap in them, where SQLite would reuse its ids);
 a reused `ref` is refused by its unique index (`DuplicateRef`); migrations, knowledge edits and
 claims on a cluster each take a lock (advisory or on their table) for their transaction; and
-a `lock_timeout` plays SQLite's busy timeout.
+a `lock_timeout` plays SQLite's busy timeout. Commits are as durable as SQLite's log's
+(`_SESSION_SQL`: synchronous_commit off unless the DBA chose otherwise).
 
 No driver error leaves this module: each becomes a `StoreError` (`RejectedRecord`,
 `DuplicateRef` for a refused record) with a one-line message that never holds the password,
@@ -285,6 +286,17 @@ async def m008_report(db: Connection) -> None:
     await db.execute('ALTER TABLE questions ADD COLUMN report TEXT COLLATE "C"')
 
 
+# The session's settings, in one round trip: `lock_timeout` plays SQLite's busy timeout, and a
+# commit waits for the server's disk only where someone asked for that. SQLite's log runs in WAL
+# mode with synchronous=NORMAL: a power cut may lose the last commits, never consistency, which
+# is what synchronous_commit=off promises. Left at the server's default (on), every feedback
+# and every batch would wait for a flush; set by the DBA (configuration file, ALTER ROLE or
+# DATABASE, the URL's options), it is kept.
+_SESSION_SQL = """
+    SELECT set_config('lock_timeout', %s, false),
+           (SELECT set_config('synchronous_commit', 'off', false)
+            FROM pg_settings WHERE name = 'synchronous_commit' AND source = 'default')
+"""
 # Locks of this log's own, per schema: two kbbots logging to two schemas of one database keep
 # apart. Advisory locks taken for a transaction end with it.
 _LOCK = "SELECT pg_advisory_xact_lock(hashtext(coalesce(current_schema(), '') || %s))"
@@ -407,10 +419,7 @@ class PostgresQuestionLog:
             detail = _detail(exc, url)
             raise StoreError(f"cannot reach the question log at {url.shown}: {detail}") from None
         try:
-            await db.execute(
-                "SELECT set_config('lock_timeout', %s, false)",
-                (f"{int(connect_timeout * 1000)}ms",),
-            )
+            await db.execute(_SESSION_SQL, (f"{int(connect_timeout * 1000)}ms",))
             if not create and await _version(db) is None:
                 raise StoreError(
                     f"there is no question log in {url.shown}: check --db / KBBOT_DB "
@@ -460,20 +469,18 @@ class PostgresQuestionLog:
         return await self._record_many(items)
 
     async def _record_many(self, items: Sequence[QuestionRecord]) -> list[int]:
+        """One statement (so one transaction and one round trip) for any number of records:
+        several go as one array per column, unnested in order. The identity hands out ids in
+        the order rows are inserted, so the batch's ids, sorted, are its records' in order."""
         if not items:
             return []
-        ids: list[int] = []
         try:
-            async with self._db.transaction(), self._db.cursor() as cursor:
-                await cursor.executemany(
-                    _INSERT, [_insert_params(item) for item in items], returning=True
-                )
-                while True:
-                    row = await cursor.fetchone()
-                    if row is not None:
-                        ids.append(int(row[0]))
-                    if not cursor.nextset():
-                        break
+            if len(items) == 1:
+                cursor = await self._db.execute(_INSERT, _insert_params(items[0]))
+            else:
+                columns = [list(column) for column in zip(*map(_insert_params, items), strict=True)]
+                cursor = await self._db.execute(_INSERT_MANY, columns)
+            return sorted(int(row_id) for (row_id,) in await cursor.fetchall())
         except (psycopg.IntegrityError, psycopg.DataError) as exc:
             duplicate = (
                 isinstance(exc, pg_errors.UniqueViolation)
@@ -481,7 +488,6 @@ class PostgresQuestionLog:
             )
             rejected = DuplicateRef if duplicate else RejectedRecord
             raise rejected(f"cannot store a question: {_detail(exc, self._url)}") from exc
-        return ids
 
     @_guarded
     async def record_feedback(self, question: QuestionKey, helpful: bool) -> bool:
@@ -1129,11 +1135,48 @@ def backup_advice(url: LogURL, target: Path) -> str:
 
 # --- SQL ---------------------------------------------------------------------------------------
 
-_INSERT = """
-    INSERT INTO questions
-        (asked_at, channel, question, normalised, answered, outcome, entry_id, score,
-         chat_type, user_hash, suggestions, ref, report)
-    VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)
+# `_insert_params`' columns, one array each, in its order.
+_COLUMNS = (
+    "asked_at",
+    "channel",
+    "question",
+    "normalised",
+    "answered",
+    "outcome",
+    "entry_id",
+    "score",
+    "chat_type",
+    "user_hash",
+    "suggestions",
+    "ref",
+    "report",
+)
+_ARRAYS = (
+    "timestamptz",
+    "text",
+    "text",
+    "text",
+    "smallint",
+    "text",
+    "text",
+    "double precision",
+    "text",
+    "text",
+    "text",
+    "text",
+    "text",
+)
+_INSERT = f"""
+    INSERT INTO questions ({", ".join(_COLUMNS)})
+    VALUES ({", ".join("%s" for _ in _COLUMNS)})
+    RETURNING id
+"""
+_INSERT_MANY = f"""
+    INSERT INTO questions ({", ".join(_COLUMNS)})
+    SELECT {", ".join(_COLUMNS)}
+    FROM unnest({", ".join(f"%s::{kind}[]" for kind in _ARRAYS)})
+         WITH ORDINALITY AS batch ({", ".join(_COLUMNS)}, position)
+    ORDER BY position
     RETURNING id
 """
 _FEEDBACK_SQL = {
