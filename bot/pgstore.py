@@ -10,8 +10,9 @@ as 0/1, `suggestions` as JSON text), and the same answer from every review query
 Why psycopg 3 (async), and one connection per open log without a pool:
 - psycopg is libpq: the URL means what it means to psql and pg_dump (~/.pgpass, PGPASSWORD,
   sslmode, several hosts), so the `pg_dump` command `backup` prints takes the same URL;
-- it is typed (mypy strict), binds parameters on the server, prepares repeated statements,
-  and pipelines `executemany`, so the writer's batch of a few hundred rows is one round trip;
+- it is typed (mypy strict), binds parameters on the server (a list as an array, so the
+  writer's batch of a few hundred rows is one INSERT, one round trip) and prepares the
+  statements it runs again and again;
 - a pool would buy nothing here: as with SQLite, an open log is used by one task at a time
   (the background writer, one admin command, one review run), and is opened rarely.
 
@@ -465,7 +466,7 @@ class PostgresQuestionLog:
     @_guarded
     async def record_many(self, items: Sequence[QuestionRecord]) -> list[int]:
         """Append several questions in one transaction (all or none); returns their row ids.
-        One round trip for the batch (psycopg pipelines `executemany`)."""
+        One statement, one round trip, for the whole batch."""
         return await self._record_many(items)
 
     async def _record_many(self, items: Sequence[QuestionRecord]) -> list[int]:
