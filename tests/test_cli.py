@@ -1,4 +1,4 @@
-"""The `kbbot` command line, called in-process through `bot.cli.run` and once as a real process."""
+"""The `kbbot` command line, called in-process through `bot.cli.main.run` and once as a real process."""
 
 from __future__ import annotations
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, run
+from bot.answering.engine import Engine, Kind
+from bot.cli.main import build_parser, run
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind
 from tests.reply_kinds import ALSO, reply_of_kind
 
 

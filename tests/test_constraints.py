@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.constraints import Asked, ConflictKind
-from bot.engine import Engine, Kind
+from bot.answering.constraints import Asked, ConflictKind
+from bot.answering.engine import Engine, Kind
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
 NEAR_MISSES = [

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.citation import cite, document_line
+from bot.answering.citation import cite, document_line
+from bot.answering.engine import Engine, Kind, format_plain
+from bot.answering.followup import FOLLOW_UP_SECONDS, Context, combine, may_follow_up
+from bot.answering.knowledge import KnowledgeError, load_knowledge
+from bot.answering.routing import is_personal
+from bot.answering.smalltalk import small_talk
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind, format_plain
-from bot.followup import FOLLOW_UP_SECONDS, Context, combine, may_follow_up
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.routing import is_personal
-from bot.smalltalk import small_talk
 
 TABLE = load_knowledge(SHIPPED_KNOWLEDGE).replies.smalltalk
 

@@ -12,16 +12,16 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from bot.engine import MAX_INPUT_CHARS
-from bot.questionlog import STORED_LIMIT
+from bot.answering.engine import MAX_INPUT_CHARS
+from bot.questionlog.protocol import STORED_LIMIT
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # The question log's own modules: they must not reach answering, review, Telegram or the CLI.
-QUESTION_LOG = {"bot.questionlog", "bot.store", "bot.privacy"}
+QUESTION_LOG = {"bot.questionlog.protocol", "bot.questionlog.sqlite", "bot.privacy"}
 # Modules that may import the SQLite drivers. bot.telegram.inbox keeps Telegram's update journal
 # (inbox.sqlite3, its own file and schema), not the question log.
-SQL_SPEAKERS = {"bot.store", "bot.telegram.inbox"}
+SQL_SPEAKERS = {"bot.questionlog.sqlite", "bot.telegram.inbox"}
 
 
 def _module_name(path: Path) -> str:
@@ -84,9 +84,9 @@ def test_only_the_entry_point_imports_the_cli() -> None:
     for module in MODULES:
         imported = imports_of(module)
         if module != "bot.__main__":
-            assert "bot.cli" not in imported, f"{module} imports bot.cli"
-        if module != "bot.cli":
-            assert "bot.review_cli" not in imported, f"{module} imports bot.review_cli"
+            assert "bot.cli.main" not in imported, f"{module} imports bot.cli.main"
+        if module != "bot.cli.main":
+            assert "bot.cli.review" not in imported, f"{module} imports bot.cli.review"
 
 
 def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> None:
@@ -97,18 +97,20 @@ def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> N
 
 
 def test_opening_the_log_needs_only_the_log_and_the_configuration() -> None:
-    assert reached_from("bot.openlog") <= QUESTION_LOG | {
-        "bot.openlog",
+    assert reached_from("bot.questionlog.opening") <= QUESTION_LOG | {
+        "bot.questionlog.opening",
         "bot.config",
         "bot.logsetup",
     }
 
 
 def test_the_log_is_opened_one_way() -> None:
-    """Only bot.openlog knows the backend classes; everyone else calls `open_log`."""
+    """Only bot.questionlog.opening knows the backend classes; everyone else calls `open_log`."""
     for module in MODULES:
-        if "bot.store" in imports_of(module):
-            assert module == "bot.openlog", f"{module} imports bot.store: use bot.openlog"
+        if "bot.questionlog.sqlite" in imports_of(module):
+            assert module == "bot.questionlog.opening", (
+                f"{module} imports bot.questionlog.sqlite: use bot.questionlog.opening"
+            )
 
 
 def test_only_the_store_speaks_sqlite() -> None:
