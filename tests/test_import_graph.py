@@ -82,11 +82,44 @@ def reached_from(module: str) -> set[str]:
 
 def test_only_the_entry_point_imports_the_cli() -> None:
     for module in MODULES:
-        imported = imports_of(module)
+        imported = {name for name in imports_of(module) if name.startswith("bot.cli")}
+        if not module.startswith("bot.cli."):
+            assert module == "bot.__main__" or not imported, f"{module} imports {imported}"
         if module != "bot.__main__":
             assert "bot.cli.main" not in imported, f"{module} imports bot.cli.main"
-        if module != "bot.cli.main":
-            assert "bot.cli.review" not in imported, f"{module} imports bot.cli.review"
+
+
+# The packages from the bottom up: a module imports only from its own layer or those below.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("bot.privacy", "bot.logsetup"),
+    ("bot.answering",),
+    ("bot.questionlog", "bot.config"),
+    ("bot.review",),
+    ("bot.authoring",),
+    ("bot.health", "bot.cli", "bot.telegram", "bot.__main__"),
+)
+
+
+def layer_of(module: str) -> int:
+    for number, layer in enumerate(LAYERS):
+        if any(module == name or module.startswith(name + ".") for name in layer):
+            return number
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for module in MODULES:
+        if module != "bot":
+            layer_of(module)
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    for module in MODULES:
+        if module == "bot":
+            continue
+        for name in imports_of(module):
+            if name in MODULES and name != "bot":
+                assert layer_of(name) <= layer_of(module), f"{module} imports {name}, above it"
 
 
 def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> None:

@@ -37,7 +37,8 @@ from bot.answering.knowledge import (
 from bot.answering.matcher import Matcher
 from bot.authoring import audit
 from bot.authoring.audit import audit_matcher, collector_paused, confusable_questions
-from bot.cli.main import Progress, kb_check, run
+from bot.cli.kb import Progress, kb_check
+from bot.cli.main import run
 from bot.config import SHIPPED_KNOWLEDGE, Config
 from bot.telegram.formatting import esc, split_html
 from tests.e2e.fake_bot_api import parse_html

@@ -17,7 +17,7 @@ from bot.answering.document import REPORT_FILE
 from bot.answering.knowledge import KnowledgeError, fingerprint, load_knowledge
 from bot.authoring import kbedit
 from bot.authoring.draft import DraftError, write_draft
-from bot.cli.main import kb_check, kb_init
+from bot.cli.kb import kb_check, kb_init
 from bot.config import SHIPPED_KNOWLEDGE, Config
 from tests.several_reports import REPORT_2020, beside, drafted
 

@@ -1,10 +1,11 @@
 """`kbbot report`, `kbbot suggest` and `kbbot log ...`: reviewing the question log.
 
-Argument parsing and output only, like bot/cli/main.py, which registers these commands with
-`add_review_commands` and hands them to `run_review`; the work is in bot.review.report,
+Argument parsing and output only: bot/cli/main.py registers these commands with
+`add_review_commands` (and bot/cli/kb.py `kb history` / `kb undo` with `add_history_commands`),
+each naming its function with `set_defaults(func=...)`. The work is in bot.review.report,
 bot.review.output, bot.review.html, bot.review.suggest and the question log (opened with
-bot.questionlog.opening.open_log). It never imports bot.cli.main (tests/test_import_graph.py). Every command is
-a function tests call directly.
+bot.questionlog.opening.open_log). It never imports bot.cli.main (tests/test_import_graph.py).
+Every command is a function tests call directly.
 """
 
 from __future__ import annotations
@@ -30,32 +31,25 @@ from bot.authoring import history, kbedit
 from bot.authoring.history import Actor
 from bot.authoring.kbedit import EditError
 from bot.authoring.teaching import ATTACH, ReviewItem, Teacher, handled_text
+from bot.cli.common import EXIT_ERROR, EXIT_OK, CliError, Invocation
 from bot.config import Config
 from bot.questionlog.opening import open_log
-from bot.questionlog.protocol import FILE_MODE, QuestionLog, StoreError
+from bot.questionlog.protocol import FILE_MODE, QuestionLog
 from bot.review.html import render_html
 from bot.review.output import csv_cell, format_table, write_csv, write_json
 from bot.review.report import (
     Cluster,
     Report,
     Window,
-    WindowError,
     build_report,
     coverage_text,
     parse_duration,
     parse_window,
     trend_text,
 )
-from bot.review.suggest import SuggestError, new_wordings, suggest, write_atomically
+from bot.review.suggest import new_wordings, suggest, write_atomically
 
-REVIEW_COMMANDS = ("report", "suggest", "log")
-HISTORY_COMMANDS = ("history", "undo")
-EXIT_OK, EXIT_ERROR = 0, 1
 MIN_RETENTION = timedelta(days=1)
-
-
-class ReviewError(Exception):
-    """A failure the reviewer can act on: printed as one line, exit status 1."""
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -78,6 +72,7 @@ def add_review_commands(
         help="trends, unanswered clusters and feedback from the question log",
         description="Default window: the last 30 days. Days are counted in Beijing time.",
     )
+    report.set_defaults(func=_report_command)
     _window_args(report)
     report.add_argument(
         "--format",
@@ -98,6 +93,7 @@ def add_review_commands(
         parents=[common],
         help="YAML to paste for each unanswered cluster; --apply edits an entry",
     )
+    sug.set_defaults(func=_suggest_command)
     _window_args(sug)
     sug.add_argument("--top", type=int, default=10, metavar="N", help="clusters to show (10)")
     sug.add_argument("--apply", metavar="ENTRY_ID", help="add a cluster's wordings to this entry")
@@ -106,10 +102,12 @@ def add_review_commands(
     log_cmd = commands.add_parser("log", help="export, prune or back up the question log")
     log_commands = log_cmd.add_subparsers(dest="log_command", metavar="LOG_COMMAND", required=True)
     export = log_commands.add_parser("export", parents=[common], help="every row as CSV or JSON")
+    export.set_defaults(func=_export_command)
     export.add_argument("--format", choices=("csv", "json"), default="csv")
     export.add_argument("--output", "-o", type=Path, metavar="FILE", help="default: stdout")
     _window_args(export)
     prune = log_commands.add_parser("prune", parents=[common], help="delete old questions")
+    prune.set_defaults(func=_prune_command)
     prune.add_argument(
         "--older-than", required=True, metavar="SPAN", help="e.g. 180d (at least 1d)"
     )
@@ -117,6 +115,7 @@ def add_review_commands(
     backup = log_commands.add_parser(
         "backup", parents=[common], help="a consistent copy, safe while the bot runs"
     )
+    backup.set_defaults(func=_backup_command)
     backup.add_argument("file", type=Path, metavar="FILE")
 
 
@@ -128,60 +127,65 @@ def add_history_commands(
     hist = kb_commands.add_parser(
         "history", parents=[common], help="the latest knowledge changes: who, when, what"
     )
+    hist.set_defaults(func=_history_command)
     hist.add_argument("--limit", type=int, default=20, metavar="N", help="how many (default 20)")
     undo = kb_commands.add_parser(
         "undo", parents=[common], help="revert the latest knowledge change, after a preview"
     )
+    undo.set_defaults(func=_undo_command)
     undo.add_argument("--yes", action="store_true", help="apply without asking")
 
 
-def run_history(config: Config, args: argparse.Namespace, stdin: IO[str], out: IO[str]) -> int:
-    """Run `kb history` / `kb undo`; errors become one line on stderr and exit status 1."""
-    try:
-        if args.kb_command == "history":
-            return asyncio.run(kb_history(config, limit=args.limit, out=out))
-        return asyncio.run(kb_undo(config, yes=args.yes, stdin=stdin, out=out))
-    except (ReviewError, StoreError) as exc:
-        print(f"kbbot: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+def _history_command(run: Invocation) -> int:
+    return asyncio.run(kb_history(run.config, limit=run.args.limit, out=run.out))
 
 
-def run_review(config: Config, args: argparse.Namespace, out: IO[str]) -> int:
-    """Run a review command; errors become one line on stderr and exit status 1."""
-    try:
-        if args.command == "report":
-            window = _window(args, required=True)
-            assert window is not None
-            return asyncio.run(
-                report(
-                    config,
-                    window,
-                    fmt=args.format,
-                    html=args.html,
-                    top=args.top,
-                    out=out,
-                    only=args.report_key,
-                )
-            )
-        if args.command == "suggest":
-            window = _window(args, required=True)
-            assert window is not None
-            if (args.apply is None) != (args.cluster is None):
-                raise ReviewError("--apply ENTRY_ID and --cluster N go together")
-            if args.apply is not None:
-                return asyncio.run(apply(config, window, args.apply, args.cluster, out=out))
-            flags = _window_flags(args)
-            return asyncio.run(suggestions(config, window, top=args.top, flags=flags, out=out))
-        if args.log_command == "export":
-            window = _window(args, required=False)
-            return asyncio.run(export(config, window, fmt=args.format, output=args.output, out=out))
-        if args.log_command == "prune":
-            span = parse_duration(args.older_than)
-            return asyncio.run(prune(config, span, dry_run=args.dry_run, out=out))
-        return asyncio.run(backup(config, args.file, out=out))
-    except (ReviewError, StoreError, WindowError, SuggestError) as exc:
-        print(f"kbbot: error: {exc}", file=sys.stderr)
-        return EXIT_ERROR
+def _undo_command(run: Invocation) -> int:
+    return asyncio.run(kb_undo(run.config, yes=run.args.yes, stdin=run.stdin, out=run.out))
+
+
+def _report_command(run: Invocation) -> int:
+    args = run.args
+    window = _window(args, required=True)
+    assert window is not None
+    return asyncio.run(
+        report(
+            run.config,
+            window,
+            fmt=args.format,
+            html=args.html,
+            top=args.top,
+            out=run.out,
+            only=args.report_key,
+        )
+    )
+
+
+def _suggest_command(run: Invocation) -> int:
+    args = run.args
+    window = _window(args, required=True)
+    assert window is not None
+    if (args.apply is None) != (args.cluster is None):
+        raise CliError("--apply ENTRY_ID and --cluster N go together")
+    if args.apply is not None:
+        return asyncio.run(apply(run.config, window, args.apply, args.cluster, out=run.out))
+    flags = _window_flags(args)
+    return asyncio.run(suggestions(run.config, window, top=args.top, flags=flags, out=run.out))
+
+
+def _export_command(run: Invocation) -> int:
+    args = run.args
+    window = _window(args, required=False)
+    return asyncio.run(export(run.config, window, fmt=args.format, output=args.output, out=run.out))
+
+
+def _prune_command(run: Invocation) -> int:
+    span = parse_duration(run.args.older_than)
+    return asyncio.run(prune(run.config, span, dry_run=run.args.dry_run, out=run.out))
+
+
+def _backup_command(run: Invocation) -> int:
+    return asyncio.run(backup(run.config, run.args.file, out=run.out))
 
 
 def _say(out: IO[str], text: str) -> None:
@@ -220,7 +224,7 @@ def _engine(config: Config) -> Engine:
     try:
         return Engine.from_directory(config.knowledge_dir)
     except KnowledgeError as exc:
-        raise ReviewError(
+        raise CliError(
             f"the knowledge base in {config.knowledge_dir} is invalid: run `kbbot kb check`"
         ) from exc
 
@@ -238,7 +242,7 @@ async def _report(
     (what `suggest` offers to act on), not what the report counts; `only` counts only the
     questions answered from that report (several reports side by side)."""
     if top < 1:
-        raise ReviewError("--top must be at least 1")
+        raise CliError("--top must be at least 1")
     async with open_log(config, create=False) as qlog:
         skip = await qlog.handled_forms() if skip_handled else frozenset()
         if only is not None:
@@ -279,7 +283,7 @@ def _write_page(path: Path, text: str) -> None:
     try:
         write_atomically(path, text)
     except OSError as exc:
-        raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
 
 
 _NOT_REGULAR = (
@@ -301,22 +305,20 @@ def _check_page_target(path: Path) -> None:
     """
     folder = path.parent
     if not folder.is_dir():
-        raise ReviewError(
-            f"cannot write {path}: the folder {folder} does not exist (create it first)"
-        )
+        raise CliError(f"cannot write {path}: the folder {folder} does not exist (create it first)")
     try:
         mode = path.lstat().st_mode
     except FileNotFoundError:
         return
     except OSError as exc:
-        raise ReviewError(f"cannot write {path}: {exc.strerror or exc}") from exc
+        raise CliError(f"cannot write {path}: {exc.strerror or exc}") from exc
     if stat.S_ISLNK(mode):
-        raise ReviewError(
+        raise CliError(
             f"cannot write {path}: it is a symbolic link; give the path of the file itself"
         )
     for test, kind in _NOT_REGULAR:
         if test(mode):
-            raise ReviewError(f"cannot write {path}: it is {kind}, not a regular file")
+            raise CliError(f"cannot write {path}: it is {kind}, not a regular file")
 
 
 async def suggestions(
@@ -375,12 +377,12 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
     if entry is None:
         close = difflib.get_close_matches(entry_id, list(matcher.kb.by_id), n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else ""
-        raise ReviewError(f"there is no entry {entry_id!r} in {config.knowledge_dir}{hint}")
+        raise CliError(f"there is no entry {entry_id!r} in {config.knowledge_dir}{hint}")
     result = await _report(config, window, matcher, max(number, 1), skip_handled=True)
     cluster = _cluster(result.clusters, number)
     wordings = new_wordings(cluster.examples, matcher)
     if not wordings:
-        raise ReviewError(
+        raise CliError(
             f"cluster {number} has no wording the knowledge base lacks "
             "(all are listed already, or contain masked personal data)"
         )
@@ -391,7 +393,7 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
     try:
         change = kbedit.plan_questions(folder, matcher.kb, entry_id, wordings, summary)
     except EditError as exc:
-        raise ReviewError(str(exc)) from exc
+        raise CliError(str(exc)) from exc
     item = ReviewItem.of(cluster)
     actor = Actor.shell()
     async with open_log(config) as qlog:
@@ -399,19 +401,19 @@ async def apply(config: Config, window: Window, entry_id: str, number: int, *, o
             item.key, item.forms, action=ATTACH, target=entry_id, actor_name=actor.name
         )
         if handled is not None:
-            raise ReviewError(handled_text(handled))
+            raise CliError(handled_text(handled))
         try:
             done = await history.commit(qlog, folder, change, actor)
         except KnowledgeError as exc:
             await qlog.release_forms(item.key)
             for problem in kbedit.errors_of(exc):
                 out.write(f"{problem}\n")
-            raise ReviewError(
+            raise CliError(
                 f"the edit did not pass `kbbot kb check`; {change.file} is unchanged"
             ) from exc
         except (EditError, OSError) as exc:
             await qlog.release_forms(item.key)
-            raise ReviewError(f"{change.file} is unchanged: {exc}") from exc
+            raise CliError(f"{change.file} is unchanged: {exc}") from exc
     out.write("知识库检查通过（与 kbbot kb check 相同的检查，在写入之前）。\n")
     out.write(f"已在 {folder / change.file} 的条目 {entry_id} 里加入 {len(wordings)} 个问法：\n")
     _say(out, "".join(f"  - {w}\n" for w in wordings))
@@ -425,7 +427,7 @@ def _cluster(clusters: tuple[Cluster, ...], number: int) -> Cluster:
     for cluster in clusters:
         if cluster.number == number:
             return cluster
-    raise ReviewError(
+    raise CliError(
         f"there is no cluster {number} in this window ({len(clusters)} found): "
         "run `kbbot suggest` with the same window to see the numbers"
     )
@@ -459,11 +461,11 @@ async def export(
         try:
             fd = os.open(output, flags, FILE_MODE)
         except OSError as exc:
-            raise ReviewError(f"cannot write {output}: {exc.strerror or exc}") from exc
+            raise CliError(f"cannot write {output}: {exc.strerror or exc}") from exc
         try:
             if not stat.S_ISREG(os.fstat(fd).st_mode):
                 _check_page_target(output)
-                raise ReviewError(f"cannot write {output}: it is not a regular file")
+                raise CliError(f"cannot write {output}: it is not a regular file")
             os.set_blocking(fd, True)
             os.ftruncate(fd, 0)
         except BaseException:
@@ -506,7 +508,7 @@ def _json_row(row: dict[str, Any]) -> dict[str, Any]:
 async def prune(config: Config, older_than: timedelta, *, dry_run: bool, out: IO[str]) -> int:
     """`kbbot log prune --older-than 180d`: retention."""
     if older_than < MIN_RETENTION:
-        raise ReviewError("--older-than must be at least 1d (a shorter span empties the log)")
+        raise CliError("--older-than must be at least 1d (a shorter span empties the log)")
     cutoff = datetime.now(UTC) - older_than
     async with open_log(config, create=False) as qlog:
         count = await qlog.prune(cutoff, dry_run=dry_run)
@@ -530,7 +532,7 @@ async def backup(config: Config, target: Path, *, out: IO[str]) -> int:
 async def kb_history(config: Config, *, limit: int, out: IO[str]) -> int:
     """`kbbot kb history`: the latest knowledge changes (hand edits noticed first)."""
     if limit < 1:
-        raise ReviewError("--limit must be at least 1")
+        raise CliError("--limit must be at least 1")
     folder = config.knowledge_dir
     async with open_log(config) as qlog:
         await history.note_hand_edits(qlog, folder)
@@ -553,7 +555,7 @@ async def kb_undo(config: Config, *, yes: bool, stdin: IO[str], out: IO[str]) ->
         if not yes:
             if not stdin.isatty():
                 await qlog.take_pending(planned.token)
-                raise ReviewError("not undone: run `kbbot kb undo --yes` to apply this preview")
+                raise CliError("not undone: run `kbbot kb undo --yes` to apply this preview")
             out.write("确认撤销？[y/N] ")
             out.flush()
             if stdin.readline().strip().lower() not in ("y", "yes", "是"):
