@@ -10,7 +10,6 @@ import shutil
 import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -441,17 +440,6 @@ def test_a_reader_gone_before_the_first_byte_ends_the_command_quietly(
     big_log: dict[str, str], argv: list[str]
 ) -> None:
     assert _closed_from_the_start(argv, big_log) == (141, "")
-
-
-def _leaf_commands(
-    parser: argparse.ArgumentParser, path: tuple[str, ...] = ()
-) -> Iterator[tuple[tuple[str, ...], argparse.ArgumentParser]]:
-    subparsers = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
-    if not subparsers:
-        yield path, parser
-    for action in subparsers:
-        for name, child in action.choices.items():
-            yield from _leaf_commands(child, (*path, name))
 
 
 def test_every_command_names_the_function_that_runs_it() -> None:
