@@ -6,7 +6,9 @@ reply is the number to call. The channels, with the words that name each matter 
 people bring it up, live in knowledge/channels.yaml. Emergencies are checked first; a named
 matter (投诉, 拖欠工资) refers unless the question is plainly about a fact of the report; a
 matter described in other words is recognised by the same scorer as entries, and refers when
-the question is personal or the report has no answer. Pure: no Telegram, no database.
+the question is personal, asks how to go about the matter, or finds nothing in the report. A
+question that only names the matter's subject (行政复议 2019, 复议申请里不予受理的有几件) is about
+the report: it gets the report's suggestions, not the channel. Pure: no Telegram, no database.
 """
 
 from __future__ import annotations
@@ -30,6 +32,24 @@ _PERSONAL_RE = re.compile(
     r"[我俺咱]|本人|家里|老公|老婆|孩子|父母|帮帮|"
     r"被(?:人)?(?:打|骗|欠|拖欠|辞退|开除|裁|偷|抢|罚款|占|拆|欺负|威胁|冤枉)"
 )
+
+
+# Asking how to go about something oneself: where, whom, how to apply, what to bring, whether
+# one may. Not how the district did something (区里怎么给机关讲案例, 复议申请是怎么处理的,
+# 怎么办的) nor how many.
+_PROCEDURE_RE = re.compile(
+    r"(?:怎么|怎样|如何)(?:去|才能|能)?(?:申请|办理?|提交?|提起|告|投诉|维权|起诉|复议)(?!的|了)"
+    r"|怎么办|去哪|到哪|找谁|找哪|哪里(?:能|可以)?(?:申请|办|交|投诉|告)"
+    r"|(?:什么|哪些)(?:材料|手续|证件)|能不能|可不可以|能(?:申请|复议|起诉|告)"
+)
+# Asking for a figure of the report: how many, what share.
+_FIGURE_RE = re.compile(r"多少|几[件个起项家次人卷份条]|比例|占比|[比几]成|百分|\d")
+
+
+def asks_procedure(question: str) -> bool:
+    """Whether a question asks how to go about a matter, rather than for a figure of it."""
+    text = clean(question)
+    return bool(_PROCEDURE_RE.search(text)) and not _FIGURE_RE.search(text)
 
 
 def is_personal(question: str) -> bool:
@@ -76,9 +96,11 @@ class Router:
         )
         if named and not report_sure:
             return named[0]
-        personal = is_personal(question)
-        if self.matcher is None or (report.outcome is Outcome.ANSWER and not personal):
-            return None  # a question the report answers, asked for its own sake
+        # Someone asking about their own affairs, or how to go about a matter, is looking for
+        # the channel; anyone else is asking about the report, unless it has nothing at all.
+        seeking = is_personal(question) or asks_procedure(question)
+        if self.matcher is None or (report.outcome is not Outcome.NONE and not seeking):
+            return None
         described = self.matcher.match(question)
         if described.outcome is not Outcome.ANSWER or described.best is None:
             return None
