@@ -16,7 +16,7 @@ NEAR_MISSES = [
     ("宪法宣誓仪式是哪天举行的", ConflictKind.ASKED, Asked.DATE.value),
     ("2019年区政府行政诉讼败诉了几件", ConflictKind.COUNTED, "败诉"),
     ("用信访答复方式回复信息公开申请的是哪几个单位", ConflictKind.ASKED, "organisation"),
-    ("个人怎么申请行政复议", ConflictKind.ASKED, Asked.PROCEDURE.value),
+    ("怎么报名参加宪法宣誓", ConflictKind.ASKED, Asked.PROCEDURE.value),
     ("165卷案卷里行政处罚案卷有多少卷", ConflictKind.ASKED, "breakdown"),
     ("62个部门及街道中街道有几个", ConflictKind.ASKED, "breakdown"),
     ("全区行政执法人员的平均年龄是多少", ConflictKind.COUNTED, "平均年龄"),
@@ -92,3 +92,17 @@ def test_a_place_the_segmenter_joins_onto_the_reports_words_is_no_place(
     assert "中原区" not in joined.places
     named = shipped_engine.matcher.frame("郑州市中原区的出庭应诉率是多少")
     assert "中原区" in named.places
+
+
+def test_a_count_of_a_self_counting_noun_needs_that_measure(shipped_engine: Engine) -> None:
+    """案卷 is counted in 卷: the 19家 of the departments in the same sentence is not a count
+    of case files, so that entry cannot answer 多少执法案卷 with its figure."""
+    reply = shipped_engine.respond("随机抽查了多少执法案卷")
+    assert "19家" not in reply.text or not reply.answered
+
+
+def test_several_as_an_object_is_not_how_many(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond(
+        "有单位把几次信息公开申请用信访答复一起打发了，复议机关怎么处理的"
+    )
+    assert reply.answered and "撤销" in reply.text

@@ -216,8 +216,11 @@ def read_question(
         normalised_words: the normalised question cut into words with part-of-speech tags,
             to find what is counted.
     """
-    # 几个/好几 opening a clause means "several" (几个部门之间互相推诿), not "how many".
-    norm = re.sub(r"(?:^|(?<=\s))几(?=个)|好几", "若干", cleaned)
+    # 几个/好几 opening a clause, or 几 as the object of 把/将/对/被, means "several"
+    # (几个部门之间互相推诿, 把几次申请一并回复), not "how many".
+    norm = re.sub(
+        r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])|好几", "若干", cleaned
+    )
     asked: set[Asked] = set()
     measures: set[str] = set()
     for match in _ASKED_COUNT_RE.finditer(norm):
@@ -260,10 +263,13 @@ def read_question(
     foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.
-    counted, after = _counted_words(normalised_words)
+    counted, after, direct = _counted_words(normalised_words)
     given = _given_numbers(norm)
     if not measures & _NOUN_MEASURES:
-        after = []  # 几次 counts actions, and a bare 多少 may ask anything: no counted noun
+        # 几次 counts actions, and a bare 多少 may ask anything (多少钱, 多少年): no counted noun,
+        # unless a question asking for a count has a noun right after its 多少 (多少执法案卷;
+        # not 几个部门之间扯皮怎么协调, where 几个 means "several").
+        after = direct if Asked.COUNT in asked else []
     return QuestionFrame(
         frozenset(asked),
         frozenset(measures),
@@ -299,13 +305,17 @@ _GENERIC_COUNTED = frozenset(
 )
 
 
-def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[str]]:
+def _counted_words(
+    tagged: Sequence[tuple[str, str]],
+) -> tuple[list[str], list[str], list[str]]:
     """The words right before and after each 多少/几 (glue and measure words skipped): in
     "败诉了几件" and "多少卷不合格" they say what is being counted. Also, apart, the words that
-    follow a 多少/几 and its measure directly (几个部门): the counted thing itself."""
+    follow a 多少/几 and its measure directly (几个部门): the counted thing itself; and of those,
+    the ones right after the 多少/几 with no measure word between (多少执法案卷)."""
     words = [word for word, _ in tagged]
     found: list[str] = []
     after_measure: list[str] = []
+    direct: list[str] = []
     for index, word in enumerate(words):
         if word not in _COUNT_WORDS:
             continue
@@ -328,7 +338,9 @@ def _counted_words(tagged: Sequence[tuple[str, str]]) -> tuple[list[str], list[s
         # is the thing counted: in 几个人组成 the verb after the measure is not.
         if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
             after_measure.append(words[after])
-    return found, after_measure
+            if after == index + 1 and words[after] not in _GENERIC_COUNTED:
+                direct.append(words[after])
+    return found, after_measure, direct
 
 
 _MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元", "人次"})
@@ -418,7 +430,7 @@ def conflicts(
     found.extend(
         Conflict(ConflictKind.COUNTED, word)
         for word in frame.counted_after
-        if not _counts(statement.text, word) and _spoken_of(word, statement)
+        if not _counts(statement.text, _head(word)) and _spoken_of(word, statement)
     )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
@@ -480,7 +492,9 @@ def _counts(text: str, word: str) -> bool:
     """Whether `text` gives a number of `word`: the word follows a number in the same clause
     (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队) or comes before it in
     the same sentence (案卷共计165卷; 行政复议案件中，因民事诉讼中止审理1件). Years and
-    percentages count nothing."""
+    percentages count nothing. A noun that ends in a measure word is counted by that measure:
+    案卷 by 卷 (165卷), not by the 家 of 19家执法部门 in the same sentence."""
+    own = word[-1] if word[-1:] in _SELF_COUNTING else ""
     for sentence in _SENTENCE_RE.finditer(text):
         whole = sentence.group(0)
         for clause in _CLAUSE_RE.finditer(whole):
@@ -488,11 +502,24 @@ def _counts(text: str, word: str) -> bool:
             for number in _NUMBER_RE.finditer(part):
                 if _is_year(number) or number.group("measure") == "%":
                     continue
+                if own and number.group("measure") and number.group("measure") != own:
+                    continue
                 if word in part[number.end() :]:
                     return True
                 if word in whole[: clause.start() + number.start()]:
                     return True
     return False
+
+
+# Measure words that end the nouns they count (案卷 165卷, 文件 1件, 事项 195项, 材料 3份);
+# not 家, 人 or 名, which end nouns they do not count (专家 10名, 个人, 姓名).
+_SELF_COUNTING = frozenset("卷件项份")
+
+
+def _head(word: str) -> str:
+    """The thing a compound noun names, its last two characters: 执法案卷 counts 案卷, which the
+    report may count without the modifier (各类案卷共计165卷)."""
+    return word[-2:] if len(word) >= 4 else word
 
 
 def _spoken_of(word: str, statement: Statement) -> bool:
