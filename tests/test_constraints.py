@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.constraints import Asked, ConflictKind
+from bot.constraints import (
+    Asked,
+    Conflict,
+    ConflictKind,
+    QuestionFrame,
+    conflicts,
+    drafted,
+    state,
+)
 from bot.engine import Engine, Kind
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
@@ -92,3 +100,13 @@ def test_a_place_the_segmenter_joins_onto_the_reports_words_is_no_place(
     assert "中原区" not in joined.places
     named = shipped_engine.matcher.frame("郑州市中原区的出庭应诉率是多少")
     assert "中原区" in named.places
+
+
+def test_a_draft_gives_the_items_of_a_list_only_where_its_fact_lists_some() -> None:
+    """A draft cannot say "the report does not list them", so its fact must list something."""
+    asks_list = QuestionFrame(frozenset({Asked.LIST}), frozenset(), frozenset(), ())
+    listed = drafted(state(["与甲、乙、丙三家律师事务所签约"]))
+    named = drafted(state(["拟定重大事项目录"]))
+    assert not conflicts(asks_list, listed)
+    assert conflicts(asks_list, named) == [Conflict(ConflictKind.ASKED, Asked.LIST.value)]
+    assert not conflicts(asks_list, state(["拟定重大事项目录"]))  # a reviewed answer is trusted
