@@ -13,7 +13,7 @@ questions, so an operator never sees them disagree:
 
 Every failure is one line that says what is wrong and where, because it ends up in
 `docker inspect`, a load balancer's log or a monitoring alert, not in front of a developer.
-No Telegram, no event loop, no SQL: the log's backend answers (`bot.openlog.check_log`).
+No Telegram, no event loop, no SQL: the log's backend answers (`bot.questionlog.opening.check_log`).
 """
 
 from __future__ import annotations
@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.answering.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
 from bot.config import Config
-from bot.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
-from bot.openlog import check_log
+from bot.questionlog.opening import check_log
 
 # How long the write probe waits for the bot's own writer to release the lock. The writer
 # holds it for milliseconds per batch, so waiting longer than this means something is wrong.
@@ -102,7 +102,7 @@ def _load_check(directory: Path, stamp: str) -> Check:
 
 def check_database(target: Path, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
     """Whether the question log at `target` can be written, without writing anything, and is
-    intact: the log's backend answers (`bot.openlog.check_log`; for SQLite a write transaction
+    intact: the log's backend answers (`bot.questionlog.opening.check_log`; for SQLite a write transaction
     rolled back and `PRAGMA quick_check`). A missing file is fine as long as it can be created.
     """
     ok, detail = check_log(target, lock_wait)

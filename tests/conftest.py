@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine
 
 FIXTURE_KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"
 

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.constraints import (
+from bot.answering.constraints import (
     Asked,
     Conflict,
     ConflictKind,
@@ -11,7 +11,7 @@ from bot.constraints import (
     drafted,
     state,
 )
-from bot.engine import Engine, Kind
+from bot.answering.engine import Engine, Kind
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
 NEAR_MISSES = [

@@ -1,4 +1,4 @@
-"""`kbbot kb draft`'s core (bot/draft.py): a knowledge base from a report's text alone.
+"""`kbbot kb draft`'s core (bot/authoring/draft.py): a knowledge base from a report's text alone.
 
 The 2019 report and a small synthetic 2020 report written for these tests (a second year with
 changed figures, tests/fixtures/reports/report-2020.txt) are drafted, loaded exactly as the bot
@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.constraints import Asked, Conflict, ConflictKind
+from bot.answering.engine import Engine, Kind
+from bot.answering.knowledge import KnowledgeError, load_knowledge
+from bot.answering.text import Normaliser
+from bot.authoring.draft import DraftEntry, DraftError, draft_report, write_draft
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.constraints import Asked, Conflict, ConflictKind
-from bot.draft import DraftEntry, DraftError, draft_report, write_draft
-from bot.engine import Engine, Kind
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.text import Normaliser
 from tests.grading import ANSWERABLE, grade, load_set
 
 REPORT_2019 = SHIPPED_KNOWLEDGE / "report.txt"

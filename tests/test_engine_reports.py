@@ -1,4 +1,4 @@
-"""Answering from several reports side by side (Engine.respond, bot/report_choice.py).
+"""Answering from several reports side by side (Engine.respond, bot/answering/report_choice.py).
 
 A question that names a year goes to that year's report; one that names none goes to the
 latest and says so; a follow-up stays with its report unless it names another year. The
@@ -13,9 +13,9 @@ import time
 
 import pytest
 
-from bot.engine import Engine, Kind, Reply, format_plain
-from bot.records import record_for
-from bot.report_choice import Candidate, Choice, How, choose
+from bot.answering.engine import Engine, Kind, Reply, format_plain
+from bot.answering.report_choice import Candidate, Choice, How, choose
+from bot.questionlog.records import record_for
 from tests.several_reports import beside, drafted
 
 TITLE_2019 = "《江汉区2019年法治政府建设工作报告》"

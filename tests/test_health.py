@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.answering.knowledge import load_knowledge
+from bot.cli.main import run
 from bot.health import check, check_database, check_knowledge
-from bot.knowledge import load_knowledge
-from bot.openlog import open_log
-from bot.store import MIGRATIONS
+from bot.questionlog.opening import open_log
+from bot.questionlog.sqlite import MIGRATIONS
 from tests.unprivileged import unprivileged_prefix
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.cli.main import run
 from bot.config import Config, ConfigError
-from bot.openlog import check_log, open_log
-from bot.questionlog import QuestionLog, QuestionRecord, StoreError, parse_log_url
-from bot.store import SqliteQuestionLog
+from bot.questionlog.opening import check_log, open_log
+from bot.questionlog.protocol import QuestionLog, QuestionRecord, StoreError, parse_log_url
+from bot.questionlog.sqlite import SqliteQuestionLog
 
 SECRET = "hunter2-password"
 
