@@ -2,7 +2,15 @@ from __future__ import annotations
 
 import pytest
 
-from bot.answering.constraints import Asked, ConflictKind
+from bot.answering.constraints import (
+    Asked,
+    Conflict,
+    ConflictKind,
+    QuestionFrame,
+    conflicts,
+    drafted,
+    state,
+)
 from bot.answering.engine import Engine, Kind
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
@@ -106,3 +114,13 @@ def test_several_as_an_object_is_not_how_many(shipped_engine: Engine) -> None:
         "有单位把几次信息公开申请用信访答复一起打发了，复议机关怎么处理的"
     )
     assert reply.answered and "撤销" in reply.text
+
+
+def test_a_draft_gives_the_items_of_a_list_only_where_its_fact_lists_some() -> None:
+    """A draft cannot say "the report does not list them", so its fact must list something."""
+    asks_list = QuestionFrame(frozenset({Asked.LIST}), frozenset(), frozenset(), ())
+    listed = drafted(state(["与甲、乙、丙三家律师事务所签约"]))
+    named = drafted(state(["拟定重大事项目录"]))
+    assert not conflicts(asks_list, listed)
+    assert conflicts(asks_list, named) == [Conflict(ConflictKind.ASKED, Asked.LIST.value)]
+    assert not conflicts(asks_list, state(["拟定重大事项目录"]))  # a reviewed answer is trusted

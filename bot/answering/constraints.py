@@ -196,6 +196,8 @@ class Statement:
     # count of 败诉 or 不合格 asks about something else).
     vocabulary: frozenset[str] = frozenset()
     sounds: frozenset[str] = frozenset()
+    # Whether the answer can give the items of a list at all (see `drafted`).
+    lists: bool = True
 
 
 def read_question(
@@ -376,6 +378,17 @@ def state(texts: Iterable[str], default_years: frozenset[int] = frozenset()) -> 
     )
 
 
+# Items written one after another: 得伟君尚、诚明、华平; clauses of a list ended by semicolons.
+_ENUMERATION_RE = re.compile(r"、|；|;")
+
+
+def drafted(statement: Statement) -> Statement:
+    """The statement of a draft entry (`kbbot kb draft`), read from the fact it was drafted
+    for. A draft quotes the report and cannot say what the report leaves out ("报告未列出…"),
+    so it is taken to give the items of a list only where its fact lists some."""
+    return replace(statement, lists=bool(_ENUMERATION_RE.search(statement.text)))
+
+
 def vocabulary_of(texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """The characters of `texts` (a section's normalised texts) and their folded pinyin."""
     chars = frozenset(ch for text in texts for ch in text if not ch.isspace())
@@ -551,7 +564,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
     if kind is Asked.REASON:
         return statement.has_reason
     if kind is Asked.LIST:
-        return not statement.admits_gap  # the items, unless the answer says they are not given
+        # The items, unless the answer says they are not given or cannot say so (a draft).
+        return statement.lists and not statement.admits_gap
     return False  # the report names no people, no contact details and no citizens' procedures
 
 

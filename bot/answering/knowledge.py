@@ -88,6 +88,10 @@ class Entry:
     passage_line: int = 0
     # Written by `kbbot kb draft` and not yet reviewed: answered by quoting its passage.
     draft: bool = False
+    # A draft's own `answer`, the one fact it was drafted for, which its quoted sentence may
+    # share with others: what the near-miss checks (bot/answering/constraints.py) read of a
+    # draft, as they will read its answer once it is reviewed. "" for a reviewed entry.
+    claim: str = ""
     # The report it belongs to, in a knowledge base of several (its key, "2020"); "" in a base
     # of one report. There `id` is qualified with the key ("2020-law-firms"): two reports'
     # drafts, or a report copied from last year's, may use the same ids.
@@ -1054,7 +1058,9 @@ def _served(entry: Entry, replies: Replies) -> Entry:
     template = replies.messages.get("passage")
     if not entry.draft or not template:
         return entry
-    return replace(entry, answer=fill(template, sentence="".join(entry.passage)))
+    return replace(
+        entry, answer=fill(template, sentence="".join(entry.passage)), claim=entry.answer
+    )
 
 
 def _flag(node: yaml.Node, name: str, what: str, problems: list[Problem]) -> bool:

@@ -35,6 +35,7 @@ from bot.answering.constraints import (
     QuestionFrame,
     Statement,
     conflicts,
+    drafted,
     fit,
     read_question,
     report_years,
@@ -254,6 +255,14 @@ _YEAR_TOKEN_RE = re.compile(r"(?:19[89]|20[0-4])\d")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
+def _statement(entry: Entry, default_years: frozenset[int]) -> Statement:
+    """What an entry states: its answer, or for a draft the fact it was drafted for (its
+    claim), not the whole sentence it quotes."""
+    if not entry.draft:
+        return state([fold_numerals(entry.answer)], default_years)
+    return drafted(state([fold_numerals(entry.claim or entry.answer)], default_years))
+
+
 def _top(hits: dict[int, float], n: int) -> list[int]:
     """The `n` keys of `hits` with the largest values, ties in insertion order.
 
@@ -337,7 +346,7 @@ class Matcher:
                 text_of(answer_norm),
                 text_of(passage_norm),
                 words,
-                state([fold_numerals(entry.answer)], default_years),
+                _statement(entry, default_years),
                 self._answer_credit(len(tokens(answer_norm))),
                 is_plan_section(entry.source),
             )

@@ -1,13 +1,18 @@
 """A draft knowledge base from a report's text: next year's report answered the same day.
 
-`draft_report` reads a report in the layout government portals publish (bot/answering/document.py: a
-metadata table, the title, chapters 一、 holding sections （一）) and writes an entry for each fact
-people ask about: every clause with a figure (a count, a percentage, a change), a named document
-(《…》), and every sentence of the problems and plans chapters, plus a summary entry per section
-and the document's own metadata. Each entry quotes its sentence verbatim (`passage`), names its
-section (`source`), states the clause with its subject (`answer`), and gets keywords and question
-phrasings built from the fact's structure: what is counted and by which verb, which rate, which
-document, which problem or plan. Every entry is marked `draft: true` until an admin reviews it.
+`draft_report` reads a report in the layout government portals publish
+(bot/answering/document.py: a metadata table, the title, chapters 一、 holding sections （一）) and
+cuts each sentence into the facts it states (`_Fact`): a figure with its changes and shares (收到…29件，较2018年减少10件，
+同比下降25.6%), a named document (《…》) with what is done under it, or one measure taken (并建立…
+约谈机制，对…实行警示约谈). Each fact becomes an entry, beside a summary per section and per
+chapter and the document's own metadata. An entry quotes its whole sentence verbatim
+(`passage`, what the bot answers with), names its section (`source`), and states only its own
+fact, with what it counts (`answer`): that is what the near-miss checks read of a draft (its
+`claim`, bot/answering/knowledge.py), so a question for a document's title, an organisation or a list is
+not answered by a fact whose sentence merely mentions one. Keywords are the fact's names and the
+words of it that few other sentences of the report use; phrasings are built from the fact's
+structure (what is counted and by which verb, which rate, which document, which plan) and its
+own words. Every entry is marked `draft: true` until an admin reviews it.
 
 No language model and nothing from the network: the report's own outline, patterns for numbers,
 units and titles, and the segmenter's part-of-speech tags. Pure: text in, entries out.
@@ -37,6 +42,11 @@ MAX_TOPIC = 16
 MAX_SUBJECT = 12
 MAX_ANSWER = 160
 SHORT_CHAPTER = 4  # sentences
+SHORT_CLAUSE = 8  # characters: a clause this short (严格审核程序) is part of the fact before it
+# A word in at most this many sentences of the report is specific enough to ask a fact by.
+SPECIFIC_SPREAD = 2
+MAX_CORE = 24  # characters of a fact's own words kept as a phrasing
+KEYWORDS = 4  # specific words of an entry's text kept as keywords, beside its names
 
 # A figure: a number (Arabic or Chinese) with a unit, or a percentage.
 _NUMBER = r"(?:\d+(?:\.\d+)?|[一二两三四五六七八九十百千万]+)"
@@ -57,8 +67,12 @@ _LEADING = (
     "总计",
     "全区",
     "我区",
-    "江汉区",
     "本年度",
+    "每年",
+    "每季度",
+    "每月",
+    "每周",
+    "至少",
     "同时",
     "并",
     "已",
@@ -112,6 +126,38 @@ _VERBS = (
     "实现",
     "完成",
 )
+# Words between what is counted and its figure (事项由过去的28项, 出庭应诉率达92.3%).
+_TRAILING = (
+    "由过去的",
+    "由原来的",
+    "由过去",
+    "由原来",
+    "过去的",
+    "原来的",
+    "过去",
+    "原来",
+    "由",
+    "从",
+    "共计",
+    "累计",
+    "合计",
+    "共",
+    "达到",
+    "达",
+    "为",
+    "是",
+)
+# Units that count events: what they count is often written after them (开展两次专题学法).
+_EVENTS = frozenset({"次", "场", "期", "批"})
+# Words that join two noun phrases: a subject's head ends before them.
+_JOINING = frozenset({"及", "和", "与", "、", "的", "或"})
+# A clause that only leads into the next one: 其中, 在加强宣传的同时, 根据《…》, 结合…工作.
+_LEAD_RE = re.compile(
+    r"^(?:其中|同时|此外|另外|在此基础上|据统计)$|的同时$|"
+    r"^(?:根据|按照|对照|依据|依照|结合|通过|围绕|针对|对于)"
+)
+# Words that only join a clause to the one before it: 并建立…, 同时将…, 还….
+_JOINERS_RE = re.compile(r"^(?:并|同时|此外|另外|还|且|再|在此基础上)")
 _SHARES = ("占比", "比例", "比重", "增幅", "降幅")
 _CHANGE_WORDS = ("减少", "下降", "增加", "上升", "提高", "增长", "降低")
 _PROBLEMS_RE = re.compile(r"问题|不足|短板")
@@ -145,6 +191,8 @@ class _Figure:
     subject: str  # what is counted or measured: 行政复议申请
     verb: str  # what was done to it: 收到
     change: str  # 减少 / 下降 ... when the figure is a change
+    # What it counts is read from the clauses before it (较2018年减少10件, 占比从…).
+    inherited: bool = False
 
 
 def draft_report(text: str, normalise: Callable[[str], str] | None = None) -> list[DraftFile]:
@@ -155,6 +203,7 @@ def draft_report(text: str, normalise: Callable[[str], str] | None = None) -> li
             two questions that read the same are kept (`kb check` allows one owner each).
     """
     document = parse_document(text)
+    context = _context(document)
     files = [_document_file(document)]
     by_section: dict[str, list[Sentence]] = {}
     for sentence in document.sentences:
@@ -167,9 +216,9 @@ def draft_report(text: str, normalise: Callable[[str], str] | None = None) -> li
         chapter = _chapter_of(section)
         if chapter != section:
             chapters.setdefault(chapter, []).append(sentences[0])
-        files.append(_section_file(number, section, sentences))
+        files.append(_section_file(number, section, sentences, context))
     for number, (chapter, sections) in enumerate(chapters.items(), start=1):
-        files[0].entries.append(_chapter_entry(number, chapter, sections))
+        files[0].entries.append(_chapter_entry(number, chapter, sections, document))
     _keep_questions_unique(files, normalise or _plain)
     return files
 
@@ -183,11 +232,12 @@ def _chapter_of(section: str) -> str:
     return section.split("（", 1)[0]
 
 
-def _chapter_entry(number: int, chapter: str, openings: Sequence[Sentence]) -> DraftEntry:
-    """A chapter of several sections, for broad questions: each section's opening sentence.
-
-    The headings are left out of the answer and keywords: they would pull every question about
-    one section to the chapter."""
+def _chapter_entry(
+    number: int, chapter: str, openings: Sequence[Sentence], document: SourceDocument
+) -> DraftEntry:
+    """A chapter of several sections, for broad questions: each section's heading, as the
+    report numbers it, and its opening sentence. The headings are left out of the phrasings and
+    keywords: they would pull every question about one section to the chapter."""
     heading = _heading(chapter)
     kind = _kind(chapter)
     questions = [heading, f"{heading}有哪些方面", f"{heading}包括什么"]
@@ -197,13 +247,21 @@ def _chapter_entry(number: int, chapter: str, openings: Sequence[Sentence]) -> D
         questions += ["存在哪些问题", "还有什么不足"]
     else:
         questions += [f"{heading}主要有哪些", "做了哪些工作"]
+    passage: list[str] = []
+    for sentence in openings:
+        numbered = sentence.section.removeprefix(chapter)  # （一）强化各级干部法治思维
+        if document.contains(numbered):
+            passage.append(numbered)
+        passage.append(sentence.text)
     return DraftEntry(
         id=f"chapter-{number}",
         topic=_clip(heading, MAX_TOPIC),
         questions=questions,
-        answer=f"报告“{chapter}”分{len(openings)}个方面。",
+        answer=f"报告“{chapter}”分{len(openings)}个方面："
+        + "、".join(_heading(sentence.section) for sentence in openings)
+        + "。",
         source=chapter,
-        passage=[sentence.text for sentence in openings],
+        passage=passage,
         keywords=[heading],
     )
 
@@ -256,7 +314,7 @@ def _document_file(document: SourceDocument) -> DraftFile:
                 id=entry_id,
                 topic=topic,
                 questions=questions,
-                answer=f"《{title}》的{key}：{value}。",
+                answer=f"本报告的{key}：{value}。",
                 source="文件信息",
                 passage=[passage],
                 keywords=[key],
@@ -281,7 +339,31 @@ def _preamble_entry(sentences: Sequence[Sentence]) -> DraftEntry:
 # --- sections ----------------------------------------------------------------------------------
 
 
-def _section_file(number: int, section: str, sentences: Sequence[Sentence]) -> DraftFile:
+@dataclass(frozen=True)
+class _Context:
+    """What every entry of a report is drafted against: how often the report uses a word (a
+    word in many sentences says little about which fact a question asks for) and the report's
+    own place (江汉区), which is not part of what a figure counts."""
+
+    sentences: tuple[str, ...]
+    home: str = ""
+
+    def spread(self, term: str) -> int:
+        """In how many of the report's sentences `term` occurs."""
+        return sum(term in sentence for sentence in self.sentences)
+
+    def is_specific(self, term: str) -> bool:
+        return self.spread(term) <= SPECIFIC_SPREAD
+
+
+def _context(document: SourceDocument) -> _Context:
+    place = re.match(r"^(\D{2,8}?[区市县省州])", document.title)
+    return _Context(tuple(s.text for s in document.sentences), place.group(1) if place else "")
+
+
+def _section_file(
+    number: int, section: str, sentences: Sequence[Sentence], context: _Context
+) -> DraftFile:
     heading = _heading(section)
     prefix = f"s{number:02d}"
     kind = _kind(section)
@@ -290,8 +372,10 @@ def _section_file(number: int, section: str, sentences: Sequence[Sentence]) -> D
     # quotes it all, and only its figures get entries of their own.
     whole = _chapter_of(section) == section and len(sentences) <= SHORT_CHAPTER
     for index, sentence in enumerate(sentences, start=1):
-        found = _sentence_entries(f"{prefix}-{index:02d}", sentence, heading, "" if whole else kind)
-        entries.extend(e for e in found if not (whole and e.id.endswith("-t")))
+        found = _sentence_entries(
+            f"{prefix}-{index:02d}", sentence, heading, "" if whole else kind, context
+        )
+        entries.extend(e for e in found if not (whole and _STATEMENT_ID.search(e.id)))
     return DraftFile(f"{number + 10:02d}-draft.yaml", section, entries)
 
 
@@ -321,30 +405,144 @@ def _summary_entry(
     )
 
 
-def _sentence_entries(
-    prefix: str, sentence: Sentence, heading: str, kind: str
-) -> Iterator[DraftEntry]:
-    """One entry per figure clause, one per named document, and for problems and plans (and
-    sentences with neither) one for the sentence itself."""
-    text = sentence.text
-    clauses = [c.strip() for c in _CLAUSE_RE.findall(text) if c.strip()]
+# --- facts: the clauses of a sentence that state one thing ----------------------------------
+
+
+@dataclass(frozen=True)
+class _Clause:
+    """A clause of a sentence (between commas, semicolons and colons), where it stands."""
+
+    text: str
+    start: int
+    end: int
+    figures: tuple[_Figure, ...] = ()
+    titles: tuple[str, ...] = ()
+
+
+@dataclass
+class _Fact:
+    """The run of a sentence's clauses that states one thing: a figure with its changes and
+    shares, what is done under a named document, or one measure taken. Its entry's answer
+    states only that run, so that what the entry states (the figures, documents and bodies the
+    near-miss checks of bot/answering/constraints.py read) is what it stands for, not everything
+    else the sentence it quotes says."""
+
+    clauses: list[_Clause]
+    sentence: str
+
+    @property
+    def figures(self) -> list[_Figure]:
+        return [figure for clause in self.clauses for figure in clause.figures]
+
+    @property
+    def titles(self) -> list[str]:
+        return list(dict.fromkeys(t for clause in self.clauses for t in clause.titles))
+
+    @property
+    def text(self) -> str:
+        """The run verbatim; the sentence's closing mark kept when the run ends the sentence."""
+        start, end = self.clauses[0].start, self.clauses[-1].end
+        if end == len(self.sentence.rstrip("。！？!?；;")):
+            end = len(self.sentence)
+        return self.sentence[start:end]
+
+
+def _clauses(text: str, context: _Context) -> list[_Clause]:
+    """The clauses of a sentence with their figures, each figure's subject read with what the
+    clauses before it counted (较2018年减少10件 counts what 收到…29件 counted)."""
+    found: list[_Clause] = []
     subject = ""
+    for match in _CLAUSE_RE.finditer(text):
+        raw = match.group(0)
+        body = raw.strip()
+        if not body.strip("。！？!?"):
+            continue
+        start = match.start() + raw.index(body)
+        body = body.rstrip("。！？!?")
+        figures = tuple(_figures(body, subject, context.home))
+        subject = next((f.subject for f in reversed(figures) if f.subject), subject)
+        titles = tuple(dict.fromkeys(_TITLE_RE.findall(body)))
+        found.append(_Clause(body, start, start + len(body), figures, titles))
+    return found
+
+
+def _facts(text: str, context: _Context) -> list[_Fact]:
+    """A sentence cut into facts (see `_Fact`), a clause each unless it continues a figure
+    (较…减少, 占比从…), is too short to stand alone (严格审核程序), or follows a clause that only
+    leads into it (在…的同时, 根据《…》); the measures right before a figure join it."""
+    facts: list[_Fact] = []
+    leads = False
+    for clause in _clauses(text, context):
+        if facts and (leads or _continues(facts[-1], clause)):
+            facts[-1].clauses.append(clause)
+        else:
+            facts.append(_Fact([clause], text))
+        leads = bool(_LEAD_RE.search(clause.text)) and not clause.figures
+    return _lead_ins_joined(facts)
+
+
+def _lead_ins_joined(facts: list[_Fact]) -> list[_Fact]:
+    """The measures stated right before a figure belong to it: they say what was counted
+    (建立…联席会议制度，组织…交流…3次; 落实…持证上岗制度，…，对1300余名…进行审核)."""
+    joined: list[_Fact] = []
+    waiting: list[_Fact] = []
+    for fact in facts:
+        if fact.figures and waiting:
+            fact.clauses[:0] = [clause for lead in waiting for clause in lead.clauses]
+            waiting = []
+        elif not fact.figures and not fact.titles:
+            waiting.append(fact)
+            continue
+        joined += [*waiting, fact]
+        waiting = []
+    return joined + waiting
+
+
+def _continues(fact: _Fact, clause: _Clause) -> bool:
+    """Whether `clause` is part of `fact`: a figure that counts what the fact counts, or a
+    clause too short to say anything alone."""
+    if clause.figures:
+        return bool(fact.figures) and all(figure.inherited for figure in clause.figures)
+    return not clause.titles and len(clause.text) < SHORT_CLAUSE
+
+
+def _sentence_entries(
+    prefix: str, sentence: Sentence, heading: str, kind: str, context: _Context
+) -> Iterator[DraftEntry]:
+    """One entry per fact of the sentence: its figures, each document it names, or the
+    measure it states."""
     made = 0
-    for clause in clauses:
-        for figure in _figures(clause, subject):
-            subject = figure.subject or subject
+    facts = _facts(sentence.text, context)
+    # What the sentence counts first: later figures often leave it out (其中…受理22件，…，
+    # 因民事诉讼中止审理1件，受案率75.86%).
+    topic = next((f.subject for fact in facts for f in fact.figures if not f.inherited), "")
+    for fact in facts:
+        if fact.figures:
             made += 1
-            yield _figure_entry(f"{prefix}-f{made}", sentence, clause, figure, heading)
-    for title in dict.fromkeys(_TITLE_RE.findall(text)):
-        made += 1
-        yield _title_entry(f"{prefix}-d{made}", sentence, title, heading)
-    if made == 0 or kind:
-        yield _statement_entry(f"{prefix}-t", sentence, heading, kind)
+            yield _figure_entry(f"{prefix}-f{made}", sentence, fact, topic or heading, context)
+        for title in fact.titles:
+            made += 1
+            yield _title_entry(f"{prefix}-d{made}", sentence, fact, title, context)
+        if not fact.figures and not fact.titles:
+            made += 1
+            yield _statement_entry(f"{prefix}-t{made}", sentence, fact, heading, kind, context)
 
 
-def _figures(clause: str, inherited: str) -> Iterator[_Figure]:
+_STATEMENT_ID = re.compile(r"-t\d+$")
+
+
+# --- figures -----------------------------------------------------------------------------------
+
+
+def _figures(clause: str, inherited: str, home: str = "") -> Iterator[_Figure]:
+    """The figures of a clause, each with what it counts. A figure inside a quoted name
+    (“一次办”) is part of the name; a date is no figure."""
+    quoted = [m.span() for m in re.finditer(r"“[^”]*”", clause)]
+    previous = 0
     for match in _FIGURE_RE.finditer(clause):
         figure = match.group(0)
+        if any(a <= match.start() < b for a, b in quoted):
+            continue
         if _DATE_RE.match(clause, match.start()) or clause[match.end() : match.end() + 1] in (
             "年",
             "月",
@@ -352,31 +550,67 @@ def _figures(clause: str, inherited: str) -> Iterator[_Figure]:
         ):
             continue
         unit = "%" if figure.endswith("%") else re.sub(rf"^{_NUMBER}", "", figure).strip("余")
-        before, after = clause[: match.start()], clause[match.end() :]
-        verb, subject = _split_verb(_strip_leading(_drop_dates(before)))
-        if unit and unit[0] in _CLASSIFIERS and (following := _noun_after(after)):
+        before, after = clause[previous : match.start()], clause[match.end() :]
+        previous = match.end()
+        verb, subject = _split_verb(_strip_trailing(_strip_leading(_drop_dates(before), home)))
+        if unit in _EVENTS:
+            following = _phrase_after(after)  # 开展两次|政府常务会前专题学法
+        else:
+            following = _noun_after(after) if unit and unit[0] in _CLASSIFIERS else ""
+        if following:
             subject = following  # 19家执法部门, 62个部门及街道
         change = next((w for w in _CHANGE_WORDS if w in before[-6:]), "")
-        subject = _FIGURE_RE.sub("", subject).strip("从由到为达至的和及、 ")
-        if not subject or subject in _LEADING:
+        subject = _without_figures(subject).strip("从由到为达至的和及、 ")
+        own = bool(subject) and subject not in _LEADING
+        if not own:
             subject = inherited
         elif subject in _SHARES and inherited and not inherited.endswith(subject):
-            subject = f"{inherited}{subject}"  # 马上办事项 + 占比
-        yield _Figure(figure, unit, _clip(subject, MAX_SUBJECT, mark=""), verb, change)
+            subject, own = f"{inherited}{subject}", False  # 马上办事项 + 占比
+        subject = _head(subject)
+        inherited = subject or inherited
+        yield _Figure(figure, unit, subject, verb, change, inherited=not own)
+
+
+def _outermost(subjects: Sequence[str]) -> list[str]:
+    """Subjects without those that only extend an earlier one (马上办事项占比 after 马上办事项)."""
+    return [s for i, s in enumerate(subjects) if not any(s.startswith(t) for t in subjects[:i])]
+
+
+def _without_figures(text: str) -> str:
+    """`text` without its figures, except those inside a quoted name (“一次办”)."""
+    return re.sub(
+        rf"“[^”]*”|{_FIGURE_RE.pattern}",
+        lambda m: m.group(0) if m.group(0).startswith("“") else "",
+        text,
+    )
 
 
 def _drop_dates(text: str) -> str:
     return _DATE_RE.sub("", re.sub(r"\d{1,2}月(?:至|到)?\d{0,2}月?(?:底|初)?(?:期间)?", "", text))
 
 
-def _strip_leading(text: str) -> str:
+def _strip_leading(text: str, home: str = "") -> str:
     text = text.strip(" ,，、的")
+    words = (home, *_LEADING) if home else _LEADING
     changed = True
     while changed:
         changed = False
-        for word in _LEADING:
+        for word in words:
             if text.startswith(word) and len(text) > len(word):
                 text = text[len(word) :]
+                changed = True
+    return text
+
+
+def _strip_trailing(text: str) -> str:
+    """事项由过去的 -> 事项; 出庭应诉率达 -> 出庭应诉率: the words between what is counted and
+    its figure."""
+    changed = True
+    while changed:
+        changed = False
+        for word in _TRAILING:
+            if text.endswith(word) and len(text) > len(word):
+                text = text[: -len(word)]
                 changed = True
     return text
 
@@ -396,6 +630,22 @@ def _split_verb(text: str) -> tuple[str, str]:
     return "", text
 
 
+def _head(subject: str) -> str:
+    """What a long subject counts: its last words up to `MAX_SUBJECT` characters, stopping at
+    a joining word (及, 和, 的, 、), since a Chinese noun phrase ends in its head
+    (行政诉讼案件区政府领导及部门负责人出庭应诉率 -> 部门负责人出庭应诉率)."""
+    if len(subject) <= MAX_TOPIC:
+        return subject
+    kept: list[str] = []
+    size = 0
+    for word in reversed(rjieba.cut(subject, False)):
+        if word in _JOINING or size + len(word) > MAX_SUBJECT:
+            break
+        kept.insert(0, word)
+        size += len(word)
+    return "".join(kept) or subject[-MAX_SUBJECT:]
+
+
 def _noun_after(text: str) -> str:
     """The noun phrase right after a counted figure (19家|执法部门|2019年…)."""
     words: list[str] = []
@@ -413,67 +663,136 @@ def _noun_after(text: str) -> str:
         break
     while words and rjieba.tag(words[-1], True)[0][1] == "c":
         words.pop()
+    # A verb alone is what happens next (28项|增加到195项), not what is counted.
+    if not any(tag.startswith(("n", "j")) for word in words for _, tag in rjieba.tag(word, True)):
+        return ""
     return "".join(words)
 
 
+def _phrase_after(text: str) -> str:
+    """What a count of events counts, written after it (两次|政府常务会前专题学法|和…)."""
+    match = re.match(r"[\u4e00-\u9fff]+?(?=和|及|与|、|$)", text)
+    return match.group(0)[:MAX_SUBJECT] if match and len(match.group(0)) >= 2 else ""
+
+
 def _figure_entry(
-    entry_id: str, sentence: Sentence, clause: str, figure: _Figure, heading: str
+    entry_id: str, sentence: Sentence, fact: _Fact, heading: str, context: _Context
 ) -> DraftEntry:
-    subject, verb, unit = figure.subject or heading, figure.verb, figure.unit
-    if unit == "%":
-        what = f"{subject}{figure.change}" if figure.change else subject
-        questions = [f"{what}是多少", f"{what}多少", f"{what}百分之多少"]
-        if figure.change:
-            questions.append(f"{subject}比上年{figure.change}了多少")
-    else:
-        questions = [f"{subject}有多少{unit}", f"{subject}数量", f"多少{unit}{subject}"]
+    """One entry for a fact's figures: how many, how it changed, what share; phrased for each
+    subject the fact counts. `heading`: what the sentence counts (or its section's heading)."""
+    questions: list[str] = []
+    subjects: list[str] = []
+    for figure in fact.figures:
+        subject, verb, unit = figure.subject or heading, figure.verb, figure.unit
+        subjects.append(subject)
+        if unit == "%":
+            what = f"{subject}{figure.change}" if figure.change else subject
+            questions += [f"{what}是多少", f"{what}多少", f"{what}百分之多少"]
+            if figure.change:
+                questions.append(f"{subject}比上年{figure.change}了多少")
+            continue
+        questions += [f"{subject}有多少{unit}", f"{subject}数量", f"多少{unit}{subject}"]
         if verb and verb not in _CHANGE_WORDS:
             questions.insert(0, f"{verb}{subject}多少{unit}")
             questions.append(f"{verb}了多少{unit}{subject}")
         if figure.change:
             questions.append(f"{subject}比上年{figure.change}了多少{unit}")
-    answer = clause if subject in clause else f"{subject}：{clause}"
+    subjects = _unique(subjects)
+    text = fact.text
+    questions.append(_core(text))
+    # The answer names what is counted, as the sentence may say it only before the fact.
+    named = next((s for s in (heading, subjects[0]) if s not in text), "")
+    answer = f"{named}：{text}" if named else text
     return DraftEntry(
         id=entry_id,
-        topic=_clip(f"{subject}{'变化' if figure.change else ''}", MAX_TOPIC, mark=""),
+        topic=_clip("、".join(_outermost(subjects)), MAX_TOPIC, mark=""),
         questions=_unique(q for q in questions if len(q) >= 4),
-        answer=_clip(f"{answer}。" if not answer.endswith("。") else answer),
+        answer=_clip(answer if answer.endswith("。") else f"{answer.rstrip('；;')}。"),
         source=sentence.section,
         passage=[sentence.text],
-        keywords=_unique([subject, figure.text, *_terms(clause)]),
+        keywords=_keywords([*subjects, *(f.text for f in fact.figures)], text, context),
     )
 
 
-def _title_entry(entry_id: str, sentence: Sentence, title: str, heading: str) -> DraftEntry:
+# --- documents and measures --------------------------------------------------------------------
+
+
+def _title_entry(
+    entry_id: str, sentence: Sentence, fact: _Fact, title: str, context: _Context
+) -> DraftEntry:
+    """A document the report names, with what it is followed for: asked for by its name, by
+    what it governs (合同合法性审查依据什么文件) or by what the fact does under it."""
+    core = _title_core(title)
+    rest = re.sub(r"《[^》]*》", "", fact.text)
+    focus = _focus(rest, context)
+    questions = [f"《{title}》", f"{core}依据的是什么文件", f"{core}方面有什么文件"]
+    if focus and focus not in core:
+        questions.append(f"{focus}依据的是什么文件")
     return DraftEntry(
         id=entry_id,
         topic=_clip(f"《{title}》", MAX_TOPIC),
-        questions=_unique([f"《{title}》", f"{heading}依据的是什么文件", f"{title}讲了什么"]),
-        answer=_clip(sentence.text),
+        questions=_unique(questions),
+        answer=_clip(fact.text),
         source=sentence.section,
         passage=[sentence.text],
-        keywords=_unique([title, *_terms(sentence.text)[:4]]),
+        keywords=_keywords([title, core], rest, context),
     )
 
 
-def _statement_entry(entry_id: str, sentence: Sentence, heading: str, kind: str) -> DraftEntry:
-    terms = _terms(sentence.text)
-    focus = terms[0] if terms else heading
-    if kind == "problem":
-        questions = [f"{focus}有什么问题", f"{focus}方面存在什么不足", f"{focus}"]
-    elif kind == "plan":
-        questions = [f"下一步{focus}怎么做", f"{focus}有什么打算", f"{focus}"]
-    else:
-        questions = [f"{focus}", f"{focus}是怎么做的", f"有没有{focus}"]
+def _title_core(title: str) -> str:
+    """What a document is about, without who issued it and what kind of document it is:
+    市人民政府办公厅关于加强政府合同合法性审查工作的意见 -> 政府合同合法性审查."""
+    core = re.sub(r"[(（][^)）]*[)）]$", "", title)
+    core = core.split("关于", 1)[1] if "关于" in core else core
+    core = re.sub(r"的?(?:实施)?(?:意见|办法|规定|条例|细则|通知|决定|方案)$", "", core)
+    core = re.sub(r"^[\u4e00-\u9fff]{1,6}?[省市区县](?:人民)?(?:政府)?(?:办公厅|办公室)?", "", core)
+    core = re.sub(r"^(?:加强|进一步|推进|在全区|全区|在)+", "", core)
+    core = re.sub(r"工作$", "", core)
+    return core if len(core) >= 2 else title
+
+
+def _statement_entry(
+    entry_id: str, sentence: Sentence, fact: _Fact, heading: str, kind: str, context: _Context
+) -> DraftEntry:
+    """A measure taken, a problem or a plan, asked for in the report's own words (the fact
+    without the words that only join it to the sentence) and by the word that sets it apart
+    from the rest of the report (the one in fewest of its sentences), if it has one."""
+    text = fact.text
+    core = _core(text)
+    focus = _focus(text, context)
+    # A plan is asked about as one (下一步…, …有什么打算), not as what was done.
+    questions = [f"下一步{core}" if kind == "plan" else core]
+    if focus and kind == "problem":
+        questions += [f"{focus}有什么问题", f"{focus}方面存在什么不足"]
+    elif focus and kind == "plan":
+        questions += [f"{focus}有什么打算"]
+    elif focus:
+        questions += [focus, f"{focus}是怎么做的"]
     return DraftEntry(
         id=entry_id,
-        topic=_clip(focus, MAX_TOPIC, mark=""),
+        topic=_clip(focus or core, MAX_TOPIC, mark=""),
         questions=_unique(questions),
-        answer=_clip(sentence.text),
+        answer=_clip(text),
         source=sentence.section,
         passage=[sentence.text],
-        keywords=_unique(terms[:6]),
+        keywords=_keywords([focus] if focus else [], text, context),
     )
+
+
+def _core(text: str) -> str:
+    """A fact as a phrasing: its words without what joins it to the sentence (并, 同时, 在…的
+    同时) and without its closing mark, up to `MAX_CORE` characters."""
+    parts = [re.sub(_JOINERS_RE, "", part) for part in _CLAUSE_RE.findall(text)]
+    parts = [p.strip("。！？!?；; ") for p in parts if not _LEAD_RE.search(p) or len(parts) == 1]
+    core = "，".join(p for p in parts if p)
+    if len(core) <= MAX_CORE:
+        return core
+    kept = ""
+    for word in rjieba.cut(core, False):  # cut between words, not inside one
+        if len(kept) + len(word) > MAX_CORE:
+            break
+        kept += word
+    return kept.rstrip("，、") or core[:MAX_CORE]
 
 
 def _terms(text: str) -> list[str]:
@@ -481,9 +800,32 @@ def _terms(text: str) -> list[str]:
     words = [
         word
         for word, tag in rjieba.tag(text, True)
-        if len(word) >= 2 and tag.startswith(("n", "vn", "nz", "j", "l", "i"))
+        if len(word) >= 2 and tag.startswith(("n", "vn", "nz", "j"))
     ]
+    quoted = [q for q in re.findall(r"“([^”]{2,12})”", text)]
+    words = [*quoted, *words]
     return sorted(_unique(words), key=lambda w: (-len(w), words.index(w)))
+
+
+def _ranked_terms(text: str, context: _Context) -> list[str]:
+    """The content words of `text`, those in fewest sentences of the report first (then the
+    longest): the words that say which fact this is."""
+    terms = _terms(re.sub(r"《[^》]*》", "", text))
+    return sorted(terms, key=lambda t: (context.spread(t), -len(t), terms.index(t)))
+
+
+def _focus(text: str, context: _Context) -> str:
+    """The word that names a fact best: its most specific one, if it is specific at all."""
+    terms = _ranked_terms(text, context)
+    return terms[0] if terms and context.is_specific(terms[0]) else ""
+
+
+def _keywords(named: Sequence[str], text: str, context: _Context) -> list[str]:
+    """The names an entry is asked by, and the words of its text that are specific to it (in
+    few sentences of the report); a word inside a longer keyword adds nothing."""
+    specific = [t for t in _ranked_terms(text, context) if context.is_specific(t)]
+    words = _unique([*named, *specific[:KEYWORDS]])
+    return [w for w in words if not any(w != other and w in other for other in words)]
 
 
 def _unique(items: Iterable[str]) -> list[str]:
