@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.logsetup import LOG_FORMATS
-from bot.questionlog import LogURL, parse_log_url
+from bot.questionlog.protocol import LogURL, parse_log_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -34,7 +34,7 @@ def shipped_knowledge(package_dir: Path = PACKAGE_DIR) -> Path:
 
 
 SHIPPED_KNOWLEDGE = shipped_knowledge()
-# The development question set, replayed before an admin's knowledge edit goes live (bot/preview.py)
+# The development question set, replayed before an admin's knowledge edit goes live (bot/authoring/preview.py)
 # when the bot runs from a checkout; installations name their own with KBBOT_REGRESSION_SET.
 DEV_QUESTIONS = PACKAGE_DIR.parent / "tests" / "data" / "dev_questions.yaml"
 DB_FILENAME = "questions.sqlite3"
@@ -67,8 +67,8 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
 
 
 def default_db(env: Mapping[str, str]) -> LogURL:
-    """$KBBOT_DB (a path, or a URL naming the backend: `bot.questionlog.parse_log_url`), else
-    questions.sqlite3 in the data directory."""
+    """$KBBOT_DB (a path, or a URL naming the backend: `bot.questionlog.protocol.parse_log_url`),
+    else questions.sqlite3 in the data directory."""
     if env.get("KBBOT_DB"):
         return db_setting(env["KBBOT_DB"], "KBBOT_DB")
     return LogURL.file(default_data_dir(env) / DB_FILENAME)

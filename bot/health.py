@@ -14,7 +14,7 @@ questions, so an operator never sees them disagree:
 
 Every failure is one line that says what is wrong and where, because it ends up in
 `docker inspect`, a load balancer's log or a monitoring alert, not in front of a developer.
-No Telegram, no event loop, no SQL: the log's backend answers (`bot.openlog.check_log`).
+No Telegram, no event loop, no SQL: the log's backend answers (`bot.questionlog.opening.check_log`).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.answering.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
 from bot.config import Config
-from bot.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
-from bot.openlog import LogTarget, check_log
+from bot.questionlog.opening import LogTarget, check_log
 
 # How long the write probe waits for the bot's own writer to release the lock. The writer
 # holds it for milliseconds per batch, so waiting longer than this means something is wrong.
@@ -103,9 +103,9 @@ def _load_check(directory: Path, stamp: str) -> Check:
 
 def check_database(target: LogTarget, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
     """Whether the question log `target` names can be written, without writing anything, and is
-    intact: the log's backend answers (`bot.openlog.check_log`; for SQLite a write transaction
-    rolled back and `PRAGMA quick_check`, for PostgreSQL one query on a connection of its own).
-    A missing file or an empty database is fine as long as the log can be created there.
+    intact: the log's backend answers (`bot.questionlog.opening.check_log`; for SQLite a write
+    transaction rolled back and `PRAGMA quick_check`, for PostgreSQL one query on a connection of
+    its own). A missing file or an empty database is fine as long as the log can be created there.
     """
     ok, detail = check_log(target, lock_wait)
     return Check("question log", ok, detail)

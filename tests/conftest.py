@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine
 from tests.pglog import BACKENDS, migrated_schema
 
 FIXTURE_KNOWLEDGE = Path(__file__).parent / "fixtures" / "knowledge"

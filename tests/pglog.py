@@ -99,7 +99,7 @@ def migrated_schema() -> Iterator[str]:
     """A URL whose log exists (the latest schema) and is empty: a schema from the pool, or a
     new one migrated by the log itself. Emptied after the test and put back, unless the test
     left it at another schema version (it is dropped then)."""
-    from bot.pgstore import MIGRATIONS
+    from bot.questionlog.postgres import MIGRATIONS
 
     server = server_url()
     admin = _admin(server)
@@ -123,7 +123,7 @@ def migrated_schema() -> Iterator[str]:
 def _new_migrated(server: str, admin: psycopg.Connection[tuple[object, ...]]) -> str:
     """A new schema with the log's tables, made by `open_log` (in a thread: a test's event
     loop may be running in this one)."""
-    from bot.openlog import open_log
+    from bot.questionlog.opening import open_log
 
     if not _POOL and not _new_migrated.__dict__.get("registered"):
         atexit.register(_drain, admin)

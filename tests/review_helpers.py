@@ -8,10 +8,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.engine import Engine
-from bot.openlog import open_log
-from bot.questionlog import QuestionLog, QuestionRecord
-from bot.records import record_for
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionLog, QuestionRecord
+from bot.questionlog.records import record_for
 
 # A fixed "now" so windows and day buckets are exact: Wednesday 2024-05-15 12:00 UTC
 # (20:00 in Beijing).

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.openlog import open_log
+from bot.questionlog.opening import open_log
 
 # Subjects a citizen asks a district bot about that the report does not cover; each becomes a
 # family of wordings. Distinct enough from each other that they do not cluster together.

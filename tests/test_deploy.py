@@ -24,10 +24,10 @@ from urllib.parse import urlsplit
 import pytest
 import yaml
 
-from bot.cli import build_parser, run
+from bot.cli.main import build_parser, run
+from bot.cli.settings import SETTINGS
 from bot.config import DEV_QUESTIONS, SHIPPED_KNOWLEDGE, Config, read_env_file
-from bot.logqueue import LogQueue
-from bot.settings import SETTINGS
+from bot.questionlog.writer import LogQueue
 from bot.telegram.health import HEALTH_PATH
 from tests import pglog
 

@@ -24,12 +24,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot import audit
-from bot.audit import audit_matcher, collector_paused, confusable_questions
-from bot.cli import Progress, kb_check, run
-from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.engine import MAX_QUESTION_CHARS, Engine, Kind
-from bot.knowledge import (
+from bot.answering.engine import MAX_QUESTION_CHARS, Engine, Kind
+from bot.answering.knowledge import (
     MAX_MESSAGE_CHARS,
     MESSAGE_PLACEHOLDERS,
     KnowledgeError,
@@ -38,8 +34,13 @@ from bot.knowledge import (
     load_knowledge,
     placeholders_for,
 )
-from bot.matcher import Matcher
-from bot.questionlog import LogURL
+from bot.answering.matcher import Matcher
+from bot.authoring import audit
+from bot.authoring.audit import audit_matcher, collector_paused, confusable_questions
+from bot.cli.kb import Progress, kb_check
+from bot.cli.main import run
+from bot.config import SHIPPED_KNOWLEDGE, Config
+from bot.questionlog.protocol import LogURL
 from bot.telegram.formatting import esc, split_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.unprivileged import unprivileged_prefix
@@ -171,8 +172,12 @@ def _fill_calls() -> list[tuple[str, ast.Call]]:
 # expression, with the messages they may be given.
 INDIRECT_FILLS = {
     ("bot/telegram/keyboards.py", "template"): ("button_also", "button_related"),
-    ("bot/knowledge.py", "template"): ("passage",),
-    ("bot/engine.py", "kb.replies[key]"): ("missing_year", "missing_place", "missing_counted"),
+    ("bot/answering/knowledge.py", "template"): ("passage",),
+    ("bot/answering/engine.py", "kb.replies[key]"): (
+        "missing_year",
+        "missing_place",
+        "missing_counted",
+    ),
 }
 
 
@@ -266,7 +271,7 @@ def test_the_fingerprint_changes_with_permissions_and_never_raises(kb_dir: Path)
 PROBE = """
 import json, sys
 from pathlib import Path
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.answering.knowledge import KnowledgeError, load_knowledge
 out = []
 for folder in sys.argv[1:]:
     try:
@@ -396,11 +401,11 @@ def test_with_jobs_every_question_is_asked_once_in_a_worker_and_reported_in_orde
 # a signal arrives while the workers are busy.
 SLOW_CHECK = """
 import time
-from bot import audit
+from bot.authoring import audit
 audit.PARALLEL_FROM = 0
 ask = audit._confusable
 audit._confusable = lambda *question: time.sleep(0.05) or ask(*question)
-from bot.cli import main
+from bot.cli.main import main
 main()
 """
 

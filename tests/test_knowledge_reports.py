@@ -1,5 +1,5 @@
 """A knowledge base of several reports side by side (knowledge/2020/...): how it is laid out,
-loaded and checked (bot/knowledge.py), drafted into (bot/draft.py) and edited (bot/kbedit.py).
+loaded and checked (bot/answering/knowledge.py), drafted into (bot/authoring/draft.py) and edited (bot/authoring/kbedit.py).
 
 The reports are drafted for the tests (tests/several_reports.py): the shipped 2019 report and
 a small synthetic 2020 report (tests/fixtures/reports/report-2020.txt).
@@ -13,13 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import kbedit
-from bot.cli import kb_check, kb_init
+from bot.answering.document import REPORT_FILE
+from bot.answering.knowledge import KnowledgeError, fingerprint, load_knowledge
+from bot.authoring import kbedit
+from bot.authoring.draft import DraftError, write_draft
+from bot.cli.kb import kb_check, kb_init
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.document import REPORT_FILE
-from bot.draft import DraftError, write_draft
-from bot.knowledge import KnowledgeError, fingerprint, load_knowledge
-from bot.questionlog import LogURL
+from bot.questionlog.protocol import LogURL
 from tests.several_reports import REPORT_2020, beside, drafted
 
 

@@ -1,4 +1,4 @@
-"""bot.logqueue: the bot answers first and logs after, whatever state the database is in.
+"""bot.questionlog.writer: the bot answers first and logs after, whatever state the database is in.
 
 Every test uses a real SQLite file (the normal path on a PostgreSQL schema too, `log_db`;
 a PostgreSQL server's outages are in tests/test_pgstore.py); "unavailable" means really locked
@@ -21,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.logqueue import SPILL_SUFFIX, Backoff, LogQueue
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord
-from bot.records import new_ref
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
+from bot.questionlog.records import new_ref
+from bot.questionlog.writer import SPILL_SUFFIX, Backoff, LogQueue
 
 FAST = Backoff(first=0.01, factor=2.0, longest=0.05, closing=0.02)
 

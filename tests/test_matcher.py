@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.decision import shipped_model
-from bot.engine import Engine
-from bot.knowledge import Entry, load_knowledge
-from bot.matcher import Matcher, Outcome, Thresholds
+from bot.answering.decision import shipped_model
+from bot.answering.engine import Engine
+from bot.answering.knowledge import Entry, load_knowledge
+from bot.answering.matcher import Matcher, Outcome, Thresholds
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.cli.main import run
+from bot.cli.settings import render
 from bot.config import Config, ConfigError
-from bot.openlog import check_log, open_log
-from bot.questionlog import (
+from bot.questionlog.opening import check_log, open_log
+from bot.questionlog.protocol import (
     LogURL,
     QuestionLog,
     QuestionRecord,
@@ -19,8 +20,7 @@ from bot.questionlog import (
     hide_password,
     parse_log_url,
 )
-from bot.settings import render
-from bot.store import SqliteQuestionLog
+from bot.questionlog.sqlite import SqliteQuestionLog
 
 SECRET = "hunter2-password"
 

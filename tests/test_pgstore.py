@@ -1,4 +1,5 @@
-"""The PostgreSQL question log (bot/pgstore.py): what only a server database has to get right.
+"""The PostgreSQL question log (bot/questionlog/postgres.py): what only a server database has
+to get right.
 
 The behaviour both logs share is tested on both (`log_db`, tests/conftest.py); here: the
 migrations match SQLite's and upgrade an old schema, several workers write one database at
@@ -21,19 +22,19 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from bot import pgstore, store
 from bot.config import Config
-from bot.logqueue import Backoff, LogQueue
-from bot.openlog import check_log, open_log
-from bot.pgstore import PostgresQuestionLog
-from bot.questionlog import (
+from bot.questionlog import postgres, sqlite
+from bot.questionlog.opening import check_log, open_log
+from bot.questionlog.postgres import PostgresQuestionLog
+from bot.questionlog.protocol import (
     DuplicateRef,
     QuestionLog,
     QuestionRecord,
     StoreError,
     parse_log_url,
 )
-from bot.report import REVIEW_OUTCOMES
+from bot.questionlog.writer import Backoff, LogQueue
+from bot.review.report import REVIEW_OUTCOMES
 from tests.pglog import connect, fresh_schema
 from tests.review_helpers import NOW
 from tests.review_log import fill_log, generate_rows
@@ -72,29 +73,29 @@ def record(question: str, *, ref: str | None = None, hours_ago: float = 1.0) -> 
 
 
 def test_the_migrations_are_sqlites_by_name_and_number() -> None:
-    assert [name for name, _ in pgstore.MIGRATIONS] == [name for name, _ in store.MIGRATIONS]
+    assert [name for name, _ in postgres.MIGRATIONS] == [name for name, _ in sqlite.MIGRATIONS]
 
 
 async def test_a_fresh_database_is_migrated_once_by_workers_starting_together(pg: str) -> None:
     logs = await asyncio.gather(*(open_log(pg) for _ in range(6)))
     try:
-        assert {await log.schema_version() for log in logs} == {len(pgstore.MIGRATIONS)}
+        assert {await log.schema_version() for log in logs} == {len(postgres.MIGRATIONS)}
         assert isinstance(logs[0], PostgresQuestionLog)
     finally:
         for log in logs:
             await log.close()
     with connect(pg) as raw:
         names = [name for (name,) in raw.execute("SELECT name FROM migrations ORDER BY name")]
-        assert names == sorted(name for name, _ in store.MIGRATIONS)
+        assert names == sorted(name for name, _ in sqlite.MIGRATIONS)
         assert raw.execute("SELECT version FROM schema_version").fetchall() == [
-            (len(pgstore.MIGRATIONS),)
+            (len(postgres.MIGRATIONS),)
         ]
 
 
 async def build_old(url: str, upto: int) -> None:
     """The schema of an older kbbot: the first `upto` migrations only."""
     async with await psycopg.AsyncConnection.connect(url, autocommit=True) as db:
-        assert await pgstore.migrate(db, upto=upto) == upto
+        assert await postgres.migrate(db, upto=upto) == upto
 
 
 @pytest.mark.parametrize("old_version", [1, 2, 7])
@@ -109,7 +110,7 @@ async def test_every_old_schema_upgrades_to_the_latest_keeping_rows(
         )
     log = await open_log(pg)
     try:
-        assert await log.schema_version() == len(pgstore.MIGRATIONS)
+        assert await log.schema_version() == len(postgres.MIGRATIONS)
         [old] = await log.rows()
         assert (old["question"], old["suggestions"], old["ref"]) == ("旧问题", "[]", None)
         assert old["asked_at"] == "2020-01-01T00:00:00.000+00:00"
@@ -120,7 +121,7 @@ async def test_every_old_schema_upgrades_to_the_latest_keeping_rows(
 
 
 async def test_an_upgrade_masks_what_older_masking_let_through(pg: str) -> None:
-    await build_old(pg, [name for name, _ in pgstore.MIGRATIONS].index("m006_mask_again"))
+    await build_old(pg, [name for name, _ in postgres.MIGRATIONS].index("m006_mask_again"))
     with connect(pg) as raw:
         raw.execute(
             "INSERT INTO questions (asked_at, channel, question, normalised, answered, outcome)"
@@ -424,7 +425,7 @@ async def test_backup_names_the_pg_dump_command_which_works(pg: str, tmp_path: P
 
 
 def test_kbbot_log_backup_says_to_use_pg_dump(pg: str, capsys: pytest.CaptureFixture[str]) -> None:
-    from bot.cli import run
+    from bot.cli.main import run
 
     assert run(["kb", "history", "--db", pg]) == 0  # creates the log
     assert run(["log", "backup", "copy.dump", "--db", pg]) == 1
@@ -449,7 +450,7 @@ async def test_the_health_check_of_an_empty_and_of_a_migrated_database(pg: str) 
 def test_kbbot_health_on_a_postgresql_log(
     pg: str, kb_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from bot.cli import run
+    from bot.cli.main import run
 
     assert run(["health", "--knowledge", str(kb_dir), "--db", pg]) == 0
     assert "question log: not created yet" in capsys.readouterr().out

@@ -1,4 +1,4 @@
-"""bot.report: windows, clustering of realistic Chinese wordings, reports and their texts."""
+"""bot.review.report: windows, clustering of realistic Chinese wordings, reports and their texts."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import report as report_module
-from bot.engine import Engine
-from bot.openlog import open_log
-from bot.questionlog import LoggedQuestion, QuestionLog, QuestionRecord
-from bot.report import (
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import LoggedQuestion, QuestionLog, QuestionRecord
+from bot.review import report as report_module
+from bot.review.report import (
     REPORT_TZ,
     REVIEW_OUTCOMES,
     TELEGRAM_LIMIT,

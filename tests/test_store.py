@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from bot.document import Sentence
-from bot.engine import Engine, Kind, Reply
-from bot.knowledge import Entry
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord, StoreError
-from bot.records import record_for
-from bot.report import REVIEW_OUTCOMES
-from bot.store import MIGRATIONS
+from bot.answering.document import Sentence
+from bot.answering.engine import Engine, Kind, Reply
+from bot.answering.knowledge import Entry
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord, StoreError
+from bot.questionlog.records import record_for
+from bot.questionlog.sqlite import MIGRATIONS
+from bot.review.report import REVIEW_OUTCOMES
 from tests.pglog import is_sqlite
 from tests.reply_kinds import ALSO, reply_of_kind
 
@@ -71,7 +71,7 @@ async def test_questions_are_stored_verbatim_even_when_they_look_like_sql(
     try:
         await log.record(record(nasty, answered=False))
         [row] = await log.rows()
-        # PostgreSQL's text cannot hold NUL: it keeps U+FFFD in its place (bot/pgstore.py).
+        # PostgreSQL's text cannot hold NUL: it keeps U+FFFD in its place (bot/questionlog/postgres.py).
         assert row["question"] == (nasty if is_sqlite(log_db) else nasty.replace("\x00", "\ufffd"))
     finally:
         await log.close()
@@ -112,7 +112,7 @@ async def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
 async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
     import aiosqlite
 
-    from bot.store import migrate
+    from bot.questionlog.sqlite import migrate
 
     path = tmp_path / "old.sqlite3"
     async with aiosqlite.connect(path) as db:
@@ -198,7 +198,7 @@ async def test_a_log_from_before_feedback_choices_gains_the_column_and_keeps_its
 ) -> None:
     import aiosqlite
 
-    from bot.store import migrate
+    from bot.questionlog.sqlite import migrate
 
     path = tmp_path / "old.sqlite3"
     before = [name for name, _ in MIGRATIONS].index("m004_feedback_choice")

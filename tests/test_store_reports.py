@@ -12,11 +12,11 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.cli import run
-from bot.engine import Engine
-from bot.openlog import open_log
-from bot.questionlog import StoreError
-from bot.store import MIGRATIONS, migrate
+from bot.answering.engine import Engine
+from bot.cli.main import run
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import StoreError
+from bot.questionlog.sqlite import MIGRATIONS, migrate
 from tests.review_helpers import asked, seeded_log
 from tests.several_reports import beside
 

@@ -10,10 +10,10 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from bot.openlog import open_log
-from bot.questionlog import DuplicateRef, QuestionRecord, StoreError
-from bot.records import new_ref
-from bot.store import MIGRATIONS, migrate
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import DuplicateRef, QuestionRecord, StoreError
+from bot.questionlog.records import new_ref
+from bot.questionlog.sqlite import MIGRATIONS, migrate
 from tests.pglog import BACKENDS, connect, fresh_schema, is_sqlite
 from tests.review_helpers import NOW
 from tests.review_log import fill_log, generate_rows

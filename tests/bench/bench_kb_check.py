@@ -48,14 +48,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.audit import audit_matcher, default_jobs  # noqa: E402
-from bot.cli import kb_check  # noqa: E402
+from bot.answering.document import REPORT_FILE, load_document  # noqa: E402
+from bot.answering.engine import Engine  # noqa: E402
+from bot.answering.knowledge import knowledge_files, load_knowledge  # noqa: E402
+from bot.answering.text import Normaliser  # noqa: E402
+from bot.authoring.audit import audit_matcher, default_jobs  # noqa: E402
+from bot.cli.main import kb_check  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
-from bot.document import REPORT_FILE, load_document  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.knowledge import knowledge_files, load_knowledge  # noqa: E402
-from bot.questionlog import LogURL  # noqa: E402
-from bot.text import Normaliser  # noqa: E402
+from bot.questionlog.protocol import LogURL  # noqa: E402
 
 ENTRIES_PER_FILE = 500
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

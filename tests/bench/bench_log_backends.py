@@ -6,7 +6,7 @@ Run from the repository root:  python tests/bench/bench_log_backends.py [--postg
 Not collected by pytest. Without --postgres (or KBBOT_TEST_POSTGRES) it starts a throwaway
 PostgreSQL server the way .ci/postgres.sh does, but with the server's default settings (fsync
 on, as an operator's server has it), and stops it at the end. The log's own sessions commit
-with synchronous_commit=off (bot/pgstore.py), the durability of SQLite's log.
+with synchronous_commit=off (bot/questionlog/postgres.py), the durability of SQLite's log.
 Every PostgreSQL log is a fresh schema of that server; every SQLite log a fresh file in a
 temporary folder (WAL, synchronous=NORMAL: what the bot uses).
 
@@ -53,9 +53,9 @@ import psycopg  # noqa: E402
 from psycopg import sql  # noqa: E402
 
 from bot.config import SHIPPED_KNOWLEDGE  # noqa: E402
-from bot.logqueue import LogQueue  # noqa: E402
-from bot.openlog import open_log  # noqa: E402
-from bot.questionlog import QuestionRecord  # noqa: E402
+from bot.questionlog.opening import open_log  # noqa: E402
+from bot.questionlog.protocol import QuestionRecord  # noqa: E402
+from bot.questionlog.writer import LogQueue  # noqa: E402
 from tests.bench.bench_bot import (  # noqa: E402
     FIRST_USER,
     TOKEN,

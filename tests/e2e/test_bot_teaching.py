@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.kbedit import tracked_files
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord
+from bot.authoring.kbedit import tracked_files
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
 from bot.telegram import admin
 from tests.e2e.conftest import ADMIN_ID, LogLines, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID, ApiCall

@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.answering.engine import Engine, prepare_question
 from bot.config import Config
-from bot.engine import Engine, prepare_question
-from bot.openlog import open_log
 from bot.privacy import hash_user_id
-from bot.questionlog import QuestionRecord
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
 from bot.telegram.app import build_application
 from bot.telegram.handlers import without_mention
 from tests.e2e.botproc import (
@@ -286,7 +286,7 @@ async def test_a_log_replaced_while_being_opened_is_opened_anew(
     """The narrow race behind the read-only test's first version: the writer connects, then the
     file is replaced (a restore). The log must end up writing to the file now at the path, not
     to the old, unlinked one whose rows would vanish on close."""
-    from bot import store
+    from bot.questionlog import sqlite as store
 
     db = tmp_path / "questions.sqlite3"
     other = tmp_path / "restored.sqlite3"

@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_options
 from bot.telegram.health import HEALTH_PATH
 from tests.e2e.conftest import CLIENT_TIMEOUT, AnyApplication, stop_bot_app

@@ -28,9 +28,9 @@ import pytest
 import yaml
 from telegram import Bot, Update
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
-from bot.logqueue import LogQueue
+from bot.questionlog.writer import LogQueue
 from bot.telegram import app as bot_app
 from bot.telegram.app import DRAIN_SECONDS, build_application, serve, webhook_options
 from bot.telegram.inbox import INBOX_FILE, KEEP_DONE, MAX_REPLAYS, Inbox, Ticket

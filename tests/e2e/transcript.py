@@ -35,9 +35,9 @@ from typing import Any
 # repository root (already on the path when pytest imports this module, where this is harmless).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.engine import Engine
-from bot.questionlog import LogURL
+from bot.questionlog.protocol import LogURL
 from bot.telegram.app import build_application
 from tests.e2e.conftest import (
     CLIENT_TIMEOUT,
