@@ -13,6 +13,8 @@ from __future__ import annotations
 import asyncio
 import json
 import random
+import secrets
+import shlex
 import shutil
 import subprocess
 from collections.abc import AsyncIterator, Iterator
@@ -350,12 +352,14 @@ async def test_the_wording_queries_read_through_their_index(pg: str, analysed: b
 async def test_the_writer_reconnects_when_the_server_drops_its_connection(
     pg: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async with LogQueue(pg, backoff=FAST) as queue:
+    name = f"kbbot-{secrets.token_hex(4)}"  # this writer's connections, no other test's
+    async with LogQueue(f"{pg}&application_name={name}", backoff=FAST) as queue:
         assert isinstance(await queue.submit(record("第一")), int)
         with connect(pg) as admin:  # what a server restart or failover does to the writer
             admin.execute(
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE application_name = 'kbbot' AND pid <> pg_backend_pid()"
+                "WHERE application_name = %s",
+                (name,),
             )
         futures = [queue.submit(record(f"之后{n}")) for n in range(20)]
         await queue.flush()
@@ -414,8 +418,15 @@ async def test_backup_names_the_pg_dump_command_which_works(pg: str, tmp_path: P
     if pg_dump is None:
         pytest.skip("no pg_dump on PATH to run the command with")
     command = message.split("pg_dump ", 1)[1].split(" (restore:", 1)[0]
+    # The printed command dumps the whole database; here only this test's schema, since other
+    # tests (other pytest workers) create and drop theirs meanwhile.
+    schema = shlex.quote(pg.rsplit("search_path%3D", 1)[1])
     await asyncio.to_thread(
-        subprocess.run, f"pg_dump {command}", shell=True, check=True, capture_output=True
+        subprocess.run,
+        f"pg_dump {command} --schema={schema}",
+        shell=True,
+        check=True,
+        capture_output=True,
     )
     listed = await asyncio.to_thread(
         subprocess.run, ["pg_restore", "--list", str(target)], check=True, capture_output=True
