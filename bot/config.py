@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.logsetup import LOG_FORMATS
-from bot.questionlog.protocol import LogURL, parse_log_url
+from bot.logurl import LogURL, parse_log_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -67,7 +67,7 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
 
 
 def default_db(env: Mapping[str, str]) -> LogURL:
-    """$KBBOT_DB (a path, or a URL naming the backend: `bot.questionlog.protocol.parse_log_url`),
+    """$KBBOT_DB (a path, or a URL naming the backend: `bot.logurl.parse_log_url`),
     else questions.sqlite3 in the data directory."""
     if env.get("KBBOT_DB"):
         return db_setting(env["KBBOT_DB"], "KBBOT_DB")

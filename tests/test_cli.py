@@ -17,7 +17,7 @@ import pytest
 from bot.answering.engine import Engine, Kind
 from bot.cli.main import build_parser, run
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.questionlog.protocol import LogURL
+from bot.logurl import LogURL
 from tests.reply_kinds import ALSO, reply_of_kind
 
 

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError, user_hash_secret
-from bot.questionlog.protocol import LogURL
+from bot.logurl import LogURL
 
 
 def test_defaults_are_the_shipped_knowledge_and_a_data_dir_file(tmp_path: Path) -> None:

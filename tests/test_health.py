@@ -256,7 +256,7 @@ def test_healthcheck_as_a_real_process(kb_dir: Path, tmp_path: Path) -> None:
 
 def test_check_reports_every_failure_at_once(tmp_path: Path) -> None:
     from bot.config import Config
-    from bot.questionlog.protocol import LogURL
+    from bot.logurl import LogURL
 
     (tmp_path / "q.sqlite3").write_bytes(b"not a database" * 100)
     config = Config(knowledge_dir=tmp_path / "nowhere", db=LogURL.file(tmp_path / "q.sqlite3"))

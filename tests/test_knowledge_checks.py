@@ -40,7 +40,7 @@ from bot.authoring.audit import audit_matcher, collector_paused, confusable_ques
 from bot.cli.kb import Progress, kb_check
 from bot.cli.main import run
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.questionlog.protocol import LogURL
+from bot.logurl import LogURL
 from bot.telegram.formatting import esc, split_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.unprivileged import unprivileged_prefix

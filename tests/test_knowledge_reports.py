@@ -19,7 +19,7 @@ from bot.authoring import kbedit
 from bot.authoring.draft import DraftError, write_draft
 from bot.cli.kb import kb_check, kb_init
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.questionlog.protocol import LogURL
+from bot.logurl import LogURL
 from tests.several_reports import REPORT_2020, beside, drafted
 
 

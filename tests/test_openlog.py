@@ -11,15 +11,9 @@ import pytest
 from bot.cli.main import run
 from bot.cli.settings import render
 from bot.config import Config, ConfigError
+from bot.logurl import LogURL, hide_password, parse_log_url
 from bot.questionlog.opening import check_log, open_log
-from bot.questionlog.protocol import (
-    LogURL,
-    QuestionLog,
-    QuestionRecord,
-    StoreError,
-    hide_password,
-    parse_log_url,
-)
+from bot.questionlog.protocol import QuestionLog, QuestionRecord, StoreError
 from bot.questionlog.sqlite import SqliteQuestionLog
 
 SECRET = "hunter2-password"

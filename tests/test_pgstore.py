@@ -25,16 +25,11 @@ import psycopg
 import pytest
 
 from bot.config import Config
+from bot.logurl import parse_log_url
 from bot.questionlog import postgres, sqlite
 from bot.questionlog.opening import check_log, open_log
 from bot.questionlog.postgres import PostgresQuestionLog
-from bot.questionlog.protocol import (
-    DuplicateRef,
-    QuestionLog,
-    QuestionRecord,
-    StoreError,
-    parse_log_url,
-)
+from bot.questionlog.protocol import DuplicateRef, QuestionLog, QuestionRecord, StoreError
 from bot.questionlog.writer import Backoff, LogQueue
 from bot.review.report import REVIEW_OUTCOMES
 from tests.pglog import connect, fresh_schema

@@ -40,8 +40,8 @@ from bot.cli.settings import config_command
 from bot.config import Config
 from bot.health import health_command
 from bot.logsetup import configure_logging
+from bot.logurl import LogURL, parse_log_url
 from bot.questionlog.opening import LOG_ERRORS, damaged_log_advice, is_damaged
-from bot.questionlog.protocol import LogURL, parse_log_url
 
 log = logging.getLogger("kbbot")
 EXIT_BROKEN_PIPE = 128 + 13  # killed by SIGPIPE, as the shell reports it
@@ -275,7 +275,7 @@ def _global_options(default: object) -> argparse.ArgumentParser:
 
 
 def _db_argument(value: str) -> LogURL:
-    """--db as KBBOT_DB takes it (`bot.questionlog.protocol.parse_log_url`), refused by argparse
+    """--db as KBBOT_DB takes it (`bot.logurl.parse_log_url`), refused by argparse
     in one line ("argument --db: ...")."""
     try:
         return parse_log_url(value)

@@ -1,7 +1,7 @@
 """The one way to open the question log: `open_log(config)`.
 
 Which database holds the log is named by one setting, KBBOT_DB or --db
-(`bot.questionlog.protocol.parse_log_url`): a plain path or `sqlite:///path` opens the SQLite
+(`bot.logurl.parse_log_url`): a plain path or `sqlite:///path` opens the SQLite
 file (`bot.questionlog.sqlite`), a `postgresql://` URL a PostgreSQL database
 (`bot.questionlog.postgres`). Every caller (the bot's writer, its admin commands, the console,
 review tools, the health check) goes through here, so the backend is chosen in this module and
@@ -24,7 +24,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from bot.config import Config, default_data_dir
-from bot.questionlog.protocol import LogURL, QuestionLog, StoreError, parse_log_url
+from bot.logurl import LogURL, parse_log_url
+from bot.questionlog.protocol import QuestionLog, StoreError
 from bot.questionlog.sqlite import (
     DRIVER_ERRORS,
     SqliteQuestionLog,

@@ -63,6 +63,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg.rows import TupleRow
 
+from bot.logurl import LogURL, hide_password
 from bot.privacy import mask_json, mask_personal_data
 from bot.questionlog.protocol import (
     FEEDBACK_CHOICES,
@@ -75,7 +76,6 @@ from bot.questionlog.protocol import (
     Handled,
     KnowledgeChange,
     LoggedQuestion,
-    LogURL,
     QuestionKey,
     QuestionRecord,
     RejectedRecord,
@@ -83,7 +83,6 @@ from bot.questionlog.protocol import (
     Totals,
     Wording,
     WordingWeek,
-    hide_password,
     summarise,
 )
 

@@ -55,7 +55,7 @@ from bot.answering.text import Normaliser  # noqa: E402
 from bot.authoring.audit import audit_matcher, default_jobs  # noqa: E402
 from bot.cli.main import kb_check  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
-from bot.questionlog.protocol import LogURL  # noqa: E402
+from bot.logurl import LogURL  # noqa: E402
 
 ENTRIES_PER_FILE = 500
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

@@ -43,8 +43,9 @@ sys.path.insert(0, str(ROOT))
 from bot.answering.engine import Engine  # noqa: E402
 from bot.cli import review as review_cli  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
+from bot.logurl import LogURL  # noqa: E402
 from bot.questionlog.opening import open_log  # noqa: E402
-from bot.questionlog.protocol import LogURL, QuestionLog  # noqa: E402
+from bot.questionlog.protocol import QuestionLog  # noqa: E402
 from bot.review import report  # noqa: E402
 from tests.review_log import fill_log, generate_rows  # noqa: E402
 

@@ -26,8 +26,8 @@ from telegram.ext import Application, ApplicationBuilder
 
 from bot.answering.engine import Engine
 from bot.config import Config
+from bot.logurl import LogURL
 from bot.questionlog.opening import open_log
-from bot.questionlog.protocol import LogURL
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.state import STATE_KEY, BotState
 from tests.e2e.fake_bot_api import (

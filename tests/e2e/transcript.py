@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.questionlog.protocol import LogURL
+from bot.logurl import LogURL
 from bot.telegram.app import build_application
 from tests.e2e.conftest import (
     CLIENT_TIMEOUT,
