@@ -31,6 +31,7 @@ ANSWERABLE_FLOOR = {
     "batch-9": 0.86,
     "batch-10": 0.82,
     "batch-11": 0.89,
+    "batch-12": 0.88,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss
