@@ -124,3 +124,28 @@ def test_a_draft_gives_the_items_of_a_list_only_where_its_fact_lists_some() -> N
     assert not conflicts(asks_list, listed)
     assert conflicts(asks_list, named) == [Conflict(ConflictKind.ASKED, Asked.LIST.value)]
     assert not conflicts(asks_list, state(["拟定重大事项目录"]))  # a reviewed answer is trusted
+
+
+def test_the_home_district_mistyped_by_pinyin_is_not_another_district(
+    shipped_engine: Engine,
+) -> None:
+    reply = shipped_engine.respond("江汗区被告的行政诉讼案件有几个")
+    assert reply.kind is Kind.ANSWER and "33件" in reply.text
+
+
+def test_documents_counted_in_fen_are_answered_by_jian(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("区里去年出台了几份规范性文件")
+    assert reply.kind is Kind.ANSWER and "1件" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "answered"),
+    [("区政府行政诉讼的败诉率是多少", False), ("行政复议受按率多少", True)],
+)
+def test_a_named_rate_is_answered_only_by_that_rate(
+    shipped_engine: Engine, question: str, answered: bool
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.answered is answered
+    if not answered:
+        assert Conflict(ConflictKind.COUNTED, "败诉率") in reply.conflicts

@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import lru_cache
 
 from bot.answering.text import fuzzy_pinyin
 
@@ -56,7 +57,7 @@ class Conflict:
 # Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
 _MEASURE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("个家名人位"),
-    frozenset("件单"),  # 几单 is how people count cases and applications
+    frozenset("件单份"),  # 几单 counts cases and applications, 几份 documents (1件)
     frozenset({"人次", "次"}),
 )
 _MEASURES = "人次|[件名个家卷项次人位条份类种单岁天年元]"
@@ -146,6 +147,19 @@ WUHAN_DISTRICTS: tuple[str, ...] = (
 _PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
 
 
+@lru_cache(maxsize=8)
+def _home_sounds(home: str) -> str:
+    """The report's text as folded syllables, one per character, "|" between."""
+    return "|".join(fuzzy_pinyin(ch) for ch in home)
+
+
+def _sounds_like_home(place: str, home: str) -> bool:
+    """Whether a place name is one of the report's own, mistyped by pinyin input: 江汗区 for
+    江汉区 is the same district, not another."""
+    sounds = "|".join(fuzzy_pinyin(ch) for ch in place)
+    return f"|{sounds}|" in f"|{_home_sounds(home)}|"
+
+
 def _joined_onto_report(said: str, start: int, size: int, home: str) -> bool:
     """Whether a place name the segmenter found is a character joined onto the report's own
     words: 机构改革中原区法治办 reads 中原区 (a district of Zhengzhou) where the report says
@@ -173,6 +187,8 @@ class QuestionFrame:
     given: tuple[tuple[str, str], ...] = ()
     # The question asks which kind or part (哪类最多, 什么类型).
     asks_part: bool = False
+    # The rates a percentage question names (败诉率): the answer must state that rate.
+    rates: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -262,7 +278,9 @@ def read_question(
         ):
             places.append(word)
         start += len(word)
-    foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
+    foreign = tuple(
+        p for p in dict.fromkeys(places) if p not in home and not _sounds_like_home(p, home)
+    )
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.
     counted, after, direct = _counted_words(normalised_words)
@@ -282,6 +300,7 @@ def read_question(
         year_only,
         given,
         bool(_ASKED_PART_RE.search(norm)),
+        _rates(normalised_words) if Asked.PERCENT in asked else (),
     )
 
 
@@ -305,6 +324,18 @@ _COUNT_GLUE = frozenset(
 _GENERIC_COUNTED = frozenset(
     "事情 东西 情况 方面 事项 内容 数字 数量 人 数 占比 比例 比率 比重 百分比 率 百分点".split()
 )
+
+
+def _rates(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The named rates of a question, as the segmenter cut them (败诉率, or 败诉 + 率)."""
+    words = [word for word, _ in tagged]
+    found = []
+    for index, word in enumerate(words):
+        if word == "率" and index and _is_content(words[index - 1]):
+            found.append(words[index - 1] + "率")
+        elif len(word) >= 3 and word.endswith("率") and _is_content(word):
+            found.append(word)
+    return tuple(found)
 
 
 def _counted_words(
@@ -445,6 +476,9 @@ def conflicts(
         for word in frame.counted_after
         if not _counts(statement.text, _head(word)) and _spoken_of(word, statement)
     )
+    found.extend(
+        Conflict(ConflictKind.COUNTED, rate) for rate in frame.rates if not _states(rate, statement)
+    )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
     stated = {value for value, _ in _given_numbers(statement.text)}
@@ -527,6 +561,15 @@ def _counts(text: str, word: str) -> bool:
 # Measure words that end the nouns they count (案卷 165卷, 文件 1件, 事项 195项, 材料 3份);
 # not 家, 人 or 名, which end nouns they do not count (专家 10名, 个人, 姓名).
 _SELF_COUNTING = frozenset("卷件项份")
+
+
+def _states(word: str, statement: Statement) -> bool:
+    """Whether the entry names `word` itself, or a word that sounds the same (a typo'd 受按率
+    is the 受案率 it states): 出庭应诉率 is no 败诉率, though every character is nearby."""
+    if word in statement.text:
+        return True
+    sounds = "|".join(fuzzy_pinyin(ch) for ch in word)
+    return f"|{sounds}|" in f"|{_home_sounds(statement.text)}|"
 
 
 def _head(word: str) -> str:
