@@ -432,6 +432,8 @@ def test_a_check_stopped_in_its_workers_stops_them_quietly(
             cwd=ROOT,
             env={**os.environ, "KBBOT_KNOWLEDGE": str(SHIPPED_KNOWLEDGE)},
             start_new_session=True,
+            # A run started in the background inherits SIGINT ignored; a terminal's does not.
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
         )
         try:
             workers: list[int] = []

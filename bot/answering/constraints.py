@@ -563,13 +563,15 @@ def _counts(text: str, word: str) -> bool:
 _SELF_COUNTING = frozenset("卷件项份")
 
 
-def _states(word: str, statement: Statement) -> bool:
-    """Whether the entry names `word` itself, or a word that sounds the same (a typo'd 受按率
-    is the 受案率 it states): 出庭应诉率 is no 败诉率, though every character is nearby."""
-    if word in statement.text:
-        return True
-    sounds = "|".join(fuzzy_pinyin(ch) for ch in word)
-    return f"|{sounds}|" in f"|{_home_sounds(statement.text)}|"
+def _states(rate: str, statement: Statement) -> bool:
+    """Whether the entry names the rate, or its last three characters (行政复议受案率 is the
+    受案率 an answer states), as written or as a word that sounds the same (a typo'd 受按率):
+    出庭应诉率 is no 败诉率, though every character is nearby."""
+    sounds = f"|{_home_sounds(statement.text)}|"
+    for named in dict.fromkeys((rate, rate[-3:])):
+        if named in statement.text or f"|{_home_sounds(named)}|" in sounds:
+            return True
+    return False
 
 
 def _head(word: str) -> str:
