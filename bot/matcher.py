@@ -26,6 +26,7 @@ from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
 from itertools import pairwise
+from operator import mul
 from typing import NamedTuple
 
 from rapidfuzz import fuzz
@@ -151,6 +152,14 @@ class MatchResult:
     @property
     def suggestions(self) -> tuple[Candidate, ...]:
         return self.candidates if self.outcome is Outcome.SUGGEST else ()
+
+
+@dataclass(frozen=True)
+class Contest:
+    """What `Matcher.rank` says of one entry, as `Matcher.contest` works it out."""
+
+    leader: Candidate | None  # the first candidate, with its confidence; None: nothing ranked
+    own: float | None  # the entry's score; None when it is not among the candidates
 
 
 # jieba's tags (first letter) of the words worth bridging to the knowledge base's own words:
@@ -444,6 +453,102 @@ class Matcher:
         norm = self._normalised(question)
         return self._rank(self._query(norm), self.frame(question, norm), exclude)
 
+    def contest(self, question: str, entry_id: str, *, exclude: Collection[str] = ()) -> Contest:
+        """What `rank(question, exclude=exclude)` says of entry `entry_id`: the leading
+        candidate, confidence included, and the entry's own score; without scoring in full
+        the candidates that cannot come first or second.
+
+        `kb check` asks this of every stored phrasing. Each shortlisted entry's coverage of
+        the question bounds the score of any of its phrasings (`_bound`), so an entry whose
+        bound is below the second-best score found so far can be neither the leader nor the
+        runner-up the leader's confidence is judged against, and is not scored. The result
+        is the one `rank` gives (tests/test_matcher.py holds them to it).
+        """
+        norm = self._normalised(question)
+        query = self._query(norm)
+        shortlist = self._shortlisted(query, exclude)
+        if not shortlist:
+            return Contest(None, None)
+        frame = self.frame(question, norm)
+        # The shortlist by entry, entries in the order `_rank` first meets them (its order for
+        # equal scores).
+        by_entry: dict[int, list[int]] = {}
+        for number in shortlist:
+            by_entry.setdefault(self._phrases[number].entry_index, []).append(number)
+        own = self._index_of.get(entry_id)
+        covered: dict[int, float] = {}
+        kind_fit: dict[int, float] = {}
+        bound: dict[int, float] = {}
+        for index, numbers in by_entry.items():
+            texts = self._entries[index]
+            covered[index] = self._covered(query, texts)
+            kind_fit[index] = fit(frame, texts.statement)
+            bound[index] = self._bound(query, index, numbers, covered[index], kind_fit[index])
+        # The entry asked about first (its score is wanted whatever it is), then the others by
+        # bound, until no bound reaches the second-best score.
+        order = sorted(by_entry, key=bound.__getitem__, reverse=True)
+        if own in by_entry:
+            order.remove(own)
+            order.insert(0, own)
+        scores: dict[int, tuple[float, int]] = {}  # entry -> (score, its best phrasing)
+        first = second = -1.0
+        for index in order:
+            if bound[index] < second and index != own:
+                break
+            coverage = covered[index] / query.total if query.total > 0 else 0.0
+            top: tuple[float, int] | None = None
+            for number in by_entry[index]:
+                score = self._scored(query, self._phrases[number], coverage, kind_fit[index])[0]
+                if top is None or score > top[0]:
+                    top = (score, number)
+            assert top is not None
+            scores[index] = top
+            if top[0] > first:
+                first, second = top[0], first
+            elif top[0] > second:
+                second = top[0]
+        # Ranked as `_rank` ranks them: by score, ties in the order the shortlist met them.
+        ranked = sorted(
+            (i for i in by_entry if i in scores), key=lambda i: scores[i][0], reverse=True
+        )
+        known_weight = self._known_weight(query)
+        words = self._word_parts(self.content_words(norm))
+
+        def candidate(index: int) -> Candidate:
+            texts = self._entries[index]
+            facts = self._facts(query, covered[index], known_weight, words, texts, frame)
+            return self._score(query, self._phrases[scores[index][1]], facts)
+
+        runner_up = candidate(ranked[1]) if len(ranked) > 1 else None
+        leader = self._confident(candidate(ranked[0]), runner_up)
+        return Contest(leader, scores[own][0] if own in scores else None)
+
+    def _bound(
+        self, query: _Weighted, index: int, numbers: list[int], covered: float, kind_fit: float
+    ) -> float:
+        """At least the score (`_scored`) of any of entry `index`'s phrasings `numbers`.
+
+        A phrasing covers no more of a question than its entry as a whole: the entry's
+        phrasings are all in `_EntryTexts.combined` and its answer is credited there at the
+        same discount (the one exception, a one-token question, which may match a one-token
+        phrasing by sound alone, is not bounded). So the query coverage is at most the
+        entry's; phrase coverage and similarity at most 1; the costs are the entry's, the
+        negation cost only when every phrasing pays it. A margin far above float error and
+        far below the scores' rounding keeps it a bound after rounding.
+        """
+        if len(query.text.toks) < 2:
+            return 1.0
+        limits = self.thresholds
+        coverage = covered / query.total if query.total > 0 else 0.0
+        score: float = coverage**1.5 * (0.55 + 0.3 + 0.15)
+        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
+        negated = query.text.negated
+        if all(self._phrases[n].body.text.negated != negated for n in numbers):
+            score *= 1.0 - limits.negation_mismatch_cost
+        if self._entries[index].plan != query.text.future:
+            score *= 1.0 - limits.tense_mismatch_cost
+        return round(min(score * (1.0 + 1e-9), 1.0), 4)
+
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
         """What the question pins down (years, places) and the kind of answer it asks for."""
         norm = self._normalised(question) if norm is None else norm
@@ -620,10 +725,40 @@ class Matcher:
     def _rank(
         self, query: _Weighted, frame: QuestionFrame, exclude: Collection[str]
     ) -> list[Candidate]:
-        query_text = query.text
-        if not query_text.toks:
+        shortlist = self._shortlisted(query, exclude)
+        if not shortlist:
             return []
-        weights = query.weights
+        # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
+        known_weight = self._known_weight(query)
+        words = self._word_parts(self.content_words(query.text.norm))
+        entry_facts: dict[int, _EntryFacts] = {}
+        best: dict[int, Candidate] = {}
+        for number in shortlist:
+            phrase = self._phrases[number]
+            index = phrase.entry_index
+            facts = entry_facts.get(index)
+            if facts is None:
+                texts = self._entries[index]
+                facts = entry_facts[index] = self._facts(
+                    query, self._covered(query, texts), known_weight, words, texts, frame
+                )
+            candidate = self._score(query, phrase, facts)
+            current = best.get(index)
+            if current is None or candidate.score > current.score:
+                best[index] = candidate
+        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
+        # Only the leading candidates are ever answered, suggested or offered; the rest keep
+        # confidence 0 (the model's call is not needed to rank them).
+        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
+            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
+            ranked[i] = self._confident(candidate, runner_up)
+        return ranked
+
+    def _shortlisted(self, query: _Weighted, exclude: Collection[str]) -> list[int]:
+        """The phrasings the second pass scores: the first pass's best hits (`_shortlist`),
+        those in `exclude` left out."""
+        if not query.text.toks:
+            return []
         # First pass: weighted bigram hits per phrase, from the postings only (`_walks` says
         # which and how much of each).
         hits: dict[int, float] = {}
@@ -636,42 +771,38 @@ class Matcher:
         for raw in exclude:
             for number in self._numbers_of.get(raw, ()):
                 hits.pop(number, None)
-        shortlist = self._shortlist(hits)
-        # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
-        known_weight = sum(
-            w for tok, w in zip(query_text.toks, weights, strict=True) if tok in self._known
+        return self._shortlist(hits)
+
+    def _known_weight(self, query: _Weighted) -> float:
+        known = self._known
+        return sum(w for tok, w in zip(query.text.toks, query.weights, strict=True) if tok in known)
+
+    def _covered(self, query: _Weighted, texts: _EntryTexts) -> float:
+        """The query's IDF mass the entry as a whole covers (`_entry_credits`)."""
+        covered: float = sum(map(mul, self._entry_credits(query, texts), query.weights))
+        return covered
+
+    def _facts(
+        self,
+        query: _Weighted,
+        covered: float,
+        known_weight: float,
+        words: list[tuple[str, float, list[str]]],
+        texts: _EntryTexts,
+        frame: QuestionFrame,
+    ) -> _EntryFacts:
+        return _EntryFacts(
+            coverage=covered / query.total if query.total > 0 else 0.0,
+            evidence=covered,
+            known_coverage=covered / known_weight if known_weight > 0 else 0.0,
+            word_coverage=self._word_coverage(words, texts),
+            kind_fit=fit(frame, texts.statement),
         )
-        words = self._word_parts(self.content_words(query_text.norm))
-        entry_facts: dict[int, _EntryFacts] = {}
-        best: dict[int, Candidate] = {}
-        for number in shortlist:
-            phrase = self._phrases[number]
-            index = phrase.entry_index
-            facts = entry_facts.get(index)
-            if facts is None:
-                texts = self._entries[index]
-                credits = self._entry_credits(query, texts)
-                covered = sum(c * w for c, w in zip(credits, weights, strict=True))
-                facts = entry_facts[index] = _EntryFacts(
-                    coverage=covered / query.total if query.total > 0 else 0.0,
-                    evidence=covered,
-                    known_coverage=covered / known_weight if known_weight > 0 else 0.0,
-                    word_coverage=self._word_coverage(words, texts),
-                    kind_fit=fit(frame, texts.statement),
-                )
-            candidate = self._score(query, phrase, facts)
-            current = best.get(index)
-            if current is None or candidate.score > current.score:
-                best[index] = candidate
-        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
-        # Only the leading candidates are ever answered, suggested or offered; the rest keep
-        # confidence 0 (the model's call is not needed to rank them).
-        model = self.model
-        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
-            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
-            probability = model.probability(features(candidate, runner_up))
-            ranked[i] = replace(candidate, confidence=round(probability, 4))
-        return ranked
+
+    def _confident(self, candidate: Candidate, runner_up: Candidate | None) -> Candidate:
+        """`candidate` with the decision model's confidence, judged against `runner_up`."""
+        probability = self.model.probability(features(candidate, runner_up))
+        return replace(candidate, confidence=round(probability, 4))
 
     def _walks(self, query: _Weighted) -> list[tuple[Sequence[int], float]]:
         """The postings the first pass walks for `query`, each with the weight of a hit.
@@ -777,22 +908,12 @@ class Matcher:
         return picked
 
     def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
-        limits = self.thresholds
-        covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
-        # Words of the question may be spread over several phrasings, or appear only in the answer
-        # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
-        query_coverage = max(covered_by_phrase, limits.entry_credit * facts.coverage)
-        phrase_coverage = self._coverage(phrase.body, query.text)
-        similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
-        score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
-        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - facts.kind_fit)
-        if phrase.body.text.negated != query.text.negated:
-            score *= 1.0 - limits.negation_mismatch_cost
-        if self._entries[phrase.entry_index].plan != query.text.future:
-            score *= 1.0 - limits.tense_mismatch_cost
+        score, query_coverage, phrase_coverage, similarity = self._scored(
+            query, phrase, facts.coverage, facts.kind_fit
+        )
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
-            score=round(min(score, 1.0), 4),
+            score=score,
             phrase=phrase.raw,
             query_coverage=round(query_coverage, 4),
             phrase_coverage=round(phrase_coverage, 4),
@@ -802,6 +923,27 @@ class Matcher:
             word_coverage=round(facts.word_coverage, 4),
             kind_fit=round(facts.kind_fit, 4),
         )
+
+    def _scored(
+        self, query: _Weighted, phrase: _Phrase, coverage: float, kind_fit: float
+    ) -> tuple[float, float, float, float]:
+        """A phrasing's score (rounded, as candidates carry it) and what it is made of: query
+        coverage, phrase coverage and similarity (unrounded). `coverage` and `kind_fit` are
+        its entry's (`_EntryFacts`); `_bound` must stay an upper bound of the score."""
+        limits = self.thresholds
+        covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
+        # Words of the question may be spread over several phrasings, or appear only in the answer
+        # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
+        query_coverage = max(covered_by_phrase, limits.entry_credit * coverage)
+        phrase_coverage = self._coverage(phrase.body, query.text)
+        similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
+        score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
+        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
+        if phrase.body.text.negated != query.text.negated:
+            score *= 1.0 - limits.negation_mismatch_cost
+        if self._entries[phrase.entry_index].plan != query.text.future:
+            score *= 1.0 - limits.tense_mismatch_cost
+        return round(min(score, 1.0), 4), query_coverage, phrase_coverage, similarity
 
     def _decide(
         self, question: str, norm: str, frame: QuestionFrame, ranked: list[Candidate]

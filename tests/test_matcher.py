@@ -8,10 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.audit import audit_matcher
+from bot.config import SHIPPED_KNOWLEDGE
 from bot.decision import shipped_model
 from bot.engine import Engine
 from bot.knowledge import Entry, load_knowledge
-from bot.matcher import Matcher, Outcome, Thresholds
+from bot.matcher import Contest, Matcher, Outcome, Thresholds
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 
@@ -196,3 +198,43 @@ def test_a_question_with_rarer_words_walks_only_those() -> None:
     bigrams = len(question) - 1
     assert matcher.postings_walked(question) <= 2 * bigrams * _SMALL_LIMITS.stop_gram_floor
     assert matcher.rank(question)[0].entry.id == "unit-68"
+
+
+# --- kb check's contest ----------------------------------------------------------------------
+
+
+def _contest_by_rank(matcher: Matcher, question: str, entry_id: str, leave_out: bool) -> Contest:
+    """`Matcher.contest` as `rank` says it, scoring every candidate in full."""
+    ranked = matcher.rank(question, exclude=(question,) if leave_out else ())
+    own = next((c.score for c in ranked if c.entry.id == entry_id), None)
+    return Contest(ranked[0] if ranked else None, own)
+
+
+def _stored(matcher: Matcher) -> list[tuple[str, str]]:
+    return [(entry.id, question) for entry in matcher.kb.entries for question in entry.questions]
+
+
+@pytest.mark.parametrize(
+    "matcher",
+    [
+        pytest.param(audit_matcher(load_knowledge(SHIPPED_KNOWLEDGE)), id="shipped"),
+        # Near-identical phrasings: ties and close bounds everywhere.
+        pytest.param(_common_word_matcher(150), id="common-words"),
+    ],
+)
+def test_contest_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) -> None:
+    for entry_id, question in _stored(matcher):
+        for leave_out in (True, False):
+            exclude = (question,) if leave_out else ()
+            expected = _contest_by_rank(matcher, question, entry_id, leave_out)
+            assert matcher.contest(question, entry_id, exclude=exclude) == expected, question
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="行政复议机关出庭应诉率律师法律顾问不受理案件几多少2019年的", max_size=20),
+    st.sampled_from(_MATCHER.kb.entries),
+)
+def test_contest_says_what_rank_says_of_any_question(question: str, entry: Entry) -> None:
+    expected = _contest_by_rank(_MATCHER, question, entry.id, leave_out=False)
+    assert _MATCHER.contest(question, entry.id) == expected
