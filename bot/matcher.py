@@ -20,12 +20,12 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
 from operator import mul
 from typing import NamedTuple
 
@@ -35,6 +35,7 @@ from bot.constraints import (
     Conflict,
     QuestionFrame,
     Statement,
+    asking,
     conflicts,
     fit,
     read_question,
@@ -168,6 +169,8 @@ _BRIDGED_TAGS = frozenset("nvailt")
 
 # A positional bigram's key: its two tokens joined by a unit separator.
 _GRAM_JOIN = "\x1f".join
+# What any token that is not a CJK character starts with (see text.tokens).
+_LATIN_OR_DIGIT_RE = re.compile(r"[a-z\d]")
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,9 @@ class _Text:
             one = shared.setdefault
             toks, grams = tuple(map(one, toks, toks)), tuple(map(one, grams, grams))
             pinyin_grams = tuple(map(one, pinyin_grams, pinyin_grams))
-        singles = tuple(i for i, cjk in enumerate(map(is_cjk, toks)) if not cjk)
+        singles: tuple[int, ...] = ()
+        if _LATIN_OR_DIGIT_RE.search(norm):  # else every token is a CJK character
+            singles = tuple(i for i, cjk in enumerate(map(is_cjk, toks)) if not cjk)
         alone = {toks[i] for i in singles}
         return cls(
             norm,
@@ -209,6 +214,46 @@ class _Text:
             grams,
             pinyin_grams,
             singles,
+            frozenset(grams) | alone,
+            frozenset(pinyin_grams) | alone,
+            is_negated(norm),
+            is_future(norm),
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[_Text], shared: dict[str, str]) -> _Text:
+        """`of(" ".join(part.norm for part in parts), shared)`, put together from the parts.
+
+        Tokens never span a space, so the joined text's tokens are the parts' in turn, and its
+        bigrams theirs plus one across each join: only those are made here (an entry's
+        phrasings together are its longest text, and every entry has one).
+        """
+        if len(parts) == 1:
+            return parts[0]
+        one = shared.setdefault
+        toks: list[str] = []
+        grams: list[str] = []
+        pinyin_grams: list[str] = []
+        singles: list[int] = []
+        for part in parts:
+            if toks:
+                gram = _GRAM_JOIN((toks[-1], part.toks[0]))
+                sound = _GRAM_JOIN((fuzzy_pinyin(toks[-1]), fuzzy_pinyin(part.toks[0])))
+                grams.append(one(gram, gram))
+                pinyin_grams.append(one(sound, sound))
+            if len(part.toks) > 1:  # a one-token text's "gram" is its token
+                grams += part.grams
+                pinyin_grams += part.pinyin_grams
+            singles += [len(toks) + i for i in part.singles]
+            toks += part.toks
+        alone = {toks[i] for i in singles}
+        norm = " ".join(part.norm for part in parts)
+        return cls(
+            norm,
+            tuple(toks),
+            tuple(grams),
+            tuple(pinyin_grams),
+            tuple(singles),
             frozenset(grams) | alone,
             frozenset(pinyin_grams) | alone,
             is_negated(norm),
@@ -261,6 +306,12 @@ class _EntryTexts:
 CONFIDENT_CANDIDATES = 6
 _YEAR_TOKEN_RE = re.compile(r"(?:19[89]|20[0-4])\d")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
+
+
+def _post(postings: defaultdict[str, list[int]], grams: Iterable[str], number: int) -> None:
+    """Add phrasing `number` to the posting list of each of its `grams` (a loop run in C: the
+    index makes millions of these)."""
+    deque(map(list.append, map(postings.__getitem__, grams), repeat(number)), maxlen=0)
 
 
 def _top(hits: dict[int, float], n: int) -> list[int]:
@@ -322,6 +373,8 @@ class Matcher:
         word_df: Counter[str] = Counter()
         default_years = report_years(self.kb.document.title) if self.kb.document else frozenset()
         self.report_years = default_years
+        answers_cleaned: list[str] = []
+        stated: dict[str, Statement] = {}
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
             normalised = [(raw, normalise(raw)) for raw in raws]
@@ -333,21 +386,31 @@ class Matcher:
             texts_by_entry.append(
                 [(raw, text_of(norm)) for norm, raw in reversed(distinct.items())]
             )
-            combined_norm = " ".join(norm for _, norm in normalised if norm)
+            # The phrasings together, cut from the parts already cut (`_Text.joined`).
+            phrased = [text_of(norm) for _, norm in normalised if norm]
+            combined_norm = " ".join(text.norm for text in phrased)
+            combined = cut.get(combined_norm)
+            if combined is None:
+                combined = cut[combined_norm] = _Text.joined(phrased, strings)
             answer_norm = normalise(entry.answer)
+            answers_cleaned.append(clean(entry.answer))  # just cleaned by normalising: cached
             passage_norm = normalise(" ".join(entry.passage))
             words = frozenset(
-                word
-                for text in (combined_norm, answer_norm, passage_norm)
-                for word in words_of(text)
+                chain.from_iterable(map(words_of, (combined_norm, answer_norm, passage_norm)))
             )
+            answer_text = text_of(answer_norm)
+            statement = stated.get(entry.answer)  # entries may share an answer
+            if statement is None:
+                statement = stated[entry.answer] = state(
+                    [fold_numerals(entry.answer)], default_years
+                )
             texts = _EntryTexts(
-                text_of(combined_norm),
-                text_of(answer_norm),
+                combined,
+                answer_text,
                 text_of(passage_norm),
                 words,
-                state([fold_numerals(entry.answer)], default_years),
-                self._answer_credit(len(tokens(answer_norm))),
+                statement,
+                self._answer_credit(len(answer_text.toks)),
                 is_plan_section(entry.source),
             )
             self._entries.append(texts)
@@ -379,10 +442,10 @@ class Matcher:
         report = clean(document.text) if document else ""
         self._known = frozenset(char_df) | frozenset(tokens(self.normalise(report)))
         # The places the report itself speaks of: naming one of them is not a near miss.
-        self._home = report + "".join(clean(entry.answer) for entry in self.kb.entries)
+        self._home = report + "".join(answers_cleaned)
         self._phrases: list[_Phrase] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
+        self._postings: defaultdict[str, list[int]] = defaultdict(list)
+        self._pinyin_postings: defaultdict[str, list[int]] = defaultdict(list)
         # Each stored text weighed once, by its normalised form: what `rank` asks with when the
         # question is a stored phrasing.
         self._bodies: dict[str, _Weighted] = {}
@@ -395,15 +458,14 @@ class Matcher:
                 if body is None:
                     body = self._bodies[text.norm] = self._weigh(text)
                 self._phrases.append(_Phrase(index, raw, body, credit))
-                for gram in text.bigrams:
-                    self._postings[gram].append(number)
-                for gram in text.pinyin_bigrams:
-                    self._pinyin_postings[gram].append(number)
+                _post(self._postings, text.bigrams, number)
+                _post(self._pinyin_postings, text.pinyin_bigrams, number)
         self._order_postings()
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
         # Per phrasing, what the first pass and the shortlist read of it, as flat lists.
         self._credit_of = [phrase.credit for phrase in self._phrases]
         self._total_of = [phrase.body.total or 1.0 for phrase in self._phrases]
+        self._entry_of = [phrase.entry_index for phrase in self._phrases]
         # Phrasings by their raw text, so `rank(exclude=...)` drops them without a full scan.
         self._numbers_of: dict[str, list[int]] = defaultdict(list)
         for number, phrase in enumerate(self._phrases):
@@ -469,12 +531,13 @@ class Matcher:
         shortlist = self._shortlisted(query, exclude)
         if not shortlist:
             return Contest(None, None)
-        frame = self.frame(question, norm)
+        # Of the question's frame, ranking reads only what it asks for (`fit`).
+        frame = asking(self._cleaned_question(question))
         # The shortlist by entry, entries in the order `_rank` first meets them (its order for
         # equal scores).
         by_entry: dict[int, list[int]] = {}
         for number in shortlist:
-            by_entry.setdefault(self._phrases[number].entry_index, []).append(number)
+            by_entry.setdefault(self._entry_of[number], []).append(number)
         own = self._index_of.get(entry_id)
         covered: dict[int, float] = {}
         kind_fit: dict[int, float] = {}
@@ -490,38 +553,41 @@ class Matcher:
         if own in by_entry:
             order.remove(own)
             order.insert(0, own)
-        scores: dict[int, tuple[float, int]] = {}  # entry -> (score, its best phrasing)
+        # Per entry scored: its best phrasing and what `_scored` made of it.
+        best: dict[int, tuple[int, tuple[float, float, float, float]]] = {}
         first = second = -1.0
         for index in order:
             if bound[index] < second and index != own:
                 break
             coverage = covered[index] / query.total if query.total > 0 else 0.0
-            top: tuple[float, int] | None = None
+            top: tuple[int, tuple[float, float, float, float]] | None = None
             for number in by_entry[index]:
-                score = self._scored(query, self._phrases[number], coverage, kind_fit[index])[0]
-                if top is None or score > top[0]:
-                    top = (score, number)
+                scored = self._scored(query, self._phrases[number], coverage, kind_fit[index])
+                if top is None or scored[0] > top[1][0]:
+                    top = (number, scored)
             assert top is not None
-            scores[index] = top
-            if top[0] > first:
-                first, second = top[0], first
-            elif top[0] > second:
-                second = top[0]
+            best[index] = top
+            score = top[1][0]
+            if score > first:
+                first, second = score, first
+            elif score > second:
+                second = score
         # Ranked as `_rank` ranks them: by score, ties in the order the shortlist met them.
         ranked = sorted(
-            (i for i in by_entry if i in scores), key=lambda i: scores[i][0], reverse=True
+            (i for i in by_entry if i in best), key=lambda i: best[i][1][0], reverse=True
         )
         known_weight = self._known_weight(query)
         words = self._word_parts(self.content_words(norm))
 
         def candidate(index: int) -> Candidate:
             texts = self._entries[index]
-            facts = self._facts(query, covered[index], known_weight, words, texts, frame)
-            return self._score(query, self._phrases[scores[index][1]], facts)
+            facts = self._facts(query, covered[index], known_weight, words, texts, kind_fit[index])
+            number, scored = best[index]
+            return self._candidate(self._phrases[number], facts, scored)
 
         runner_up = candidate(ranked[1]) if len(ranked) > 1 else None
         leader = self._confident(candidate(ranked[0]), runner_up)
-        return Contest(leader, scores[own][0] if own in scores else None)
+        return Contest(leader, best[own][1][0] if own in best else None)
 
     def _bound(
         self, query: _Weighted, index: int, numbers: list[int], covered: float, kind_fit: float
@@ -553,10 +619,11 @@ class Matcher:
         """What the question pins down (years, places) and the kind of answer it asks for."""
         norm = self._normalised(question) if norm is None else norm
         tagged = self.segmenter.tagged(norm)
+        return read_question(self._cleaned_question(question), norm, tagged, self._home, tagged)
+
+    def _cleaned_question(self, question: str) -> str:
         cleaned = self._cleaned.get(question)
-        if cleaned is None:
-            cleaned = clean(question)
-        return read_question(cleaned, norm, tagged, self._home, tagged)
+        return clean(question) if cleaned is None else cleaned
 
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
@@ -606,11 +673,16 @@ class Matcher:
         """IDF per token, with question and function words damped, and years too: which year
         a question pins down is checked against the entry (bot/constraints.py), so a year the
         report has no figure for should not hide the entry it would otherwise find."""
-        mask = question_word_mask(text.toks)
-        weights = tuple(
-            self._idf(tok) * (QUESTION_WEIGHT if _YEAR_TOKEN_RE.fullmatch(tok) else keep)
-            for tok, keep in zip(text.toks, mask, strict=True)
-        )
+        toks = text.toks
+        keep = question_word_mask(toks)
+        for i in text.singles:  # a year is a number, so one of the singles
+            if _YEAR_TOKEN_RE.fullmatch(toks[i]):
+                keep[i] = QUESTION_WEIGHT
+        # Every token of a stored text has its own IDF: only a question's may need `_idf`.
+        idf = list(map(self._char_idf.get, toks))
+        if None in idf:
+            idf = list(map(self._idf, toks))
+        weights = tuple(map(mul, idf, keep))
         return _Weighted(text, weights, sum(weights))
 
     def _idf(self, tok: str) -> float:
@@ -739,8 +811,10 @@ class Matcher:
             facts = entry_facts.get(index)
             if facts is None:
                 texts = self._entries[index]
+                covered = self._covered(query, texts)
+                kind_fit = fit(frame, texts.statement)
                 facts = entry_facts[index] = self._facts(
-                    query, self._covered(query, texts), known_weight, words, texts, frame
+                    query, covered, known_weight, words, texts, kind_fit
                 )
             candidate = self._score(query, phrase, facts)
             current = best.get(index)
@@ -789,14 +863,14 @@ class Matcher:
         known_weight: float,
         words: list[tuple[str, float, list[str]]],
         texts: _EntryTexts,
-        frame: QuestionFrame,
+        kind_fit: float,
     ) -> _EntryFacts:
         return _EntryFacts(
             coverage=covered / query.total if query.total > 0 else 0.0,
             evidence=covered,
             known_coverage=covered / known_weight if known_weight > 0 else 0.0,
             word_coverage=self._word_coverage(words, texts),
-            kind_fit=fit(frame, texts.statement),
+            kind_fit=kind_fit,
         )
 
     def _confident(self, candidate: Candidate, runner_up: Candidate | None) -> Candidate:
@@ -888,18 +962,18 @@ class Matcher:
         limits = self.thresholds
         per_entry: dict[int, int] = defaultdict(int)
         picked: list[int] = []
-        totals, phrases = self._total_of, self._phrases
-
-        def promise(number: int) -> float:
-            # Hits approximate how much of the question a phrasing covers; dividing by the
-            # phrasing's own weight also favours phrasings the question covers completely, so a
-            # short exact keyword is not lost behind long sentences that share the same words.
-            found = hits[number]
-            return found * (1.0 + min(1.0, found / (2.0 * totals[number])))
-
+        totals, entry_of = self._total_of, self._entry_of
         pool = _top(hits, limits.candidate_phrases * 4)
-        for number in sorted(pool, key=promise, reverse=True):
-            index = phrases[number].entry_index
+        # Hits approximate how much of the question a phrasing covers; dividing by the
+        # phrasing's own weight also favours phrasings the question covers completely, so a
+        # short exact keyword is not lost behind long sentences that share the same words.
+        promise = [
+            found * (1.0 + min(1.0, found / (2.0 * totals[number])))
+            for number, found in zip(pool, map(hits.__getitem__, pool), strict=True)
+        ]
+        for place in sorted(range(len(pool)), key=promise.__getitem__, reverse=True):
+            number = pool[place]
+            index = entry_of[number]
             if per_entry[index] < limits.phrases_per_entry:
                 per_entry[index] += 1
                 picked.append(number)
@@ -908,9 +982,14 @@ class Matcher:
         return picked
 
     def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
-        score, query_coverage, phrase_coverage, similarity = self._scored(
-            query, phrase, facts.coverage, facts.kind_fit
-        )
+        scored = self._scored(query, phrase, facts.coverage, facts.kind_fit)
+        return self._candidate(phrase, facts, scored)
+
+    def _candidate(
+        self, phrase: _Phrase, facts: _EntryFacts, scored: tuple[float, float, float, float]
+    ) -> Candidate:
+        """The candidate `phrase` makes, from its entry's facts and what `_scored` made of it."""
+        score, query_coverage, phrase_coverage, similarity = scored
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
             score=score,

@@ -1,9 +1,13 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from bot.constraints import Asked, ConflictKind
+from bot.constraints import Asked, ConflictKind, asking
 from bot.engine import Engine, Kind
+from bot.text import clean
+from tests.grading import load_set
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
 NEAR_MISSES = [
@@ -92,3 +96,21 @@ def test_a_place_the_segmenter_joins_onto_the_reports_words_is_no_place(
     assert "中原区" not in joined.places
     named = shipped_engine.matcher.frame("郑州市中原区的出庭应诉率是多少")
     assert "中原区" in named.places
+
+
+def test_asking_reads_what_the_full_frame_reads_of_the_kind_of_answer(
+    shipped_engine: Engine,
+) -> None:
+    """`asking` is the part of `read_question` that ranking (`fit`) needs, and no other."""
+    matcher = shipped_engine._served.shelves[-1].matcher
+    data = Path(__file__).parent / "data"
+    sets = [data / "dev_questions.yaml", *sorted((data / "blind").glob("*.yaml"))]
+    questions = [str(item["q"]) for path in sets for item in load_set(path)]
+    questions += [q for entry in matcher.kb.entries for q in entry.questions]
+    for question in questions:
+        full, light = matcher.frame(question), asking(clean(question))
+        assert (light.asked, light.measures, light.year_only) == (
+            full.asked,
+            full.measures,
+            full.year_only,
+        ), question

@@ -13,7 +13,8 @@ from bot.config import SHIPPED_KNOWLEDGE
 from bot.decision import shipped_model
 from bot.engine import Engine
 from bot.knowledge import Entry, load_knowledge
-from bot.matcher import Contest, Matcher, Outcome, Thresholds
+from bot.matcher import Contest, Matcher, Outcome, Thresholds, _Text
+from bot.text import compact
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 
@@ -238,3 +239,18 @@ def test_contest_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) 
 def test_contest_says_what_rank_says_of_any_question(question: str, entry: Entry) -> None:
     expected = _contest_by_rank(_MATCHER, question, entry.id, leave_out=False)
     assert _MATCHER.contest(question, entry.id) == expected
+
+
+_NORM_PARTS = st.lists(
+    st.text(alphabet="行政复议案卷律所abcs1٣9.%", min_size=1, max_size=8).map(compact).filter(bool),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NORM_PARTS)
+def test_a_text_joined_from_its_parts_is_the_text_cut_whole(norms: list[str]) -> None:
+    strings: dict[str, str] = {}
+    parts = [_Text.of(norm, strings) for norm in norms]
+    assert _Text.joined(parts, strings) == _Text.of(" ".join(norms))
