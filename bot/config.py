@@ -20,7 +20,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from bot.logsetup import LOG_FORMATS
-from bot.questionlog import parse_log_url
+from bot.logurl import LogURL, parse_log_url
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -34,7 +34,7 @@ def shipped_knowledge(package_dir: Path = PACKAGE_DIR) -> Path:
 
 
 SHIPPED_KNOWLEDGE = shipped_knowledge()
-# The development question set, replayed before an admin's knowledge edit goes live (bot/preview.py)
+# The development question set, replayed before an admin's knowledge edit goes live (bot/authoring/preview.py)
 # when the bot runs from a checkout; installations name their own with KBBOT_REGRESSION_SET.
 DEV_QUESTIONS = PACKAGE_DIR.parent / "tests" / "data" / "dev_questions.yaml"
 DB_FILENAME = "questions.sqlite3"
@@ -66,24 +66,27 @@ def default_knowledge_dir(env: Mapping[str, str]) -> Path:
     return SHIPPED_KNOWLEDGE
 
 
-def default_db_path(env: Mapping[str, str]) -> Path:
-    """$KBBOT_DB (a path, or a URL naming the backend: `bot.questionlog.parse_log_url`), else
-    questions.sqlite3 in the data directory."""
+def default_db(env: Mapping[str, str]) -> LogURL:
+    """$KBBOT_DB (a path, or a URL naming the backend: `bot.logurl.parse_log_url`),
+    else questions.sqlite3 in the data directory."""
     if env.get("KBBOT_DB"):
-        return db_setting(env["KBBOT_DB"], "KBBOT_DB").expanduser()
-    return default_data_dir(env) / DB_FILENAME
+        return db_setting(env["KBBOT_DB"], "KBBOT_DB")
+    return LogURL.file(default_data_dir(env) / DB_FILENAME)
 
 
-def db_setting(value: str, name: str) -> Path:
-    """The SQLite file KBBOT_DB or --db names: a plain path as given, or a sqlite: URL.
+def db_setting(value: str, name: str) -> LogURL:
+    """The question log KBBOT_DB or --db names: a SQLite file (a plain path, or a sqlite: URL)
+    or a PostgreSQL database (a postgresql:// URL).
 
     Raises:
-        ConfigError: a URL of a backend that is not available (PostgreSQL) or unknown.
+        ConfigError: a URL of an unknown backend, or one that cannot be read (the message is
+            one line, without the URL's password).
     """
     try:
-        return parse_log_url(value).path
+        url = parse_log_url(value)
     except ValueError as exc:
         raise ConfigError(f"{name}: {exc}") from exc
+    return url if url.path is None else LogURL.file(url.path.expanduser())
 
 
 def user_hash_secret(env: Mapping[str, str]) -> bytes:
@@ -227,7 +230,8 @@ def _webhook_url(url: str | None) -> str | None:
 @dataclass(frozen=True)
 class Config:
     knowledge_dir: Path
-    db_path: Path
+    # The question log: a SQLite file, or a PostgreSQL URL (shown without its password).
+    db: LogURL
     log_level: str = "INFO"
     # How log lines look: "text", or "json" (one object per line, for a log collector).
     log_format: str = "text"
@@ -261,7 +265,7 @@ class Config:
         env: Mapping[str, str] | None = None,
         *,
         knowledge_dir: Path | None = None,
-        db_path: Path | None = None,
+        db: LogURL | None = None,
         webhook_url: str | None = None,
         webhook_listen: str | None = None,
         webhook_port: int | None = None,
@@ -292,7 +296,7 @@ class Config:
             raise ConfigError(f"the webhook port must be from 1 to 65535, not {port}")
         return cls(
             knowledge_dir=knowledge_dir or default_knowledge_dir(env),
-            db_path=db_path or default_db_path(env),
+            db=db or default_db(env),
             log_level=level,
             log_format=log_format,
             data_dir=default_data_dir(env),

@@ -9,11 +9,12 @@ questions, so an operator never sees them disagree:
 2. can the question log be written, and is it intact? (answers still go out while it cannot be
    written, but questions pile up in memory; a damaged file, pages corrupted behind a valid
    header, still opens and takes writes, and fails only when a report reads the damaged pages,
-   so the probe runs SQLite's `PRAGMA quick_check` as well).
+   so the probe runs SQLite's `PRAGMA quick_check` as well; a PostgreSQL log is asked whether
+   the server answers, takes writes and holds a schema this kbbot knows).
 
 Every failure is one line that says what is wrong and where, because it ends up in
 `docker inspect`, a load balancer's log or a monitoring alert, not in front of a developer.
-No Telegram, no event loop, no SQL: the log's backend answers (`bot.openlog.check_log`).
+No Telegram, no event loop, no SQL: the log's backend answers (`bot.questionlog.opening.check_log`).
 """
 
 from __future__ import annotations
@@ -24,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from bot.answering.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
 from bot.config import Config
-from bot.knowledge import KnowledgeBase, KnowledgeError, fingerprint, load_knowledge
-from bot.openlog import check_log
+from bot.questionlog.opening import LogTarget, check_log
 
 # How long the write probe waits for the bot's own writer to release the lock. The writer
 # holds it for milliseconds per batch, so waiting longer than this means something is wrong.
@@ -100,10 +101,11 @@ def _load_check(directory: Path, stamp: str) -> Check:
     return Check("knowledge base", True, f"{len(kb.entries)} entries")
 
 
-def check_database(target: Path, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
-    """Whether the question log at `target` can be written, without writing anything, and is
-    intact: the log's backend answers (`bot.openlog.check_log`; for SQLite a write transaction
-    rolled back and `PRAGMA quick_check`). A missing file is fine as long as it can be created.
+def check_database(target: LogTarget, lock_wait: float = LOCK_WAIT_SECONDS) -> Check:
+    """Whether the question log `target` names can be written, without writing anything, and is
+    intact: the log's backend answers (`bot.questionlog.opening.check_log`; for SQLite a write
+    transaction rolled back and `PRAGMA quick_check`, for PostgreSQL one query on a connection of
+    its own). A missing file or an empty database is fine as long as the log can be created there.
     """
     ok, detail = check_log(target, lock_wait)
     return Check("question log", ok, detail)
@@ -114,7 +116,7 @@ def check(config: Config, served: KnowledgeBase | None = None) -> Health:
     return Health(
         (
             check_knowledge(config.knowledge_dir, served),
-            check_database(config.db_path),
+            check_database(config),
         )
     )
 

@@ -16,7 +16,7 @@ from typing import Any
 
 import yaml
 
-from bot.text import to_simplified
+from bot.answering.text import to_simplified
 
 ANSWERABLE = ("direct", "para", "typo", "trad", "kw")
 

@@ -8,7 +8,7 @@ a clear message when none does any more: then add a question that does.
 
 from __future__ import annotations
 
-from bot.engine import Engine, Kind, Reply
+from bot.answering.engine import Engine, Kind, Reply
 
 # "also" stands for an answer with close runners-up ("您可能还想了解").
 ALSO = "also"

@@ -1,4 +1,5 @@
-"""Building question logs for the review tests: real SQLite files with rows at chosen times."""
+"""Building question logs for the review tests: real logs (a SQLite file, or a PostgreSQL schema:
+tests/pglog.py) with rows at chosen times."""
 
 from __future__ import annotations
 
@@ -7,10 +8,10 @@ from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.engine import Engine
-from bot.openlog import open_log
-from bot.questionlog import QuestionLog, QuestionRecord
-from bot.records import record_for
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionLog, QuestionRecord
+from bot.questionlog.records import record_for
 
 # A fixed "now" so windows and day buckets are exact: Wednesday 2024-05-15 12:00 UTC
 # (20:00 in Beijing).
@@ -38,7 +39,7 @@ def asked(
     return replace(record, asked_at=NOW - timedelta(hours=hours_ago))
 
 
-async def seeded_log(path: Path, records: Iterable[QuestionRecord]) -> QuestionLog:
+async def seeded_log(path: Path | str, records: Iterable[QuestionRecord]) -> QuestionLog:
     log = await open_log(path)
     await log.record_many(list(records))
     return log

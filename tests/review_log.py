@@ -1,7 +1,8 @@
 """Large synthetic question logs for review at scale (tests and tests/bench/bench_review.py).
 
-A log is written straight through sqlite3 into a database the real `QuestionLog` created and
-migrated, so a million rows take seconds rather than the minutes of one `record` each. The
+A log is written straight through sqlite3 (or PostgreSQL's COPY, for a `postgresql://` URL)
+into a database the real `QuestionLog` created and migrated, so a million rows take seconds
+rather than the minutes of one `record` each. The
 questions look like a district bot's traffic: most answered (an entry id, sometimes feedback),
 the rest unanswered wordings drawn from families of near-identical questions (one topic asked
 in several ways and with typos) plus one-off questions nobody repeats.
@@ -19,7 +20,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bot.openlog import open_log
+from bot.questionlog.opening import open_log
 
 # Subjects a citizen asks a district bot about that the report does not cover; each becomes a
 # family of wordings. Distinct enough from each other that they do not cluster together.
@@ -80,7 +81,7 @@ def one_off(rng: random.Random) -> str:
     return "".join(rng.choice(FILLER) for _ in range(rng.randint(6, 14))) + "？"
 
 
-def create_log(path: Path) -> None:
+def create_log(path: Path | str) -> None:
     """An empty, migrated question log at `path` (the real schema, indexes included)."""
 
     async def create() -> None:
@@ -158,10 +159,17 @@ def generate_rows(
 
 
 def fill_log(
-    path: Path, rows: Iterator[tuple[object, ...]], batch: int = 50_000, *, analyse: bool = True
+    path: Path | str,
+    rows: Iterator[tuple[object, ...]],
+    batch: int = 50_000,
+    *,
+    analyse: bool = True,
 ) -> int:
-    """Insert `rows` into the log at `path` (created if missing); returns how many. `analyse`
-    gives SQLite's planner its statistics, as ANALYZE (or PRAGMA optimize) would on a log."""
+    """Insert `rows` into the log at `path` (created if missing; a PostgreSQL URL too); returns
+    how many. `analyse` gives the planner its statistics, as ANALYZE (or PRAGMA optimize)
+    would on a log."""
+    if isinstance(path, str):
+        return _fill_postgres(path, rows, analyse=analyse)
     if not path.exists():
         create_log(path)
     written = 0
@@ -177,6 +185,38 @@ def fill_log(
         if analyse:
             db.execute("ANALYZE")
     return written
+
+
+def _fill_postgres(url: str, rows: Iterator[tuple[object, ...]], *, analyse: bool) -> int:
+    import psycopg  # only for a PostgreSQL log
+
+    create_log(url)
+    written = 0
+    with psycopg.connect(url, autocommit=True) as db:
+        with db.cursor().copy(f"COPY questions ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+        if analyse:
+            db.execute("ANALYZE questions")
+    return written
+
+
+# The columns `generate_rows` fills, in its order.
+COLUMNS = (
+    "asked_at",
+    "channel",
+    "question",
+    "normalised",
+    "answered",
+    "outcome",
+    "entry_id",
+    "score",
+    "chat_type",
+    "user_hash",
+    "suggestions",
+    "feedback",
+)
 
 
 def _insert(db: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+from bot.authoring.draft import TEMPLATE_FILES, template_text, write_draft
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.draft import TEMPLATE_FILES, template_text, write_draft
 
 REPORT_2019 = SHIPPED_KNOWLEDGE / "report.txt"
 REPORT_2020 = Path(__file__).parent / "fixtures" / "reports" / "report-2020.txt"

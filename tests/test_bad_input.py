@@ -4,7 +4,7 @@ Rows of the issue's table covered here: 4 (masking in every column, export, repo
 key), 5 (undecodable bytes and lone surrogates), 6 (huge lines), 9 (terminal control and bidi
 characters), 10 (CSV formula injection), 11 (`report --html` onto links, FIFOs, devices and
 missing folders), 17 (the log's file mode) and 19 (questions that normalise to nothing).
-Through the real command line (`bot.cli.run`) and real SQLite files.
+Through the real command line (`bot.cli.main.run`) and real SQLite files.
 """
 
 from __future__ import annotations
@@ -27,13 +27,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bot.privacy
-from bot.cli import run
-from bot.engine import MAX_INPUT_CHARS, Engine, Kind
-from bot.openlog import open_log
-from bot.questionlog import STORED_LIMIT
-from bot.report import build_report, parse_window
-from bot.store import MIGRATIONS, migrate
-from bot.text import TRUNCATION_MARK
+from bot.answering.engine import MAX_INPUT_CHARS, Engine, Kind
+from bot.answering.text import TRUNCATION_MARK
+from bot.cli.main import run
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import STORED_LIMIT
+from bot.questionlog.sqlite import MIGRATIONS, migrate
+from bot.review.report import build_report, parse_window
 from tests.review_helpers import asked, seeded_log
 
 ROOT = Path(__file__).resolve().parent.parent

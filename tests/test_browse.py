@@ -1,9 +1,15 @@
-"""bot.browse: the report's outline for the browse menu, chapters first."""
+"""bot.answering.browse: the report's outline for the browse menu, chapters first."""
 
 from __future__ import annotations
 
-from bot.browse import DOCUMENT_CHAPTER, chapter_label, chapter_title, chapters, section_label
-from bot.engine import Engine
+from bot.answering.browse import (
+    DOCUMENT_CHAPTER,
+    chapter_label,
+    chapter_title,
+    chapters,
+    section_label,
+)
+from bot.answering.engine import Engine
 
 
 def test_a_sections_chapter_is_the_heading_before_its_number() -> None:

@@ -1,4 +1,4 @@
-"""The `kbbot` command line, called in-process through `bot.cli.run` and once as a real process."""
+"""The `kbbot` command line, called in-process through `bot.cli.main.run` and once as a real process."""
 
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import build_parser, run
+from bot.answering.engine import Engine, Kind
+from bot.cli.main import build_parser, run
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind
+from bot.logurl import LogURL
 from tests.reply_kinds import ALSO, reply_of_kind
 
 
@@ -346,7 +347,10 @@ def test_global_flags_work_before_or_after_every_command(tmp_path: Path) -> None
             [*words, *_required(leaf), *flags],
         ):
             args = parser.parse_args(argv)
-            assert (args.db, args.knowledge) == (tmp_path / "q.sqlite3", tmp_path / "kb"), argv
+            assert (args.db, args.knowledge) == (
+                LogURL.file(tmp_path / "q.sqlite3"),
+                tmp_path / "kb",
+            ), argv
 
 
 def test_db_before_the_command_is_the_log_the_command_reads(kb_dir: Path, tmp_path: Path) -> None:
@@ -440,3 +444,11 @@ def test_a_reader_gone_before_the_first_byte_ends_the_command_quietly(
     big_log: dict[str, str], argv: list[str]
 ) -> None:
     assert _closed_from_the_start(argv, big_log) == (141, "")
+
+
+def test_every_command_names_the_function_that_runs_it() -> None:
+    leaves = dict(_leaf_commands(build_parser()))
+    assert ("kb", "check") in leaves and ("log", "backup") in leaves
+    for path, parser in leaves.items():
+        assert callable(parser.get_default("func")), f"kbbot {' '.join(path)} has no func"
+    assert build_parser().parse_args([]).func is None  # the main job: bot or console chat

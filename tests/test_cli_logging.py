@@ -26,8 +26,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
-from bot.logqueue import SPILL_SUFFIX
+from bot.cli.main import run
+from bot.questionlog.writer import SPILL_SUFFIX
 from tests.unprivileged import unprivileged_prefix
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -6,27 +6,28 @@ from pathlib import Path
 import pytest
 
 from bot.config import SHIPPED_KNOWLEDGE, Config, ConfigError, user_hash_secret
+from bot.logurl import LogURL
 
 
 def test_defaults_are_the_shipped_knowledge_and_a_data_dir_file(tmp_path: Path) -> None:
     config = Config.from_env({"XDG_DATA_HOME": str(tmp_path)})
     assert config.knowledge_dir == SHIPPED_KNOWLEDGE
-    assert config.db_path == tmp_path / "kbbot" / "questions.sqlite3"
+    assert config.db.path == tmp_path / "kbbot" / "questions.sqlite3"
     assert config.log_level == "INFO"
 
 
 def test_environment_and_flags_override_defaults(tmp_path: Path) -> None:
     env = {"KBBOT_KNOWLEDGE": "/kb", "KBBOT_DB": "/db.sqlite3", "KBBOT_LOG_LEVEL": "debug"}
     config = Config.from_env(env)
-    assert (config.knowledge_dir, config.db_path, config.log_level) == (
+    assert (config.knowledge_dir, config.db.path, config.log_level) == (
         Path("/kb"),
         Path("/db.sqlite3"),
         "DEBUG",
     )
-    flagged = Config.from_env(env, knowledge_dir=tmp_path, db_path=tmp_path / "x.sqlite3")
-    assert flagged.knowledge_dir == tmp_path and flagged.db_path == tmp_path / "x.sqlite3"
+    flagged = Config.from_env(env, knowledge_dir=tmp_path, db=LogURL.file(tmp_path / "x.sqlite3"))
+    assert flagged.knowledge_dir == tmp_path and flagged.db.path == tmp_path / "x.sqlite3"
     assert (
-        Config.from_env({"KBBOT_DATA_DIR": str(tmp_path)}).db_path == tmp_path / "questions.sqlite3"
+        Config.from_env({"KBBOT_DATA_DIR": str(tmp_path)}).db.path == tmp_path / "questions.sqlite3"
     )
 
 

@@ -6,13 +6,13 @@ from pathlib import Path
 
 import pytest
 
-from bot.citation import cite, document_line
+from bot.answering.citation import cite, document_line
+from bot.answering.engine import Engine, Kind, format_plain
+from bot.answering.followup import FOLLOW_UP_SECONDS, Context, combine, may_follow_up
+from bot.answering.knowledge import KnowledgeError, load_knowledge
+from bot.answering.routing import asks_procedure, is_personal
+from bot.answering.smalltalk import small_talk
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind, format_plain
-from bot.followup import FOLLOW_UP_SECONDS, Context, combine, may_follow_up
-from bot.knowledge import KnowledgeError, load_knowledge
-from bot.routing import is_personal
-from bot.smalltalk import small_talk
 
 TABLE = load_knowledge(SHIPPED_KNOWLEDGE).replies.smalltalk
 
@@ -94,6 +94,26 @@ def test_questions_about_the_report_are_never_swallowed_by_routing(
     shipped_engine: Engine, question: str
 ) -> None:
     assert shipped_engine.respond(question).kind is Kind.ANSWER
+
+
+@pytest.mark.parametrize("question", ["怎么申请行政复议", "对处罚决定不服去哪里申请复议"])
+def test_asking_how_to_go_about_a_matter_is_routed(shipped_engine: Engine, question: str) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.kind is Kind.REFERRAL and reply.referral is not None
+    assert reply.referral.id == "reconsideration"
+
+
+@pytest.mark.parametrize("question", ["行政复议 2019", "复议申请里不予受理的有几件"])
+def test_naming_a_matters_subject_is_a_question_about_the_report(
+    shipped_engine: Engine, question: str
+) -> None:
+    assert shipped_engine.respond(question).kind is not Kind.REFERRAL
+
+
+def test_a_procedure_is_how_to_go_about_a_matter_not_a_figure_of_it() -> None:
+    assert asks_procedure("怎么申请行政复议") and asks_procedure("找谁投诉")
+    assert not asks_procedure("怎么申请的复议有多少件")
+    assert not asks_procedure("区政府怎么给各级机关讲案例")
 
 
 def test_asking_for_information_is_not_a_personal_matter() -> None:

@@ -3,19 +3,27 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
+from bot.answering.decision import (
+    FEATURES,
+    MODEL_FILE,
+    DecisionModel,
+    DecisionModels,
+    shipped_models,
+)
+from bot.answering.decision_fit import fit_models
+from bot.answering.knowledge import load_knowledge
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.decision import FEATURES, MODEL_FILE, DecisionModel, DecisionModels, shipped_models
-from bot.decision_fit import fit_models
-from bot.knowledge import load_knowledge
 
 
 def test_the_shipped_models_are_what_the_fitting_script_makes_of_the_shipped_knowledge() -> None:
     """The parameters are data with the script that produces them: a change to the knowledge
-    base or to matching must come with a refit (`python -m bot.decision_fit`), reviewed as a
+    base or to matching must come with a refit (`python -m bot.answering.decision_fit`), reviewed as a
     diff of numbers."""
     refit = fit_models(load_knowledge(SHIPPED_KNOWLEDGE)).to_json()
     shipped = json.loads(MODEL_FILE.read_text(encoding="utf-8"))
-    assert refit == shipped, "bot/decision_model.json is stale: run python -m bot.decision_fit"
+    assert refit == shipped, (
+        "bot/answering/decision_model.json is stale: run python -m bot.answering.decision_fit"
+    )
 
 
 def test_the_models_never_train_on_evaluation_questions() -> None:

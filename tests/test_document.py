@@ -5,9 +5,15 @@ from pathlib import Path
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bot.answering.document import (
+    METADATA_SECTION,
+    PREAMBLE_SECTION,
+    fold,
+    load_document,
+    parse_document,
+)
+from bot.answering.knowledge import KnowledgeError, load_knowledge
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.document import METADATA_SECTION, PREAMBLE_SECTION, fold, load_document, parse_document
-from bot.knowledge import KnowledgeError, load_knowledge
 
 REPORT = load_document(SHIPPED_KNOWLEDGE)
 

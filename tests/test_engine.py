@@ -5,7 +5,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.engine import MAX_QUESTION_CHARS, Engine, Kind, format_plain
+from bot.answering.engine import MAX_QUESTION_CHARS, Engine, Kind, format_plain
 
 
 def test_a_known_question_is_answered_with_its_source(engine: Engine) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.engine import Engine, Kind, format_plain, short_section
+from bot.answering.engine import Engine, Kind, format_plain, short_section
 
 
 def test_a_detail_only_the_reports_own_sentence_holds_is_quoted_with_its_section(

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
+from bot.answering.knowledge import load_knowledge
+from bot.cli.main import run
 from bot.health import check, check_database, check_knowledge
-from bot.knowledge import load_knowledge
-from bot.openlog import open_log
-from bot.store import MIGRATIONS
+from bot.questionlog.opening import open_log
+from bot.questionlog.sqlite import MIGRATIONS
 from tests.unprivileged import unprivileged_prefix
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -256,9 +256,10 @@ def test_healthcheck_as_a_real_process(kb_dir: Path, tmp_path: Path) -> None:
 
 def test_check_reports_every_failure_at_once(tmp_path: Path) -> None:
     from bot.config import Config
+    from bot.logurl import LogURL
 
     (tmp_path / "q.sqlite3").write_bytes(b"not a database" * 100)
-    config = Config(knowledge_dir=tmp_path / "nowhere", db_path=tmp_path / "q.sqlite3")
+    config = Config(knowledge_dir=tmp_path / "nowhere", db=LogURL.file(tmp_path / "q.sqlite3"))
     result = check(config)
     assert not result.ok
     assert [c.name for c in result.checks if not c.ok] == ["knowledge base", "question log"]

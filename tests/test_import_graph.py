@@ -12,16 +12,27 @@ from collections.abc import Iterator
 from functools import cache
 from pathlib import Path
 
-from bot.engine import MAX_INPUT_CHARS
-from bot.questionlog import STORED_LIMIT
+from bot.answering.engine import MAX_INPUT_CHARS
+from bot.questionlog.protocol import STORED_LIMIT
 
 BOT = Path(__file__).resolve().parent.parent / "bot"
 
 # The question log's own modules: they must not reach answering, review, Telegram or the CLI.
-QUESTION_LOG = {"bot.questionlog", "bot.store", "bot.privacy"}
+QUESTION_LOG = {
+    "bot.questionlog.protocol",
+    "bot.questionlog.sqlite",
+    "bot.questionlog.postgres",
+    "bot.privacy",
+    "bot.logurl",
+}
+# The backends, which only bot.questionlog.opening knows (it imports bot.questionlog.postgres
+# when a PostgreSQL log is opened, inside a function: `anywhere_imports_of` finds that too).
+BACKENDS = {"bot.questionlog.sqlite", "bot.questionlog.postgres"}
 # Modules that may import the SQLite drivers. bot.telegram.inbox keeps Telegram's update journal
 # (inbox.sqlite3, its own file and schema), not the question log.
-SQL_SPEAKERS = {"bot.store", "bot.telegram.inbox"}
+SQL_SPEAKERS = {"bot.questionlog.sqlite", "bot.telegram.inbox"}
+# The one module that may import PostgreSQL's driver.
+POSTGRES_SPEAKERS = {"bot.questionlog.postgres"}
 
 
 def _module_name(path: Path) -> str:
@@ -68,6 +79,20 @@ def imports_of(module: str) -> frozenset[str]:
     return frozenset(found)
 
 
+@cache
+def anywhere_imports_of(module: str) -> frozenset[str]:
+    """Every bot module `module` imports, at import time or later (inside a function)."""
+    tree = ast.parse(MODULES[module].read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            found.add(node.module)
+            found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return frozenset(name for name in found if name in MODULES)
+
+
 def reached_from(module: str) -> set[str]:
     """`module` and every bot module it imports, directly or not."""
     seen = {module}
@@ -82,11 +107,44 @@ def reached_from(module: str) -> set[str]:
 
 def test_only_the_entry_point_imports_the_cli() -> None:
     for module in MODULES:
-        imported = imports_of(module)
+        imported = {name for name in imports_of(module) if name.startswith("bot.cli")}
+        if not module.startswith("bot.cli."):
+            assert module == "bot.__main__" or not imported, f"{module} imports {imported}"
         if module != "bot.__main__":
-            assert "bot.cli" not in imported, f"{module} imports bot.cli"
-        if module != "bot.cli":
-            assert "bot.review_cli" not in imported, f"{module} imports bot.review_cli"
+            assert "bot.cli.main" not in imported, f"{module} imports bot.cli.main"
+
+
+# The packages from the bottom up: a module imports only from its own layer or those below.
+LAYERS: tuple[tuple[str, ...], ...] = (
+    ("bot.privacy", "bot.logsetup", "bot.logurl", "bot.config"),
+    ("bot.answering",),
+    ("bot.questionlog",),
+    ("bot.review",),
+    ("bot.authoring",),
+    ("bot.health", "bot.cli", "bot.telegram", "bot.__main__"),
+)
+
+
+def layer_of(module: str) -> int:
+    for number, layer in enumerate(LAYERS):
+        if any(module == name or module.startswith(name + ".") for name in layer):
+            return number
+    raise AssertionError(f"{module} is in no layer: add it to LAYERS")
+
+
+def test_every_module_is_in_a_layer() -> None:
+    for module in MODULES:
+        if module != "bot":
+            layer_of(module)
+
+
+def test_no_module_imports_a_layer_above_its_own() -> None:
+    for module in MODULES:
+        if module == "bot":
+            continue
+        for name in imports_of(module):
+            if name in MODULES and name != "bot":
+                assert layer_of(name) <= layer_of(module), f"{module} imports {name}, above it"
 
 
 def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> None:
@@ -97,24 +155,39 @@ def test_the_question_log_reaches_nothing_of_answering_review_or_telegram() -> N
 
 
 def test_opening_the_log_needs_only_the_log_and_the_configuration() -> None:
-    assert reached_from("bot.openlog") <= QUESTION_LOG | {
-        "bot.openlog",
+    assert reached_from("bot.questionlog.opening") <= QUESTION_LOG | {
+        "bot.questionlog.opening",
         "bot.config",
         "bot.logsetup",
     }
 
 
 def test_the_log_is_opened_one_way() -> None:
-    """Only bot.openlog knows the backend classes; everyone else calls `open_log`."""
+    """Only bot.questionlog.opening knows the backend classes; everyone else calls `open_log`."""
     for module in MODULES:
-        if "bot.store" in imports_of(module):
-            assert module == "bot.openlog", f"{module} imports bot.store: use bot.openlog"
+        for backend in BACKENDS & anywhere_imports_of(module):
+            assert module == "bot.questionlog.opening", (
+                f"{module} imports {backend}: use bot.questionlog.opening"
+            )
+
+
+def test_postgresql_is_imported_only_when_a_postgresql_log_is_opened() -> None:
+    """The driver takes a quarter of a second to import: the embedded default never pays it."""
+    assert "bot.questionlog.postgres" not in imports_of("bot.questionlog.opening")
+    assert "bot.questionlog.postgres" in anywhere_imports_of("bot.questionlog.opening")
+    assert "bot.questionlog.postgres" not in reached_from("bot.cli.main")
 
 
 def test_only_the_store_speaks_sqlite() -> None:
     for module in MODULES:
         if {"sqlite3", "aiosqlite"} & imports_of(module):
             assert module in SQL_SPEAKERS, f"{module} imports a SQLite driver"
+
+
+def test_only_the_postgresql_store_speaks_postgresql() -> None:
+    for module in MODULES:
+        if {"psycopg", "psycopg_pool", "asyncpg"} & imports_of(module):
+            assert module in POSTGRES_SPEAKERS, f"{module} imports a PostgreSQL driver"
 
 
 def test_only_bot_telegram_imports_telegram() -> None:

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.kbedit import (
+from bot.answering.knowledge import KnowledgeError, load_knowledge
+from bot.authoring.kbedit import (
     EditError,
     StaleEdit,
     plan_questions,
@@ -16,7 +17,6 @@ from bot.kbedit import (
     validate,
     write,
 )
-from bot.knowledge import KnowledgeError, load_knowledge
 
 WORK = "10-work.yaml"
 

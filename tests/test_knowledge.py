@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.knowledge import (
+from bot.answering.knowledge import (
     MAX_FILE_BYTES,
     NAMED_IN_RELOAD_LINE,
     KnowledgeError,

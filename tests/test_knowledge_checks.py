@@ -24,12 +24,8 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from bot import audit
-from bot.audit import audit_matcher, collector_paused, confusable_questions
-from bot.cli import Progress, kb_check, run
-from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.engine import MAX_QUESTION_CHARS, Engine, Kind
-from bot.knowledge import (
+from bot.answering.engine import MAX_QUESTION_CHARS, Engine, Kind
+from bot.answering.knowledge import (
     MAX_MESSAGE_CHARS,
     MESSAGE_PLACEHOLDERS,
     KnowledgeError,
@@ -38,7 +34,13 @@ from bot.knowledge import (
     load_knowledge,
     placeholders_for,
 )
-from bot.matcher import Matcher
+from bot.answering.matcher import Matcher
+from bot.authoring import audit
+from bot.authoring.audit import audit_matcher, collector_paused, confusable_questions
+from bot.cli.kb import Progress, kb_check
+from bot.cli.main import run
+from bot.config import SHIPPED_KNOWLEDGE, Config
+from bot.logurl import LogURL
 from bot.telegram.formatting import esc, split_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.unprivileged import unprivileged_prefix
@@ -170,8 +172,12 @@ def _fill_calls() -> list[tuple[str, ast.Call]]:
 # expression, with the messages they may be given.
 INDIRECT_FILLS = {
     ("bot/telegram/keyboards.py", "template"): ("button_also", "button_related"),
-    ("bot/knowledge.py", "template"): ("passage",),
-    ("bot/engine.py", "kb.replies[key]"): ("missing_year", "missing_place", "missing_counted"),
+    ("bot/answering/knowledge.py", "template"): ("passage",),
+    ("bot/answering/engine.py", "kb.replies[key]"): (
+        "missing_year",
+        "missing_place",
+        "missing_counted",
+    ),
 }
 
 
@@ -265,7 +271,7 @@ def test_the_fingerprint_changes_with_permissions_and_never_raises(kb_dir: Path)
 PROBE = """
 import json, sys
 from pathlib import Path
-from bot.knowledge import KnowledgeError, load_knowledge
+from bot.answering.knowledge import KnowledgeError, load_knowledge
 out = []
 for folder in sys.argv[1:]:
     try:
@@ -395,11 +401,11 @@ def test_with_jobs_every_question_is_asked_once_in_a_worker_and_reported_in_orde
 # a signal arrives while the workers are busy.
 SLOW_CHECK = """
 import time
-from bot import audit
+from bot.authoring import audit
 audit.PARALLEL_FROM = 0
 ask = audit._confusable
 audit._confusable = lambda *question: time.sleep(0.05) or ask(*question)
-from bot.cli import main
+from bot.cli.main import main
 main()
 """
 
@@ -490,7 +496,7 @@ def test_kb_check_takes_a_number_of_jobs(kb_dir: Path, capsys: pytest.CaptureFix
 
 
 def test_a_long_kb_check_shows_how_far_it_has_got_on_stderr(kb_dir: Path, tmp_path: Path) -> None:
-    config = Config(knowledge_dir=kb_dir, db_path=tmp_path / "unused.sqlite3")
+    config = Config(knowledge_dir=kb_dir, db=LogURL.file(tmp_path / "unused.sqlite3"))
     out, progress = io.StringIO(), io.StringIO()
     meter = Progress(progress, after=0.0, every=0.0)
     assert kb_check(config, out, progress=meter) == 0
@@ -501,7 +507,7 @@ def test_a_long_kb_check_shows_how_far_it_has_got_on_stderr(kb_dir: Path, tmp_pa
 
 
 def test_a_short_kb_check_prints_no_progress(kb_dir: Path, tmp_path: Path) -> None:
-    config = Config(knowledge_dir=kb_dir, db_path=tmp_path / "unused.sqlite3")
+    config = Config(knowledge_dir=kb_dir, db=LogURL.file(tmp_path / "unused.sqlite3"))
     progress = io.StringIO()
     assert kb_check(config, io.StringIO(), progress=Progress(progress, after=3600.0)) == 0
     assert progress.getvalue() == ""

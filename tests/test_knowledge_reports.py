@@ -1,5 +1,5 @@
 """A knowledge base of several reports side by side (knowledge/2020/...): how it is laid out,
-loaded and checked (bot/knowledge.py), drafted into (bot/draft.py) and edited (bot/kbedit.py).
+loaded and checked (bot/answering/knowledge.py), drafted into (bot/authoring/draft.py) and edited (bot/authoring/kbedit.py).
 
 The reports are drafted for the tests (tests/several_reports.py): the shipped 2019 report and
 a small synthetic 2020 report (tests/fixtures/reports/report-2020.txt).
@@ -13,12 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import kbedit
-from bot.cli import kb_check, kb_init
+from bot.answering.document import REPORT_FILE
+from bot.answering.knowledge import KnowledgeError, fingerprint, load_knowledge
+from bot.authoring import kbedit
+from bot.authoring.draft import DraftError, write_draft
+from bot.cli.kb import kb_check, kb_init
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.document import REPORT_FILE
-from bot.draft import DraftError, write_draft
-from bot.knowledge import KnowledgeError, fingerprint, load_knowledge
+from bot.logurl import LogURL
 from tests.several_reports import REPORT_2020, beside, drafted
 
 
@@ -83,7 +84,7 @@ def test_next_years_report_goes_in_a_folder_beside_the_one_at_the_top(beside_dir
 
 def test_kb_check_checks_each_report_and_lists_them(beside_dir: Path) -> None:
     out = io.StringIO()
-    config = Config(knowledge_dir=beside_dir, db_path=beside_dir / "q.sqlite3")
+    config = Config(knowledge_dir=beside_dir, db=LogURL.file(beside_dir / "q.sqlite3"))
     assert kb_check(config, out) == 0
     text = out.getvalue()
     assert "共 2 份报告：2019年（103 个条目，顶层）、2020年（" in text
@@ -163,7 +164,7 @@ def test_an_entry_in_a_reports_folder_is_edited_in_its_own_file(beside_dir: Path
 
 def test_kb_init_copies_every_reports_folder(beside_dir: Path, tmp_path: Path) -> None:
     target = tmp_path / "served"
-    config = Config(knowledge_dir=target, db_path=tmp_path / "q.sqlite3")
+    config = Config(knowledge_dir=target, db=LogURL.file(tmp_path / "q.sqlite3"))
     assert kb_init(config, beside_dir, io.StringIO()) == 0
     assert (target / "2020" / REPORT_FILE).is_file()
     assert [p.key for p in load_knowledge(target).reports] == ["2019", "2020"]

@@ -1,4 +1,4 @@
-"""Everyday words bridged to the knowledge base's words through CC-CEDICT senses (bot/lexicon.py)."""
+"""Everyday words bridged to the knowledge base's words through CC-CEDICT senses (bot/answering/lexicon.py)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import lexicon
-from bot.engine import Engine
-from bot.lexicon import Bridges, dictionary, senses_of
+from bot.answering import lexicon
+from bot.answering.engine import Engine
+from bot.answering.lexicon import Bridges, dictionary, senses_of
 
 
 def test_a_gloss_gives_its_short_senses_without_classifiers_or_pointers() -> None:

@@ -1,7 +1,9 @@
-"""bot.logqueue: the bot answers first and logs after, whatever state the database is in.
+"""bot.questionlog.writer: the bot answers first and logs after, whatever state the database is in.
 
-Every test uses a real SQLite file; "unavailable" means really locked by another process,
-really read-only, really deleted or really impossible to create, never a mock.
+Every test uses a real SQLite file (the normal path on a PostgreSQL schema too, `log_db`;
+a PostgreSQL server's outages are in tests/test_pgstore.py); "unavailable" means really locked
+by another process, really read-only, really deleted or really impossible to create, never a
+mock.
 """
 
 from __future__ import annotations
@@ -19,11 +21,11 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.logqueue import SPILL_SUFFIX, Backoff, LogQueue
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord
-from bot.records import new_ref
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
+from bot.questionlog.records import new_ref
+from bot.questionlog.writer import SPILL_SUFFIX, Backoff, LogQueue
 
 FAST = Backoff(first=0.01, factor=2.0, longest=0.05, closing=0.02)
 
@@ -60,6 +62,15 @@ def count(path: Path) -> int:
         return int(raw.execute("SELECT count(*) FROM questions").fetchone()[0])
 
 
+async def logged(target: Path | str) -> list[dict[str, object]]:
+    """Every row of the log `target` names, oldest first, read through the log itself."""
+    log = await open_log(target)
+    try:
+        return list(reversed(await log.rows(100_000)))
+    finally:
+        await log.close()
+
+
 def delete_database(path: Path) -> None:
     """What an admin's `rm questions.sqlite3*` does: the file and its -wal and -shm."""
     for leftover in path.parent.glob(path.name + "*"):
@@ -77,8 +88,10 @@ async def create(path: Path) -> None:
 async def test_a_thousand_concurrent_questions_give_a_thousand_rows(
     tmp_path: Path, engine: Engine
 ) -> None:
-    path = tmp_path / "log.sqlite3"
-    queue = LogQueue(path)
+    """SQLite only, for time (most of it is answering): on PostgreSQL the writer's batches and
+    concurrent writers are tested with fewer rows (here and in tests/test_pgstore.py)."""
+    log_db = tmp_path / "log.sqlite3"
+    queue = LogQueue(log_db)
     await queue.start()
 
     async def one_chat(n: int) -> asyncio.Future[int | None]:
@@ -89,23 +102,21 @@ async def test_a_thousand_concurrent_questions_give_a_thousand_rows(
     assert await queue.close() == 0
     ids = [future.result() for future in futures]
     assert len(set(ids)) == 1000 and None not in ids
-    assert count(path) == 1000
+    assert len(await logged(log_db)) == 1000
 
 
-async def test_clean_shutdown_writes_everything_still_queued(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    queue = LogQueue(path)
+async def test_clean_shutdown_writes_everything_still_queued(log_db: Path | str) -> None:
+    queue = LogQueue(log_db)
     await queue.start()
     futures = [queue.submit(record(f"问题{n}")) for n in range(300)]
     assert queue.pending == 300
     assert await queue.close() == 0
     assert all(isinstance(f.result(), int) for f in futures)
-    assert count(path) == 300 and not (tmp_path / f"log.sqlite3{SPILL_SUFFIX}").exists()
+    assert len(await logged(log_db)) == 300 and not queue.spill_path.exists()
 
 
-async def test_feedback_by_ref_finds_a_row_submitted_just_before(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    async with LogQueue(path) as queue:
+async def test_feedback_by_ref_finds_a_row_submitted_just_before(log_db: Path | str) -> None:
+    async with LogQueue(log_db) as queue:
         ref = new_ref()
         stored = queue.submit(record("行政复议", ref=ref))
         taken = queue.submit_suggestion_taken(ref, "reconsideration-applications")
@@ -114,14 +125,16 @@ async def test_feedback_by_ref_finds_a_row_submitted_just_before(tmp_path: Path)
         await queue.flush()
         assert isinstance(stored.result(), int)
         assert taken.result() is True and feedback.result() is True and missing.result() is False
-    with sqlite3.connect(path) as raw:
-        row = raw.execute("SELECT ref, suggestion_taken, feedback FROM questions").fetchone()
-    assert row == (ref, "reconsideration-applications", -1)
+    [row] = await logged(log_db)
+    assert (row["ref"], row["suggestion_taken"], row["feedback"]) == (
+        ref,
+        "reconsideration-applications",
+        -1,
+    )
 
 
-async def test_the_choice_after_not_helpful_finds_its_row_by_ref(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    async with LogQueue(path) as queue:
+async def test_the_choice_after_not_helpful_finds_its_row_by_ref(log_db: Path | str) -> None:
+    async with LogQueue(log_db) as queue:
         ref = new_ref()
         queue.submit(record("法律顾问有哪些", ref=ref))
         queue.submit_feedback(ref, helpful=False)
@@ -130,14 +143,12 @@ async def test_the_choice_after_not_helpful_finds_its_row_by_ref(tmp_path: Path)
             queue.submit_feedback_choice(ref, "shrug")
         await queue.flush()
         assert chosen.result() is True
-    with sqlite3.connect(path) as raw:
-        row = raw.execute("SELECT feedback, feedback_choice FROM questions").fetchone()
-    assert row == (-1, "browse")
+    [row] = await logged(log_db)
+    assert (row["feedback"], row["feedback_choice"]) == (-1, "browse")
 
 
-async def test_one_bad_record_does_not_hold_back_the_others(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    async with LogQueue(path) as queue:
+async def test_one_bad_record_does_not_hold_back_the_others(log_db: Path | str) -> None:
+    async with LogQueue(log_db) as queue:
         futures = [
             queue.submit(record("第一", ref="same")),
             queue.submit(record("第二", ref="same")),  # a reused ref: rejected by the index
@@ -145,7 +156,7 @@ async def test_one_bad_record_does_not_hold_back_the_others(tmp_path: Path) -> N
         ]
         await queue.flush()
     assert [f.result() is None for f in futures] == [False, True, False]
-    assert count(path) == 2
+    assert len(await logged(log_db)) == 2
 
 
 async def test_submitting_after_close_is_refused_not_lost_silently(

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
-from bot.engine import Engine
-from bot.logqueue import SPILL_SUFFIX, LogQueue, PendingFile
-from bot.questionlog import QuestionRecord
+from bot.answering.engine import Engine
+from bot.cli.main import run
+from bot.questionlog.protocol import QuestionRecord
+from bot.questionlog.writer import SPILL_SUFFIX, LogQueue, PendingFile
 from tests.review_helpers import asked, seeded_log
 
 # A hang guard for child processes that take well under a second: not a timing assertion.

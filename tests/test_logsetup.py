@@ -18,7 +18,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from bot.cli import run
+from bot.cli.main import run
 from bot.config import Config, ConfigError
 from bot.logsetup import (
     REDACTED,

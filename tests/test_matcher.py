@@ -8,13 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.audit import audit_matcher
+from bot.answering.decision import shipped_model
+from bot.answering.engine import Engine
+from bot.answering.knowledge import Entry, load_knowledge
+from bot.answering.matcher import Contest, Matcher, Outcome, Thresholds, _Text
+from bot.answering.text import compact
+from bot.authoring.audit import audit_matcher
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.decision import shipped_model
-from bot.engine import Engine
-from bot.knowledge import Entry, load_knowledge
-from bot.matcher import Contest, Matcher, Outcome, Thresholds, _Text
-from bot.text import compact
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 

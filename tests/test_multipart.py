@@ -3,8 +3,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.engine import Engine, Kind
-from bot.multipart import MAX_PARTS, split_question
+from bot.answering.engine import Engine, Kind
+from bot.answering.multipart import MAX_PARTS, split_question
 
 
 def test_sentences_that_each_ask_something_are_parts() -> None:

@@ -19,8 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from bot.answering.knowledge import knowledge_files
 from bot.config import SHIPPED_KNOWLEDGE, shipped_knowledge
-from bot.knowledge import knowledge_files
 
 ROOT = Path(__file__).resolve().parent.parent
 SOURCES = ("pyproject.toml", "README.md", "bot", "knowledge")
@@ -59,7 +59,7 @@ def test_the_wheel_ships_every_module_and_the_knowledge_base(wheel: Path) -> Non
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(ROOT)) for p in (ROOT / "bot").rglob("*.py")}
     assert modules <= names, f"left out of the wheel: {sorted(modules - names)}"
-    assert "bot/decision_model.json" in names
+    assert "bot/answering/decision_model.json" in names
     shipped = {
         f"bot/shipped_knowledge/{p.name}"
         for p in [*knowledge_files(ROOT / "knowledge"), *(ROOT / "knowledge").glob("*.*")]

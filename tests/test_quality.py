@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
+from bot.answering.engine import Engine
 from tests.grading import grade, load_set
 
 DATA = Path(__file__).parent / "data"

@@ -1,10 +1,10 @@
-"""bot.related: which entries to offer under an answer, and which it already answers."""
+"""bot.answering.related: which entries to offer under an answer, and which it already answers."""
 
 from __future__ import annotations
 
-from bot.engine import Engine
-from bot.knowledge import Entry, KnowledgeBase, Replies
-from bot.related import MAX_OFFERED, already_stated, figures, offers
+from bot.answering.engine import Engine
+from bot.answering.knowledge import Entry, KnowledgeBase, Replies
+from bot.answering.related import MAX_OFFERED, already_stated, figures, offers
 
 
 def entry(key: str, answer: str, related: tuple[str, ...] = ()) -> Entry:

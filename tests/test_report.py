@@ -1,4 +1,4 @@
-"""bot.report: windows, clustering of realistic Chinese wordings, reports and their texts."""
+"""bot.review.report: windows, clustering of realistic Chinese wordings, reports and their texts."""
 
 from __future__ import annotations
 
@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from bot import report as report_module
-from bot.engine import Engine
-from bot.openlog import open_log
-from bot.questionlog import LoggedQuestion, QuestionLog, QuestionRecord
-from bot.report import (
+from bot.answering.engine import Engine
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import LoggedQuestion, QuestionLog, QuestionRecord
+from bot.review import report as report_module
+from bot.review.report import (
     REPORT_TZ,
     REVIEW_OUTCOMES,
     TELEGRAM_LIMIT,
@@ -215,8 +215,9 @@ def test_without_a_matcher_the_stored_normalised_form_is_used(engine: Engine) ->
 
 
 @pytest.fixture
-async def busy_log(tmp_path: Path, engine: Engine) -> QuestionLog:
-    """Two weeks of questions: answered ones, two unanswered clusters, feedback."""
+async def busy_log(log_db: Path | str, engine: Engine) -> QuestionLog:
+    """Two weeks of questions: answered ones, two unanswered clusters, feedback (on each
+    backend: the reports built on it must not tell them apart)."""
     records = [
         asked(engine, "2019年收到多少行政复议申请", hours_ago=2, user="a"),
         asked(engine, "复议申请一共几件", hours_ago=26, user="b"),
@@ -235,7 +236,7 @@ async def busy_log(tmp_path: Path, engine: Engine) -> QuestionLog:
         asked(engine, "", hours_ago=1, user="x"),
         asked(engine, "护照怎么办理", hours_ago=24 * 40, user="old"),  # outside 30 days
     ]
-    log = await seeded_log(tmp_path / "log.sqlite3", records)
+    log = await seeded_log(log_db, records)
     first = (await log.rows(100))[-1]["id"]
     assert isinstance(first, int)
     await log.record_feedback(first, helpful=False)  # 2019年收到多少… (2 h ago)
@@ -280,8 +281,8 @@ async def test_report_totals_days_entries_and_clusters(
     assert reconsideration.nearest.score >= engine.matcher.model.suggest_at
 
 
-async def test_an_empty_window_is_a_report_too(tmp_path: Path) -> None:
-    log = await open_log(tmp_path / "empty.sqlite3")
+async def test_an_empty_window_is_a_report_too(log_db: Path | str) -> None:
+    log = await open_log(log_db)
     try:
         report = await build_report(log, parse_window(now=NOW))
     finally:
@@ -339,7 +340,7 @@ def _unanswered(question: str, hours_ago: float) -> QuestionRecord:
 
 
 async def test_trends_compare_each_cluster_with_the_window_before(
-    tmp_path: Path, engine: Engine
+    log_db: Path | str, engine: Engine
 ) -> None:
     """Two weeks: this week's counts against the week before's, wording families included."""
 
@@ -356,7 +357,7 @@ async def test_trends_compare_each_cluster_with_the_window_before(
         *times("明天天气怎么样", 2, 0),
         _unanswered("社保怎么交", 24 * 30),  # the log reaches back over both weeks
     ]
-    log = await seeded_log(tmp_path / "log.sqlite3", records)
+    log = await seeded_log(log_db, records)
     try:
         report = await build_report(log, parse_window(since="7d", now=NOW), engine.matcher)
         previous = await build_report(log, parse_window(since="7d", now=NOW - timedelta(days=7)))
@@ -405,7 +406,7 @@ def test_report_timezone_is_beijing() -> None:
 
 
 async def test_partial_answers_and_half_answered_messages_count_as_unanswered(
-    tmp_path: Path,
+    log_db: Path | str,
 ) -> None:
     def row(question: str, outcome: str, answered: bool) -> QuestionRecord:
         return QuestionRecord(
@@ -418,7 +419,7 @@ async def test_partial_answers_and_half_answered_messages_count_as_unanswered(
         )
 
     log = await seeded_log(
-        tmp_path / "log.sqlite3",
+        log_db,
         [
             row("2020年收到多少行政复议申请", "partial", False),
             row("复议申请有多少件？2020年诉讼有多少件？", "multi", False),
@@ -445,7 +446,7 @@ async def test_partial_answers_and_half_answered_messages_count_as_unanswered(
 
 
 async def test_small_talk_is_counted_by_name_and_never_reviewed_as_unanswered(
-    tmp_path: Path,
+    log_db: Path | str,
 ) -> None:
     def row(question: str, outcome: str, channel: str = "telegram") -> QuestionRecord:
         return QuestionRecord(
@@ -458,7 +459,7 @@ async def test_small_talk_is_counted_by_name_and_never_reviewed_as_unanswered(
         )
 
     log = await seeded_log(
-        tmp_path / "log.sqlite3",
+        log_db,
         [
             row("你好", "smalltalk"),
             row("谢谢", "smalltalk"),
@@ -497,7 +498,9 @@ async def test_a_family_asked_3000_times_over_a_quarter_is_counted_in_full(
     """Issue 13: among 50,000 other questions over 90 days, every asking of one wording family
     is counted in its cluster, week by week (the newest 2,000 rows alone held about 110).
     Some 9,000 of the others are wordings asked once: more than the clusters take here, so
-    the report says how many questions its clusters cover."""
+    the report says how many questions its clusters cover. SQLite only, for time: the
+    PostgreSQL log's queries are checked against SQLite's row for row in
+    tests/test_pgstore.py."""
     monkeypatch.setattr(report_module, "CLUSTER_WORDINGS", 1000)  # 5,000 takes seconds more
     family = Family("免费律师", FREE_LAWYER, 3000)
     path = tmp_path / "log.sqlite3"

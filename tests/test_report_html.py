@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.engine import Engine
-from bot.report import Report, build_report, parse_window
-from bot.report_html import CONTENT_SECURITY_POLICY, render_html
+from bot.answering.engine import Engine
+from bot.review.html import CONTENT_SECURITY_POLICY, render_html
+from bot.review.report import Report, build_report, parse_window
 from tests.review_helpers import NOW, asked, seeded_log
 
 HOSTILE = '<img src="http://example.invalid/x.png" onerror="alert(1)"></script>护照怎么办理'

@@ -1,4 +1,4 @@
-"""`kbbot report` and `kbbot log ...` through the real command line (bot.cli.run)."""
+"""`kbbot report` and `kbbot log ...` through the real command line (bot.cli.main.run)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import run
-from bot.engine import Engine
-from bot.report_output import CSV_COLUMNS
+from bot.answering.engine import Engine
+from bot.cli.main import run
+from bot.review.output import CSV_COLUMNS
 from tests.review_helpers import asked, seeded_log
 
 WINDOW = ["--from", "2024-05-01", "--to", "2024-05-15"]

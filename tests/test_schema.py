@@ -9,8 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from bot.config import SHIPPED_KNOWLEDGE
-from bot.knowledge import (
+from bot.answering.knowledge import (
     CHANNELS_FILE,
     ENTRY_KEYS,
     ENTRY_KEYS_REQUIRED,
@@ -18,6 +17,7 @@ from bot.knowledge import (
     REPLIES_FILE,
     SYNONYMS_FILE,
 )
+from bot.config import SHIPPED_KNOWLEDGE
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 SCHEMA = json.loads((SHIPPED_KNOWLEDGE / "schema.json").read_text(encoding="utf-8"))

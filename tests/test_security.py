@@ -18,14 +18,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.cli import configure_logging, run
+from bot.answering.engine import Kind, Reply
+from bot.answering.knowledge import Entry, KnowledgeError, Problem, load_knowledge
+from bot.cli.main import configure_logging, run
+from bot.cli.settings import mask_token
 from bot.config import Config
-from bot.engine import Kind, Reply
-from bot.knowledge import Entry, KnowledgeError, Problem, load_knowledge
-from bot.openlog import open_log
 from bot.privacy import hash_user_id
-from bot.questionlog import QuestionRecord
-from bot.settings import mask_token
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
 from bot.telegram.errors import redact_token
 from bot.telegram.formatting import entry_html, esc, problems_html, reply_html, why_html
 from tests.e2e.fake_bot_api import parse_html

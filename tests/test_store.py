@@ -7,14 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from bot.document import Sentence
-from bot.engine import Engine, Kind, Reply
-from bot.knowledge import Entry
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord, StoreError
-from bot.records import record_for
-from bot.report import REVIEW_OUTCOMES
-from bot.store import MIGRATIONS
+from bot.answering.document import Sentence
+from bot.answering.engine import Engine, Kind, Reply
+from bot.answering.knowledge import Entry
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord, StoreError
+from bot.questionlog.records import record_for
+from bot.questionlog.sqlite import MIGRATIONS
+from bot.review.report import REVIEW_OUTCOMES
+from tests.pglog import is_sqlite
 from tests.reply_kinds import ALSO, reply_of_kind
 
 
@@ -44,14 +45,13 @@ async def test_open_creates_file_directory_and_schema(tmp_path: Path) -> None:
     assert names == [name for name, _ in MIGRATIONS]
 
 
-async def test_rows_survive_reopening(tmp_path: Path) -> None:
-    path = tmp_path / "log.sqlite3"
-    log = await open_log(path)
+async def test_rows_survive_reopening(log_db: Path | str) -> None:
+    log = await open_log(log_db)
     await log.record(record("第一个问题"))
     await log.record(record("明天会下雨吗", answered=False))
     await log.close()
 
-    log = await open_log(path)
+    log = await open_log(log_db)
     try:
         assert await log.count() == 2
         newest, oldest = await log.rows()
@@ -63,19 +63,22 @@ async def test_rows_survive_reopening(tmp_path: Path) -> None:
         await log.close()
 
 
-async def test_questions_are_stored_verbatim_even_when_they_look_like_sql(tmp_path: Path) -> None:
-    log = await open_log(tmp_path / "log.sqlite3")
+async def test_questions_are_stored_verbatim_even_when_they_look_like_sql(
+    log_db: Path | str,
+) -> None:
+    log = await open_log(log_db)
     nasty = "'); DROP TABLE questions; -- 😀\x00"
     try:
         await log.record(record(nasty, answered=False))
         [row] = await log.rows()
-        assert row["question"] == nasty
+        # PostgreSQL's text cannot hold NUL: it keeps U+FFFD in its place (bot/questionlog/postgres.py).
+        assert row["question"] == (nasty if is_sqlite(log_db) else nasty.replace("\x00", "\ufffd"))
     finally:
         await log.close()
 
 
-async def test_concurrent_writes_all_land(tmp_path: Path) -> None:
-    log = await open_log(tmp_path / "log.sqlite3")
+async def test_concurrent_writes_all_land(log_db: Path | str) -> None:
+    log = await open_log(log_db)
     try:
         await asyncio.gather(*(log.record(record(f"问题{n}")) for n in range(200)))
         assert await log.count() == 200
@@ -109,7 +112,7 @@ async def test_a_corrupt_file_is_a_clear_error(tmp_path: Path) -> None:
 async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
     import aiosqlite
 
-    from bot.store import migrate
+    from bot.questionlog.sqlite import migrate
 
     path = tmp_path / "old.sqlite3"
     async with aiosqlite.connect(path) as db:
@@ -132,8 +135,8 @@ async def test_upgrade_from_the_first_schema_keeps_rows(tmp_path: Path) -> None:
         await log.close()
 
 
-async def test_personal_data_is_masked_before_storing(tmp_path: Path) -> None:
-    log = await open_log(tmp_path / "log.sqlite3")
+async def test_personal_data_is_masked_before_storing(log_db: Path | str) -> None:
+    log = await open_log(log_db)
     question = "我的电话13812345678，身份证42010619900101123X，邮箱 me@example.com"
     try:
         await log.record(record(question, answered=False))
@@ -146,8 +149,8 @@ async def test_personal_data_is_masked_before_storing(tmp_path: Path) -> None:
         await log.close()
 
 
-async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path: Path) -> None:
-    log = await open_log(tmp_path / "log.sqlite3")
+async def test_feedback_and_taken_suggestions_attach_to_their_question(log_db: Path | str) -> None:
+    log = await open_log(log_db)
     try:
         offered = QuestionRecord(
             channel="telegram",
@@ -175,9 +178,9 @@ async def test_feedback_and_taken_suggestions_attach_to_their_question(tmp_path:
 
 
 async def test_what_was_chosen_after_not_helpful_is_stored_against_the_question(
-    tmp_path: Path,
+    log_db: Path | str,
 ) -> None:
-    log = await open_log(tmp_path / "log.sqlite3")
+    log = await open_log(log_db)
     try:
         question_id = await log.record(record("法律顾问有哪些"))
         assert await log.record_feedback(question_id, helpful=False)
@@ -195,7 +198,7 @@ async def test_a_log_from_before_feedback_choices_gains_the_column_and_keeps_its
 ) -> None:
     import aiosqlite
 
-    from bot.store import migrate
+    from bot.questionlog.sqlite import migrate
 
     path = tmp_path / "old.sqlite3"
     before = [name for name, _ in MIGRATIONS].index("m004_feedback_choice")
@@ -301,11 +304,11 @@ def test_several_questions_are_one_row_answered_only_when_every_part_is() -> Non
 
 
 async def test_each_new_kind_of_real_reply_is_stored_as_record_for_describes_it(
-    tmp_path: Path, shipped_engine: Engine
+    log_db: Path | str, shipped_engine: Engine
 ) -> None:
     kinds = (ALSO, Kind.PARTIAL, Kind.PASSAGE, Kind.OVERVIEW, Kind.MULTI)
     replies = [reply_of_kind(shipped_engine, kind) for kind in kinds]
-    log = await open_log(tmp_path / "log.sqlite3")
+    log = await open_log(log_db)
     try:
         await log.record_many([record_for(reply, "cli") for reply in replies])
         rows = list(reversed(await log.rows()))

@@ -1,4 +1,4 @@
-"""bot.suggest and `kbbot suggest`: from unanswered clusters to knowledge-base edits."""
+"""bot.review.suggest and `kbbot suggest`: from unanswered clusters to knowledge-base edits."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import yaml
 
-from bot.cli import run
+from bot.answering.engine import Engine
+from bot.cli.main import run
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine
-from bot.report import Cluster, Nearest
-from bot.suggest import SuggestError, add_questions, new_wordings, round_trip_yaml, suggest
+from bot.review.report import Cluster, Nearest
+from bot.review.suggest import SuggestError, add_questions, new_wordings, round_trip_yaml, suggest
 from tests.conftest import FIXTURE_KNOWLEDGE
 from tests.review_helpers import NOW, asked, seeded_log
 

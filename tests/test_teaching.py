@@ -1,4 +1,4 @@
-"""The admin loop's core (bot/teaching.py, bot/preview.py, bot/history.py) on a real log file:
+"""The admin loop's core (bot/authoring/teaching.py, bot/authoring/preview.py, bot/authoring/history.py) on a real log file:
 previews, confirmation, one winner per cluster, history, hand edits and undo, from the shell too.
 """
 
@@ -12,16 +12,16 @@ from pathlib import Path
 
 import pytest
 
-from bot import history
-from bot.cli import run
-from bot.engine import Engine
-from bot.history import Actor
-from bot.openlog import open_log
-from bot.preview import compare, format_preview, regression_questions
-from bot.questionlog import QuestionLog, QuestionRecord
-from bot.report import Cluster
-from bot.segment import Segmenter
-from bot.teaching import ReviewItem, Teacher, _one_word_apart, cluster_key
+from bot.answering.engine import Engine
+from bot.answering.segment import Segmenter
+from bot.authoring import history
+from bot.authoring.history import Actor
+from bot.authoring.preview import compare, format_preview, regression_questions
+from bot.authoring.teaching import ReviewItem, Teacher, _one_word_apart, cluster_key
+from bot.cli.main import run
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionLog, QuestionRecord
+from bot.review.report import Cluster
 
 WORK = "10-work.yaml"
 ADMIN = Actor("张科长", "hash-of-admin")
@@ -29,8 +29,9 @@ OTHER = Actor("李主任", "hash-of-other")
 
 
 @pytest.fixture
-async def log(tmp_path: Path) -> AsyncIterator[QuestionLog]:
-    opened = await open_log(tmp_path / "log.sqlite3")
+async def log(log_db: Path | str) -> AsyncIterator[QuestionLog]:
+    """The log of the tests below, on each backend: the admin loop's state is all in it."""
+    opened = await open_log(log_db)
     yield opened
     await opened.close()
 

@@ -9,9 +9,9 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.document import Sentence, SourceDocument
-from bot.engine import Engine, Kind, Reply
-from bot.knowledge import Entry
+from bot.answering.document import Sentence, SourceDocument
+from bot.answering.engine import Engine, Kind, Reply
+from bot.answering.knowledge import Entry
 from bot.telegram.formatting import MAX_TEXT, Citing, reply_html
 from tests.e2e.fake_bot_api import parse_html
 from tests.reply_kinds import ALSO, reply_of_kind

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from telegram import InlineKeyboardMarkup
 
-from bot.browse import chapters
-from bot.engine import Engine, Kind, short_section
-from bot.knowledge import Entry, KnowledgeBase, Replies
-from bot.related import already_stated
+from bot.answering.browse import chapters
+from bot.answering.engine import Engine, Kind, short_section
+from bot.answering.knowledge import Entry, KnowledgeBase, Replies
+from bot.answering.related import already_stated
 from bot.telegram import keyboards
 from tests.reply_kinds import ALSO, QUESTIONS, reply_of_kind
 

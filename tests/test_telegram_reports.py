@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot.browse import chapters
-from bot.engine import Engine
+from bot.answering.browse import chapters
+from bot.answering.engine import Engine
 from bot.telegram import keyboards
 from bot.telegram.formatting import Citing, entry_html, reply_html
 from tests.several_reports import beside

@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.text import (
+from bot.answering.text import (
     _KEPT,
     MEASURE_WEIGHT,
     QUESTION_WEIGHT,
@@ -19,7 +19,7 @@ from bot.text import (
     question_word_mask,
     tokens,
 )
-from bot.text import _whole_word as whole_word
+from bot.answering.text import _whole_word as whole_word
 
 
 @pytest.mark.parametrize(

@@ -4,7 +4,7 @@ bot/telegram/review.py).
 
 Only user ids in KBBOT_ADMINS reach these callbacks (the handlers are registered with a user
 filter, in private chats); everyone else falls through to the unknown-command reply, so the
-commands do not even reveal that they exist. The reports come from `bot.report`, the same code
+commands do not even reveal that they exist. The reports come from `bot.review.report`, the same code
 behind `kbbot report`, so Telegram and the command line never disagree.
 """
 
@@ -17,13 +17,13 @@ from collections.abc import Awaitable, Callable, Sequence
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
 
-from bot import history, report
-from bot.engine import Reply
-from bot.knowledge import Problem, describe_reload, fill, fingerprint
-from bot.openlog import LOG_ERRORS
-from bot.questionlog import QuestionLog, StoreError
+from bot.answering.engine import Reply
+from bot.answering.knowledge import Problem, describe_reload, fill, fingerprint
+from bot.authoring import history
+from bot.questionlog.opening import LOG_ERRORS
+from bot.questionlog.protocol import QuestionLog, StoreError
+from bot.review import report
 from bot.telegram import review_keyboards
-from bot.telegram.commands import publish_commands
 from bot.telegram.formatting import esc, problems_html, why_html
 from bot.telegram.handlers import LAST_REPLY
 from bot.telegram.state import BotState, Context, state_of
@@ -110,7 +110,7 @@ async def reload(state: BotState, *, only_if_changed: bool = False) -> list[Prob
     """Reload off the event loop: building the matcher takes long enough to stall answers.
 
     After a clean reload, files saved by hand since they were last recorded go into the
-    knowledge history (bot/history.py). `only_if_changed` (the file watch) looks again once it
+    knowledge history (bot/authoring/history.py). `only_if_changed` (the file watch) looks again once it
     holds the lock: a /reload it waited for may already have loaded what it saw change.
     """
     async with state.reload_lock:
@@ -155,7 +155,6 @@ async def reload_knowledge(update: Update, context: Context) -> None:
     if message is None:
         return
     state = state_of(context)
-    before = _command_texts(state)
     problems = await reload(state)
     errors = _errors(problems)
     messages = state.messages
@@ -167,12 +166,6 @@ async def reload_knowledge(update: Update, context: Context) -> None:
     # edits the files (`kbbot kb check` lists them); the entries are live either way.
     text = fill(messages["reload_ok"], entries=len(state.engine.kb.entries), warnings=len(problems))
     await message.reply_text(esc(text))
-    if _command_texts(state) != before:
-        await publish_commands(context.bot, state)
-
-
-def _command_texts(state: BotState) -> tuple[str, ...]:
-    return tuple(v for k, v in sorted(state.messages.items()) if k.startswith("command_"))
 
 
 async def watch_knowledge(context: Context) -> None:

@@ -26,7 +26,6 @@ import logging
 import secrets
 import signal
 from collections.abc import Awaitable, Callable, Coroutine
-from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -38,7 +37,6 @@ from telegram.ext import (
     ApplicationBuilder,
     CallbackQueryHandler,
     ChosenInlineResultHandler,
-    CommandHandler,
     Defaults,
     InlineQueryHandler,
     JobQueue,
@@ -47,14 +45,14 @@ from telegram.ext import (
     filters,
 )
 
+from bot.answering.engine import Engine
 from bot.config import Config, ConfigError
-from bot.engine import Engine
-from bot.logqueue import Backoff, LogQueue
-from bot.openlog import open_log
-from bot.questionlog import StoreError
-from bot.report import REPORT_TZ
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import StoreError
+from bot.questionlog.writer import Backoff, LogQueue
+from bot.review.report import REPORT_TZ
 from bot.telegram import admin, handlers, inline, keyboards, review, review_keyboards
-from bot.telegram.commands import publish_commands
+from bot.telegram.commands import add_command_handlers, publish_commands
 from bot.telegram.errors import (
     RetryingRateLimiter,
     note_update_id,
@@ -175,22 +173,13 @@ def register_handlers(app: AnyApplication, admins: frozenset[int]) -> None:
     new = filters.UpdateType.MESSAGE  # edits of old messages are not new questions
     private = filters.ChatType.PRIVATE
     groups = filters.ChatType.GROUPS
-    is_admin = filters.User(user_id=admins) & private
 
     # Group -1000 runs first of all: what is logged from here on names the update.
     app.add_handler(TypeHandler(Update, note_update_id), group=-1000)
     # Group -1 runs before the answering handlers: the flood guard may stop an update here.
     app.add_handler(TypeHandler(Update, handlers.guard_flood), group=-1)
 
-    app.add_handler(CommandHandler("start", handlers.start, filters=new))
-    app.add_handler(CommandHandler("help", handlers.help_command, filters=new))
-    app.add_handler(CommandHandler("topics", handlers.topics, filters=new))
-    app.add_handler(CommandHandler("stats", admin.show_stats, filters=new & is_admin))
-    app.add_handler(CommandHandler("unanswered", review.show_unanswered, filters=new & is_admin))
-    app.add_handler(CommandHandler("history", review.show_history, filters=new & is_admin))
-    app.add_handler(CommandHandler("undo", review.undo_last, filters=new & is_admin))
-    app.add_handler(CommandHandler("why", admin.explain_last, filters=new & is_admin))
-    app.add_handler(CommandHandler("reload", admin.reload_knowledge, filters=new & is_admin))
+    add_command_handlers(app, admins)  # bot/telegram/commands.py: every command, declared once
     app.add_handler(MessageHandler(new & filters.COMMAND, handlers.unknown_command))
     app.add_handler(
         MessageHandler(new & filters.StatusUpdate.NEW_CHAT_MEMBERS, handlers.bot_added_to_group)
@@ -241,8 +230,8 @@ async def post_init(app: AnyApplication) -> None:
     """Open the question log and the inbox, queue again what the last run left unfinished,
     publish the command menu, start the knowledge-file watcher."""
     state: BotState = app.bot_data[STATE_KEY]
-    await _prepare_log(state.config.db_path)
-    questions = LogQueue(state.config.db_path)
+    await _prepare_log(state.config)
+    questions = LogQueue(state.config)
     await questions.start()
     state.questions = questions
     if state.inbox is not None and isinstance(app.update_queue, InboxQueue):
@@ -282,7 +271,7 @@ def _watch_knowledge(jobs: JobQueue[Any], interval: float) -> None:
     schedule()
 
 
-async def _prepare_log(path: Path) -> None:
+async def _prepare_log(config: Config) -> None:
     """Create and migrate the log before anything else opens it.
 
     Two connections opening a fresh file at once (the background writer and an admin's /stats)
@@ -290,7 +279,7 @@ async def _prepare_log(path: Path) -> None:
     only a warning: the writer retries, and answering does not depend on the log.
     """
     try:
-        async with open_log(path):
+        async with open_log(config):
             pass
     except StoreError as exc:
         log.warning("%s; questions are kept in memory until it can be written", exc)

@@ -1,7 +1,7 @@
 """What each conversation remembers for follow-up questions (那2018年呢, 受理了几件).
 
 `Engine.respond` reads a short or elliptical message together with the chat's last answered
-question (`bot.followup.Context`). Telegram keeps that per chat and, inside a group, per person:
+question (`bot.answering.followup.Context`). Telegram keeps that per chat and, inside a group, per person:
 two people asking in one group must not finish each other's questions, and a question asked in
 a group must not colour the same person's private chat. So the memory lives in the chat's
 `chat_data`, keyed by user id, with the monotonic time it was answered; a context older than
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.followup import Context
+from bot.answering.followup import Context
 
 FOLLOW_UP_KEY = "followup"
 

@@ -13,11 +13,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
-from bot.citation import cite
-from bot.document import SourceDocument
-from bot.engine import Kind, Reply
-from bot.knowledge import Entry, Problem
-from bot.matcher import Candidate
+from bot.answering.citation import cite
+from bot.answering.document import SourceDocument
+from bot.answering.engine import Kind, Reply
+from bot.answering.knowledge import Entry, Problem
+from bot.answering.matcher import Candidate
 
 # Telegram's limit is 4096 characters after entity parsing; stay well inside it.
 MAX_TEXT = 3800
@@ -54,7 +54,7 @@ def esc(text: object) -> str:
 
 
 def _citation(section: str, citing: Citing | None) -> str:
-    """The source line's text after the label, as plain text (`bot.citation.cite`)."""
+    """The source line's text after the label, as plain text (`bot.answering.citation.cite`)."""
     return cite(section, citing.document if citing else None)
 
 

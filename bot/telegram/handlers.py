@@ -22,7 +22,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, TelegramError
 from telegram.ext import ApplicationHandlerStop
 
-from bot.knowledge import Entry, fill
+from bot.answering.knowledge import Entry, fill
 from bot.telegram import keyboards
 from bot.telegram.flood import Verdict
 from bot.telegram.followups import recall, remember
@@ -126,18 +126,6 @@ async def start(update: Update, context: Context) -> None:
     await message.reply_text(
         text, reply_markup=keyboards.menu_keyboard(state.engine.kb, 0, messages)
     )
-
-
-async def help_command(update: Update, context: Context) -> None:
-    """/help: example questions."""
-    message = update.effective_message
-    if message is None:
-        return
-    messages = state_of(context).messages
-    text = esc(messages["help"])
-    if is_group(message):
-        text += "\n\n" + esc(fill(messages["group_hint"], bot=context.bot.username))
-    await message.reply_text(text)
 
 
 async def topics(update: Update, context: Context) -> None:

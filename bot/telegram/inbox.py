@@ -63,7 +63,7 @@ import aiosqlite
 from telegram import Bot, Update
 from telegram.ext import SimpleUpdateProcessor
 
-from bot.records import new_ref
+from bot.questionlog.records import new_ref
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +120,7 @@ def question_ref() -> str:
     """The ref for the question the update being handled asks (`QuestionRecord.ref`).
 
     The same on every replay of the update, so the log stores its question once; a random
-    one (`bot.records.new_ref`) outside an update or without a journal.
+    one (`bot.questionlog.records.new_ref`) outside an update or without a journal.
     """
     ticket = _CURRENT.get()
     return ticket.next_ref() if ticket is not None else new_ref()

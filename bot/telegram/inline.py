@@ -27,8 +27,8 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 
-from bot.engine import Kind, Reply
-from bot.knowledge import Entry, KnowledgeBase
+from bot.answering.engine import Kind, Reply
+from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.telegram.formatting import Citing, clip, entry_html, reply_html
 from bot.telegram.inbox import question_ref
 from bot.telegram.state import Context, state_of

@@ -6,9 +6,9 @@ parsed only here, and handlers also check (`offered`) that the data really was o
 the press came from: Telegram attaches its own copy of that message, keyboard included, so a
 forged press is caught even when it is well formed.
 
-Formats (`ref` is the logged question's reference, `bot.records.new_ref`, chosen before the
+Formats (`ref` is the logged question's reference, `bot.questionlog.records.new_ref`, chosen before the
 reply is sent so the answer never waits for the log):
-    T:<page>              the browse menu: the report's chapters (bot/browse.py), one page of
+    T:<page>              the browse menu: the report's chapters (bot/answering/browse.py), one page of
                           them; for a report of one chapter, that chapter's sections; with
                           several reports side by side, the reports (latest first)
     D:<year>:<page>       with several reports: report <year>'s chapters, as T: for one report
@@ -21,7 +21,7 @@ reply is sent so the answer never waits for the log):
                           message)
     F:<ref>:<1|0>         有帮助 / 没帮助 for the logged question <ref>
     N:<ref>:<a|b|c>       after 没帮助, what the person does next: a = ask again in other words,
-                          b = browse the report, c = the official channel (bot.questionlog's
+                          b = browse the report, c = the official channel (bot.questionlog.protocol's
                           FEEDBACK_CHOICES, in that order)
     S:<ref>:<entry>       the person picked suggestion <entry> for the logged question <ref>
                           (a "您是不是想问" suggestion, or a section of a broad word's overview)
@@ -39,11 +39,11 @@ from collections.abc import Callable, Mapping, Sequence
 
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
-from bot.browse import Chapter, chapter_label, chapters, reports, section_label, several
-from bot.engine import Kind, Reply, short_section
-from bot.knowledge import Entry, KnowledgeBase, Section, fill
-from bot.questionlog import FEEDBACK_CHOICES
-from bot.related import offers
+from bot.answering.browse import Chapter, chapter_label, chapters, reports, section_label, several
+from bot.answering.engine import Kind, Reply, short_section
+from bot.answering.knowledge import Entry, KnowledgeBase, Section, fill
+from bot.answering.related import offers
+from bot.questionlog.protocol import FEEDBACK_CHOICES
 
 MAX_CALLBACK_BYTES = 64
 # Sections or entries per page of a chapter or section.
@@ -53,10 +53,10 @@ MENU_PAGE_SIZE = 5
 # A label's width in half-width cells (a Chinese character takes two): 16 Chinese characters,
 # what a one-button row shows uncut on a 390 px wide phone screen.
 MAX_LABEL_WIDTH = 32
-_ENTRY = r"[a-z0-9][a-z0-9-]{0,47}"  # bot.knowledge's id rule
+_ENTRY = r"[a-z0-9][a-z0-9-]{0,47}"  # bot.answering.knowledge's id rule
 _REF = r"[A-Za-z0-9_-]{6,13}"  # new_ref() makes 11 characters
 _PAGE = r"(0|[1-9][0-9]{0,3})"
-# The letters of the N: buttons, one per bot.questionlog.FEEDBACK_CHOICES, in the same order.
+# The letters of the N: buttons, one per bot.questionlog.protocol.FEEDBACK_CHOICES, in the same order.
 _CHOICE_LETTERS = "abc"
 NEXT_STEPS: Mapping[str, str] = dict(zip(_CHOICE_LETTERS, FEEDBACK_CHOICES, strict=True))
 
@@ -106,7 +106,7 @@ def feedback_data(ref: str, helpful: bool) -> str:
 
 
 def next_step_data(ref: str, choice: str) -> str:
-    """`choice` is one of bot.questionlog.FEEDBACK_CHOICES."""
+    """`choice` is one of bot.questionlog.protocol.FEEDBACK_CHOICES."""
     letter = _CHOICE_LETTERS[FEEDBACK_CHOICES.index(choice)]
     return checked(f"N:{ref}:{letter}")
 
@@ -358,7 +358,7 @@ def answer_keyboard(
     shown: str | None = None,
 ) -> InlineKeyboardMarkup | None:
     """Under an answer: at most three other entries (close runners-up first, then related;
-    none whose facts the answer already states, `bot.related.offers`), then 有帮助 / 没帮助 for
+    none whose facts the answer already states, `bot.answering.related.offers`), then 有帮助 / 没帮助 for
     the question logged as `ref` (if any).
 
     Args:

@@ -2,7 +2,7 @@
 
 An admin opens a cluster of unanswered questions from /unanswered (or the weekly digest), then
 attaches it to its nearest entry, picks another entry, adds the synonym it suggests or ignores
-it. Every edit is previewed first (bot/teaching.py replays a regression set on the knowledge
+it. Every edit is previewed first (bot/authoring/teaching.py replays a regression set on the knowledge
 base as it would be) and written only on 确认; then the bot reloads, so the next identical
 question is answered. Each press is checked against the admin list and against the message it
 came from: a forged press from anyone else is refused and logged, and learns nothing.
@@ -18,13 +18,14 @@ from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update, User
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 
-from bot import history, report
-from bot.history import Actor
-from bot.kbedit import EditError
-from bot.openlog import LOG_ERRORS
+from bot.authoring import history
+from bot.authoring.history import Actor
+from bot.authoring.kbedit import EditError
+from bot.authoring.teaching import Planned, ReviewItem, Teacher
 from bot.privacy import hash_user_id
-from bot.questionlog import QuestionLog
-from bot.teaching import Planned, ReviewItem, Teacher
+from bot.questionlog.opening import LOG_ERRORS
+from bot.questionlog.protocol import QuestionLog
+from bot.review import report
 from bot.telegram import admin, keyboards
 from bot.telegram import review_keyboards as rk
 from bot.telegram.formatting import MAX_TEXT, clip, esc

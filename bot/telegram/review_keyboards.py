@@ -3,8 +3,8 @@
 The same rules as bot/telegram/keyboards.py, where the people's buttons are: one short ASCII
 format per button with a strict pattern, built and parsed only here, checked against the
 message it came from; and, since these change the knowledge base, checked against the admin
-list on every press. `<key>` is a cluster's stable key (bot.teaching.cluster_key), `<token>` a
-previewed edit's (bot.records.new_ref).
+list on every press. `<key>` is a cluster's stable key (bot.authoring.teaching.cluster_key), `<token>` a
+previewed edit's (bot.questionlog.records.new_ref).
 
 Formats:
     UL                    the unanswered clusters (the weekly digest's button): a new message
@@ -29,10 +29,10 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.engine import short_section
-from bot.knowledge import Entry, KnowledgeBase, Section
-from bot.report import Cluster
-from bot.teaching import ReviewItem
+from bot.answering.engine import short_section
+from bot.answering.knowledge import Entry, KnowledgeBase, Section
+from bot.authoring.teaching import ReviewItem
+from bot.review.report import Cluster
 from bot.telegram.keyboards import PAGE_SIZE, checked, clamp_page, label, section_key
 
 _KEY = r"[0-9a-f]{12}"

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 
 from telegram.ext import ContextTypes
 
+from bot.answering.engine import Engine, Reply
+from bot.answering.knowledge import Referral
 from bot.config import Config
-from bot.engine import Engine, Reply
-from bot.knowledge import Referral
-from bot.logqueue import LogQueue
-from bot.openlog import open_log
 from bot.privacy import hash_user_id
-from bot.questionlog import QuestionLog
-from bot.records import record_for
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionLog
+from bot.questionlog.records import record_for
+from bot.questionlog.writer import LogQueue
 from bot.telegram.flood import FloodGuard
 from bot.telegram.formatting import Citing
 from bot.telegram.inbox import Inbox, track_log_job
@@ -120,7 +120,7 @@ class BotState:
             track_log_job(self.questions.submit_feedback(ref, helpful))
 
     def log_feedback_choice(self, ref: str, choice: str) -> None:
-        """What the person chose after 没帮助 (bot.questionlog.FEEDBACK_CHOICES)."""
+        """What the person chose after 没帮助 (bot.questionlog.protocol.FEEDBACK_CHOICES)."""
         if self.questions is not None:
             track_log_job(self.questions.submit_feedback_choice(ref, choice))
 

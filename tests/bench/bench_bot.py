@@ -43,8 +43,8 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.answering.knowledge import load_knowledge  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE  # noqa: E402
-from bot.knowledge import load_knowledge  # noqa: E402
 from tests.e2e.fake_bot_api import FakeBotApi, format_text  # noqa: E402
 
 EVAL_SET = ROOT.parent / "shared" / "eval" / "questions.yaml"

@@ -2,7 +2,7 @@
 
 Run from the repository root:  python tests/bench/bench_draft.py [--template knowledge]
 
-Drafts a base from knowledge/report.txt with `kbbot kb draft`'s code (bot/draft.py), untouched,
+Drafts a base from knowledge/report.txt with `kbbot kb draft`'s code (bot/authoring/draft.py), untouched,
 into a temporary folder, then grades it and the shipped hand-written base on every batch in
 tests/data/blind with the shared grader's rules (tests/grading.py). Prints, per base: answerable
 questions right (direct, para, typo, trad, kw), out-of-scope rejected, wrong answers of all
@@ -22,9 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.answering.engine import Engine  # noqa: E402
+from bot.authoring.draft import write_draft  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE  # noqa: E402
-from bot.draft import write_draft  # noqa: E402
-from bot.engine import Engine  # noqa: E402
 from tests.grading import ANSWERABLE, Grades, grade, load_set  # noqa: E402
 
 BLIND = sorted((ROOT / "tests" / "data" / "blind").glob("batch-*.yaml"))

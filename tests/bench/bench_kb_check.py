@@ -48,13 +48,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot.audit import audit_matcher, default_jobs  # noqa: E402
-from bot.cli import kb_check  # noqa: E402
+from bot.answering.document import REPORT_FILE, load_document  # noqa: E402
+from bot.answering.engine import Engine  # noqa: E402
+from bot.answering.knowledge import knowledge_files, load_knowledge  # noqa: E402
+from bot.answering.text import Normaliser  # noqa: E402
+from bot.authoring.audit import audit_matcher, default_jobs  # noqa: E402
+from bot.cli.main import kb_check  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
-from bot.document import REPORT_FILE, load_document  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.knowledge import knowledge_files, load_knowledge  # noqa: E402
-from bot.text import Normaliser  # noqa: E402
+from bot.logurl import LogURL  # noqa: E402
 
 ENTRIES_PER_FILE = 500
 LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -118,7 +119,7 @@ def measure(size: int, scratch: Path, jobs: int) -> dict[str, float]:
     folder = scratch / f"kb-{size}"
     written = write_synthetic_base(folder, size)
     files = [*knowledge_files(folder)]
-    config = Config(knowledge_dir=folder, db_path=scratch / "unused.sqlite3")
+    config = Config(knowledge_dir=folder, db=LogURL.file(scratch / "unused.sqlite3"))
     baseline = _timed(
         lambda: [yaml.load(path.read_text(encoding="utf-8"), Loader=LOADER) for path in files]
     )

@@ -76,10 +76,10 @@ import yaml
 from rank_bm25 import BM25Okapi
 from rapidfuzz import fuzz, process
 
+from bot.answering.engine import Engine
+from bot.answering.knowledge import Entry, KnowledgeBase, load_knowledge
+from bot.answering.text import to_simplified
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine
-from bot.knowledge import Entry, KnowledgeBase, load_knowledge
-from bot.text import to_simplified
 
 ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_SETS = (

@@ -13,7 +13,7 @@ Then it times, with the shipped knowledge base and the same window (the whole sp
 
 - the floor: one `SELECT count(*)` over the window's rows, the least any report must read;
 - `kbbot report` (the table), `kbbot report --html`, `kbbot suggest`, as the commands run them
-  (`bot.review_cli`, output discarded);
+  (`bot.cli.review`, output discarded);
 - /stats (`format_stats(build_report(...))`, what the bot runs) over the span and over 7 days,
   /unanswered (`latest_unanswered`) and the weekly digest.
 
@@ -40,11 +40,13 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from bot import report, review_cli  # noqa: E402
+from bot.answering.engine import Engine  # noqa: E402
+from bot.cli import review as review_cli  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
-from bot.engine import Engine  # noqa: E402
-from bot.openlog import open_log  # noqa: E402
-from bot.questionlog import QuestionLog  # noqa: E402
+from bot.logurl import LogURL  # noqa: E402
+from bot.questionlog.opening import open_log  # noqa: E402
+from bot.questionlog.protocol import QuestionLog  # noqa: E402
+from bot.review import report  # noqa: E402
 from tests.review_log import fill_log, generate_rows  # noqa: E402
 
 
@@ -93,7 +95,7 @@ def steps(
     path: Path, days: int, scratch: Path, engine: Engine
 ) -> list[tuple[str, Callable[[], object]]]:
     """(name, call) for each thing timed, as a reviewer or the bot runs it."""
-    config = Config(knowledge_dir=SHIPPED_KNOWLEDGE, db_path=path)
+    config = Config(knowledge_dir=SHIPPED_KNOWLEDGE, db=LogURL.file(path))
     since = f"{days}d"
     window = report.parse_window(since=since)
     page = scratch / "report.html"

@@ -53,8 +53,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from bot.answering.knowledge import load_knowledge  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE  # noqa: E402
-from bot.knowledge import load_knowledge  # noqa: E402
 from tests.e2e.fake_bot_api import FakeBotApi  # noqa: E402
 
 TOKEN = "7712345678:AAF3kq9Zx_pQ-soaksoaksoaksoak12345"

@@ -24,9 +24,10 @@ import pytest
 from telegram import Bot
 from telegram.ext import Application, ApplicationBuilder
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
-from bot.openlog import open_log
+from bot.logurl import LogURL
+from bot.questionlog.opening import open_log
 from bot.telegram.app import ALLOWED_UPDATES, build_application
 from bot.telegram.state import STATE_KEY, BotState
 from tests.e2e.fake_bot_api import (
@@ -140,7 +141,7 @@ def bot_config(tmp_path: Path, kb_dir: Path, fake_api: FakeBotApi) -> Config:
     """Settings for a bot on ``fake_api`` serving the fixture knowledge base (a private copy)."""
     return Config(
         knowledge_dir=kb_dir,
-        db_path=tmp_path / "data" / "questions.sqlite3",
+        db=LogURL.file(tmp_path / "data" / "questions.sqlite3"),
         data_dir=tmp_path / "data",
         token=fake_api.token,
         user_secret="e2e-user-secret",
@@ -234,7 +235,7 @@ class RunningBot:
         if jobs is None:
             await self.app.update_queue.join()
         await self.logged(self.submitted if jobs is None else jobs)
-        reader = await open_log(self.config.db_path)
+        reader = await open_log(self.config.db.path)
         try:
             return list(reversed(await reader.rows(limit=10_000)))
         finally:

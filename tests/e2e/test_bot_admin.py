@@ -64,6 +64,33 @@ async def test_the_command_menu_is_published_per_scope(kbbot: RunningBot) -> Non
     assert len(commands) == 2  # nobody else sees the admin commands
 
 
+async def test_help_lists_the_commands_each_person_can_use(kbbot: RunningBot) -> None:
+    citizen = str((await kbbot.ask("/help", user_id=DEFAULT_USER_ID)).result["text"])
+    admin_help = await _admin(kbbot, "/help")
+    public = ["/start", "/help", "/topics"]
+    admin_only = ["/stats", "/unanswered", "/history", "/undo", "/why", "/reload"]
+    assert all(name in citizen for name in public)
+    assert not any(name in citizen for name in admin_only)
+    assert all(f"{name} " in admin_help for name in public + admin_only)
+
+
+async def test_a_reworded_command_changes_its_menu_entry_and_help_line(
+    kbbot: RunningBot, kb_dir: Path
+) -> None:
+    replies = kb_dir / "replies.yaml"
+    text = replies.read_text(encoding="utf-8")
+    assert "command_topics:" in text
+    replies.write_text(
+        re.sub(r"command_topics: .*", "command_topics: 看看报告都写了什么", text), encoding="utf-8"
+    )
+    mark = kbbot.api.mark()
+    await _admin(kbbot, "/reload")
+    await kbbot.api.wait_for_call("setMyCommands", after=mark)
+    public = kbbot.api.commands[(json.dumps({"type": "default"}), "")]
+    assert {"command": "topics", "description": "看看报告都写了什么"} in public
+    assert "/topics 看看报告都写了什么" in await _admin(kbbot, "/help")
+
+
 async def test_stats_counts_the_last_seven_days_in_plain_chinese(kbbot: RunningBot) -> None:
     # Unanswered first: after an answer, a short message may be read as a follow-up to it.
     for question in ("明天天气怎么样", "复议", "你好", "法律顾问覆盖情况", "法律顾问覆盖情况"):

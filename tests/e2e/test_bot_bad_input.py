@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from bot.engine import MAX_INPUT_CHARS
-from bot.text import TRUNCATION_MARK
+from bot.answering.engine import MAX_INPUT_CHARS
+from bot.answering.text import TRUNCATION_MARK
 from tests.e2e import fake_bot_api
 from tests.e2e.conftest import RunningBot
 

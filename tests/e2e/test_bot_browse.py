@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.records import new_ref
+from bot.questionlog.records import new_ref
 from bot.telegram import keyboards
 from tests.e2e.conftest import RunningBot, StartBot, buttons, callback_data, wait_calls
 from tests.e2e.fake_bot_api import ApiCall
@@ -262,7 +262,7 @@ async def test_a_button_for_an_entry_removed_by_reload_says_it_expired(
 
 
 def test_callback_data_fits_in_64_bytes_at_the_longest() -> None:
-    longest_id = "a" * 48  # bot.knowledge allows ids up to 48 characters
+    longest_id = "a" * 48  # bot.answering.knowledge allows ids up to 48 characters
     ref = new_ref()
     for data in (
         keyboards.suggestion_data(ref, longest_id),

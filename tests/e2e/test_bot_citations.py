@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from bot.answering.engine import Engine, Kind
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind
 from tests.e2e.conftest import RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import ApiCall
 from tests.reply_kinds import reply_of_kind

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cli
+from bot.cli import main as cli
 from bot.config import TELEGRAM_API_URL, Config, ConfigError
 
 TOKEN = "7712345678:AAF3kq9Zx_pQ-secretsecretsecret12345"

@@ -1,7 +1,7 @@
 """Follow-up questions through the real bot: "那2018年呢" is read with the asker's last question.
 
 The memory is per chat, and per person inside a group; it ends after FOLLOW_UP_SECONDS. The
-reading itself (bot/followup.py, Engine.respond) is tested in the core's own tests; these prove
+reading itself (bot/answering/followup.py, Engine.respond) is tested in the core's own tests; these prove
 the Telegram front end hands each message the right context, and no other.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from bot.followup import FOLLOW_UP_SECONDS
+from bot.answering.followup import FOLLOW_UP_SECONDS
 from bot.telegram.followups import FOLLOW_UP_KEY
 from tests.e2e.conftest import ADMIN_ID, RunningBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_GROUP_ID, DEFAULT_USER_ID, ApiCall

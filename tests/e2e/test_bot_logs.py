@@ -107,7 +107,7 @@ async def test_at_info_an_idle_bot_is_silent_and_start_reload_error_and_stop_are
     assert after_reload == [], "one reload, one line"
     lines = parsed_text(bot.lines)
     # A first start creates the question log: each migration is one line, once in its life.
-    migrations = [line for line in lines if line.logger == "bot.store"]
+    migrations = [line for line in lines if line.logger == "bot.questionlog.sqlite"]
     assert all(line.message.startswith("question log migrated to") for line in migrations)
     events = [line for line in lines if line not in migrations]
     assert [(line.level, line.logger) for line in events] == [

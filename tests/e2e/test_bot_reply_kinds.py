@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.citation import cite
+from bot.answering.citation import cite
+from bot.answering.engine import Engine, Kind, short_section
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine, Kind, short_section
 from bot.telegram.keyboards import fits, label
 from tests.e2e.conftest import RunningBot, StartBot, buttons, callback_data
 from tests.e2e.fake_bot_api import ApiCall, parse_html

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import aiohttp
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_options
 from tests.e2e.botproc import spawn
 from tests.e2e.conftest import CLIENT_TIMEOUT, api_origin, stop_bot_app

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
-from bot.citation import cite
+from bot.answering.citation import cite
+from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE
-from bot.engine import Engine
 from tests.e2e.conftest import ADMIN_ID, RunningBot, StartBot, buttons, callback_data
 
 GREETING = "您好！我可以回答《江汉区2019年法治政府建设工作报告》里的问题"

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.kbedit import tracked_files
-from bot.openlog import open_log
-from bot.questionlog import QuestionRecord
+from bot.authoring.kbedit import tracked_files
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
 from bot.telegram import admin
 from tests.e2e.conftest import ADMIN_ID, LogLines, RunningBot, StartBot, callback_data
 from tests.e2e.fake_bot_api import DEFAULT_USER_ID, ApiCall
@@ -26,7 +26,7 @@ LAW_FIRM_QUESTION = "政府的律师楼"
 
 async def _log_unanswered(bot: RunningBot, question: str, times: int = 1) -> None:
     """A question logged unanswered earlier (as if asked before the knowledge base changed)."""
-    log = await open_log(bot.config.db_path)
+    log = await open_log(bot.config.db.path)
     try:
         for _ in range(times):
             await log.record(QuestionRecord("telegram", question, question, False, "none"))

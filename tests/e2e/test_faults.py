@@ -20,11 +20,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from bot.answering.engine import Engine, prepare_question
 from bot.config import Config
-from bot.engine import Engine, prepare_question
-from bot.openlog import open_log
 from bot.privacy import hash_user_id
-from bot.questionlog import QuestionRecord
+from bot.questionlog.opening import open_log
+from bot.questionlog.protocol import QuestionRecord
 from bot.telegram.app import build_application
 from bot.telegram.handlers import without_mention
 from tests.e2e.botproc import (
@@ -213,7 +213,7 @@ async def test_a_log_locked_by_another_process(start_bot: StartBot, bot_log: Log
     bot = await start_bot()
     await bot.ask(QUESTIONS[0], user_id=FIRST_USER - 2)
     assert await all_logged(bot, 1) == [QUESTIONS[0]]
-    db = bot.config.db_path
+    db = bot.config.db.path
     async with locked_by_another_process(db):
         mark = bot.api.mark()
         users = burst(bot.api, QUESTIONS[1:])
@@ -230,7 +230,7 @@ async def test_a_log_deleted_under_the_running_bot(start_bot: StartBot) -> None:
     bot = await start_bot()
     await bot.ask(QUESTIONS[0], user_id=FIRST_USER - 2)
     assert await all_logged(bot, 1) == [QUESTIONS[0]]
-    db = bot.config.db_path
+    db = bot.config.db.path
     for path in db.parent.glob(db.name + "*"):  # the -wal and -shm files too
         path.unlink()
     mark = bot.api.mark()
@@ -286,7 +286,7 @@ async def test_a_log_replaced_while_being_opened_is_opened_anew(
     """The narrow race behind the read-only test's first version: the writer connects, then the
     file is replaced (a restore). The log must end up writing to the file now at the path, not
     to the old, unlinked one whose rows would vanish on close."""
-    from bot import store
+    from bot.questionlog import sqlite as store
 
     db = tmp_path / "questions.sqlite3"
     other = tmp_path / "restored.sqlite3"

@@ -17,8 +17,8 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
 from bot.telegram.app import build_application, webhook_options
 from bot.telegram.health import HEALTH_PATH
 from tests.e2e.conftest import CLIENT_TIMEOUT, AnyApplication, stop_bot_app
@@ -110,7 +110,7 @@ async def webhook_bot(fake_api: FakeBotApi, bot_config: Config) -> AsyncIterator
 async def test_a_healthy_bot_answers_200_with_every_check(webhook_bot: WebhookBot) -> None:
     status, body = await webhook_bot.probe()
     entries = len(webhook_bot.app.bot_data["kbbot"].engine.kb.entries)
-    db = webhook_bot.config.db_path
+    db = webhook_bot.config.db.path
     assert status == 200
     assert body == (
         f"ok: knowledge base: {entries} entries; question log: writable ({db}); "
@@ -136,7 +136,7 @@ async def test_broken_knowledge_files_turn_it_503_while_the_bot_keeps_answering(
 
 
 async def test_an_unusable_question_log_turns_it_503(webhook_bot: WebhookBot) -> None:
-    db = webhook_bot.config.db_path
+    db = webhook_bot.config.db.path
     for path in db.parent.glob(db.name + "*"):
         path.unlink()
     db.write_bytes(b"restored from the wrong backup\n" * 200)

@@ -28,9 +28,9 @@ import pytest
 import yaml
 from telegram import Bot, Update
 
+from bot.answering.engine import Engine
 from bot.config import Config
-from bot.engine import Engine
-from bot.logqueue import LogQueue
+from bot.questionlog.writer import LogQueue
 from bot.telegram import app as bot_app
 from bot.telegram.app import DRAIN_SECONDS, build_application, serve, webhook_options
 from bot.telegram.inbox import INBOX_FILE, KEEP_DONE, MAX_REPLAYS, Inbox, Ticket
@@ -191,7 +191,7 @@ async def test_once_answered_and_logged_an_update_keeps_only_its_id(
 async def test_the_journal_is_private_and_lives_beside_the_question_log(kbbot: RunningBot) -> None:
     await kbbot.ask(QUESTIONS[0], user_id=FIRST_USER)
     path = kbbot.config.data_dir / INBOX_FILE
-    assert path.parent == kbbot.config.db_path.parent
+    assert path.parent == kbbot.config.db.path.parent
     for file in path.parent.glob(INBOX_FILE + "*"):
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
@@ -222,7 +222,7 @@ async def test_an_update_whose_done_mark_was_lost_is_answered_again_but_logged_o
     await second.app.update_queue.join()
     assert second.state.questions is not None
     await second.state.questions.flush()
-    assert logged_questions(second.config.db_path) == [QUESTIONS[0]]
+    assert logged_questions(second.config.db.path) == [QUESTIONS[0]]
 
 
 # --- the Inbox itself, on a real file -----------------------------------------------------------
@@ -388,7 +388,7 @@ async def test_a_stop_while_telegram_stalls_ends_in_time_and_keeps_the_update(
         await second.update_queue.join()
     finally:
         await stop_bot_app(second)
-    assert logged_questions(config.db_path) == [QUESTIONS[0]]
+    assert logged_questions(config.db.path) == [QUESTIONS[0]]
 
 
 def test_the_deploy_files_stop_timeouts_cover_the_whole_shutdown() -> None:

@@ -315,7 +315,7 @@ async def test_user_ids_are_stored_only_as_keyed_hashes(kbbot: RunningBot) -> No
     expected = hash_user_id(user, kbbot.state.user_secret)
     assert [row["user_hash"] for row in rows] == [expected] * 3
     assert rows[0]["feedback"] == 1
-    db = kbbot.config.db_path
+    db = kbbot.config.db.path
     stored = b"".join(p.read_bytes() for p in db.parent.glob(db.name + "*"))
     assert str(user).encode() not in stored
     assert kbbot.state.user_secret not in stored

@@ -35,8 +35,9 @@ from typing import Any
 # repository root (already on the path when pytest imports this module, where this is harmless).
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from bot.answering.engine import Engine
 from bot.config import SHIPPED_KNOWLEDGE, Config
-from bot.engine import Engine
+from bot.logurl import LogURL
 from bot.telegram.app import build_application
 from tests.e2e.conftest import (
     CLIENT_TIMEOUT,
@@ -275,7 +276,7 @@ async def record(workdir: Path) -> Transcript:
     async with FakeBotApi(token=DEFAULT_TOKEN) as api:
         config = Config(
             knowledge_dir=SHIPPED_KNOWLEDGE,
-            db_path=workdir / "questions.sqlite3",
+            db=LogURL.file(workdir / "questions.sqlite3"),
             data_dir=workdir,
             token=api.token,
             user_secret="transcript",

@@ -1,0 +1,607 @@
+"""What a question pins down and asks for, checked against what an entry states.
+
+A question can share almost every word with an entry and still ask for something the report
+does not give: another year (`2018年的受理数`), another district (`洪山区的出庭应诉率`), a kind
+of answer the entry does not hold (an amount of money, a date, people's names, a phone number),
+or a count the entry never states. Matching alone would answer those with a 2019 Jianghan
+figure as if it were the answer. This module reads the question's *frame* (years, places, the
+kind of answer asked for and the measure word of a count) and an entry's *statement* (the years,
+numbers, measure words, dates and document titles its answer and passage hold), and says where
+the two conflict, and how well an entry's kind of content fits the question (for ranking).
+Pure: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from bot.answering.text import fuzzy_pinyin
+
+
+class Asked(StrEnum):
+    """The kind of answer a question asks for, where it can be told from its wording."""
+
+    COUNT = "count"  # 多少件, 几家, how many
+    PERCENT = "percent"  # 比例, 占比, 受案率是多少
+    DATE = "date"  # 什么时候, 哪天, 哪一年
+    DOCUMENT = "document"  # 依据哪个文件, 哪份意见
+    ORGANISATION = "organisation"  # 哪个部门, 哪几家单位
+    PERSON = "person"  # 叫什么名字, 名单, 分别是谁
+    REASON = "reason"  # 为什么, 什么原因
+    LIST = "list"  # 具体包括哪些, 名单: the items themselves
+    PROCEDURE = "procedure"  # 怎么查询, 如何申请: how a citizen gets something done
+    MONEY = "money"  # 多少钱, 经费
+    CONTACT = "contact"  # 电话, 地址, 网址
+
+
+class ConflictKind(StrEnum):
+    YEAR = "year"
+    PLACE = "place"
+    ASKED = "asked"
+    COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
+    FIGURE = "figure"  # the question states a figure the entry does not (19家 of another fact)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """Why an entry cannot answer the question as asked."""
+
+    kind: ConflictKind
+    detail: str  # the year, the place, or the Asked value the entry lacks
+
+
+# Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
+_MEASURE_GROUPS: tuple[frozenset[str], ...] = (
+    frozenset("个家名人位"),
+    frozenset("件单"),  # 几单 is how people count cases and applications
+    frozenset({"人次", "次"}),
+)
+_MEASURES = "人次|[件名个家卷项次人位条份类种单岁天年元]"
+# "电话是多少" asks what the number is, not how many: a bare 是多少 asks for no count.
+_ASKED_COUNT_RE = re.compile(
+    rf"(?<!哪)(?:多少|几)(?P<measure>{_MEASURES})|(?<![是为])多少|(?<!哪)几(?!乎)|数量|总数|"
+    r"how many|number of|count"
+)
+_ASKED_PERCENT_RE = re.compile(
+    r"(?:比例|占比|比重|百分比|率)(?:是|为|有|能|达到?|大概|大约|一共|到底)?(?:多少|几|多高|多大)|"
+    r"百分之(?:多少|几)|(?:多少|几)%|(?:多少|几)成|"
+    r"(?:what|how much|how high).{0,30}(?:rate|percentage|proportion|share)|"
+    r"(?:rate|percentage|proportion|share).{0,12}(?:what|how)"
+)
+# Numerals are digits by now: 哪一天 reads 哪1天.
+_ASKED_DATE_RE = re.compile(
+    r"什么时候|什么时间|哪[一1]?天|何时|几月|几号|哪个月|日期|when|what date|"
+    r"(?P<year>哪[一1]?年|什么年份|which year)"
+)
+_ASKED_DOCUMENT_RE = re.compile(
+    r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|办法|意见|法规|制度文件|政策文件)|"
+    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|"
+    r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
+    r"which (?:document|regulation|rule)"
+)
+_ASKED_ORGANISATION_RE = re.compile(
+    r"(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家|which (?:department|unit)"
+)
+_ASKED_PERSON_RE = re.compile(
+    r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)(?:名字|姓名)|名单|分别是谁|都是谁|是哪几位|"
+    r"是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|(?:局长|区长|书记|主任)是谁|who are|names?\b"
+)
+# The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
+_ASKED_LIST_RE = re.compile(
+    r"具体\S{0,3}?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是|列了哪些|列出哪些"
+)
+# Which kind or part of a figure the question names itself (33件…哪类最多).
+_ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
+# "为什么说…" asks for the basis of a statement, which the statement itself gives.
+_ASKED_REASON_RE = re.compile(r"(?:为什么|为何|为啥)(?!说)|什么原因|啥原因|原因是|原因有|\bwhy\b")
+_ASKED_PROCEDURE_RE = re.compile(
+    r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
+    r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名)|"
+    r"我(?:还|也)?(?:能不能|能|可以|可不可以|该|应该|要不要|需要)|"
+    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i|"
+    r"how to (?:apply|get|obtain|register|check|pay|renew|find|contact)"
+)
+_ASKED_MONEY_RE = re.compile(
+    r"多少钱|经费|资金|费用|预算|金额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
+    r"how much money|budget|cost|funding|fee"
+)
+_ASKED_CONTACT_RE = re.compile(
+    r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|phone|address|website|email"
+)
+_YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?:年|(?!\d))")
+_NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_MEASURES})?")
+# A named body: 区司法局, 得伟君尚…律师事务所, 江汉区政府, or "各部门、各街道" as a whole.
+_ORGANISATION_RE = re.compile(
+    r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
+)
+_ADMITTED_GAP_RE = re.compile(
+    r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
+)
+# Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
+_REASON_RE = re.compile(r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防")
+_DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
+# Places a question may name instead of the report's own: Wuhan's districts, and any other
+# 区/市/省/县 name the segmenter tags as a place.
+WUHAN_DISTRICTS: tuple[str, ...] = (
+    "江岸区",
+    "江汉区",
+    "硚口区",
+    "汉阳区",
+    "武昌区",
+    "青山区",
+    "洪山区",
+    "东西湖区",
+    "汉南区",
+    "蔡甸区",
+    "江夏区",
+    "黄陂区",
+    "新洲区",
+    "东湖高新区",
+    "光谷",
+    "经开区",
+)
+_PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
+
+
+def _joined_onto_report(said: str, start: int, size: int, home: str) -> bool:
+    """Whether a place name the segmenter found is a character joined onto the report's own
+    words: 机构改革中原区法治办 reads 中原区 (a district of Zhengzhou) where the report says
+    改革中 + 原区法治办 (the former district office). It is when the name without its first
+    character, and the character after it, is a run of the report's text (原区法)."""
+    run = said[start + 1 : start + size + 1]
+    return len(run) == size and run in home
+
+
+@dataclass(frozen=True)
+class QuestionFrame:
+    """What a question pins down (years, places) and what kind of answer it asks for."""
+
+    asked: frozenset[Asked]
+    measures: frozenset[str]
+    years: frozenset[int]
+    places: tuple[str, ...]
+    # The words next to 多少/几 (normalised): what is being counted.
+    counted: tuple[str, ...] = ()
+    # The word right after 多少/几 and its measure (几个部门): the answer must count it.
+    counted_after: tuple[str, ...] = ()
+    # The date asked for is only a year (哪一年): a year in the answer will do.
+    year_only: bool = False
+    # Figures the question states itself (165卷案卷里…): asking 多少卷 of them asks a breakdown.
+    given: tuple[tuple[str, str], ...] = ()
+    # The question asks which kind or part (哪类最多, 什么类型).
+    asks_part: bool = False
+
+
+@dataclass(frozen=True)
+class Statement:
+    """What an entry states: the raw material a question's frame is checked against."""
+
+    years: frozenset[int]
+    explicit_years: frozenset[int]
+    measures: frozenset[str]
+    has_number: bool
+    has_percent: bool
+    has_date: bool
+    has_document: bool
+    has_organisation: bool
+    has_money: bool
+    has_reason: bool
+    # The answer itself says what the report leaves out ("报告未列出部门名单").
+    admits_gap: bool
+    text: str
+    # The characters of the entry's section, and their folded pinyin: what it speaks of (a
+    # count of 败诉 or 不合格 asks about something else).
+    vocabulary: frozenset[str] = frozenset()
+    sounds: frozenset[str] = frozenset()
+    # Whether the answer can give the items of a list at all (see `drafted`).
+    lists: bool = True
+
+
+def read_question(
+    cleaned: str,
+    normalised: str = "",
+    tagged: Iterable[tuple[str, str]] = (),
+    home: str = "",
+    normalised_words: Sequence[tuple[str, str]] = (),
+) -> QuestionFrame:
+    """The frame of a question.
+
+    Args:
+        cleaned: the question folded (width, script, numerals) but with its own words, since
+            synonyms merge 几件 and 多少 and so lose the measure word.
+        normalised: the fully normalised question, where 去年 and 前年 have become years.
+        tagged: the cleaned question's words with part-of-speech tags (ns: a place name).
+        home: text of the report itself; a place it names is not "another place".
+        normalised_words: the normalised question cut into words with part-of-speech tags,
+            to find what is counted.
+    """
+    norm, asked, measures, year_only = _asked(cleaned)
+    years = frozenset(int(y) for y in _YEAR_RE.findall(f"{cleaned} {normalised}"))
+    places = [d for d in WUHAN_DISTRICTS if d in norm]
+    said = "".join(word for word, _ in tagged)
+    start = 0
+    for word, tag in tagged:
+        if (
+            tag == "ns"
+            and len(word) >= 3
+            and word.endswith(_PLACE_SUFFIXES)
+            and not _joined_onto_report(said, start, len(word), home)
+        ):
+            places.append(word)
+        start += len(word)
+    foreign = tuple(p for p in dict.fromkeys(places) if p not in home)
+    # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
+    # whether it asks for a count or for a value.
+    counted, after, direct = _counted_words(normalised_words)
+    given = _given_numbers(norm)
+    if not measures & _NOUN_MEASURES:
+        # 几次 counts actions, and a bare 多少 may ask anything (多少钱, 多少年): no counted noun,
+        # unless a question asking for a count has a noun right after its 多少 (多少执法案卷;
+        # not 几个部门之间扯皮怎么协调, where 几个 means "several").
+        after = direct if Asked.COUNT in asked else []
+    return QuestionFrame(
+        frozenset(asked),
+        frozenset(measures),
+        years,
+        foreign,
+        tuple(counted),
+        tuple(after),
+        year_only,
+        given,
+        bool(_ASKED_PART_RE.search(norm)),
+    )
+
+
+def asking(cleaned: str) -> QuestionFrame:
+    """The frame of a question as far as `fit` reads it: the kinds of answer it asks for, their
+    measure words, and whether only a year will do. The years, places and counted words that
+    `conflicts` checks are left empty: finding them (the segmenter's tagging) is most of
+    `read_question`'s cost, and ranking alone does not need them.
+
+    Args:
+        cleaned: as for `read_question`.
+    """
+    _, asked, measures, year_only = _asked(cleaned)
+    return QuestionFrame(
+        frozenset(asked), frozenset(measures), frozenset(), (), year_only=year_only
+    )
+
+
+def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
+    """What `read_question` reads first: the question with 几个 as "several" set aside, the
+    kinds of answer it asks for, their measure words, and whether it asks only for a year."""
+    # 几个/好几 opening a clause, or 几 as the object of 把/将/对/被, means "several"
+    # (几个部门之间互相推诿, 把几次申请一并回复), not "how many".
+    norm = re.sub(
+        r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])|好几", "若干", cleaned
+    )
+    asked: set[Asked] = set()
+    measures: set[str] = set()
+    for match in _ASKED_COUNT_RE.finditer(norm):
+        asked.add(Asked.COUNT)
+        if match.group("measure"):
+            measures.add(match.group("measure"))
+    date = _ASKED_DATE_RE.search(norm)
+    year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
+    for kind, pattern in (
+        (Asked.PERCENT, _ASKED_PERCENT_RE),
+        (Asked.DATE, _ASKED_DATE_RE),
+        (Asked.DOCUMENT, _ASKED_DOCUMENT_RE),
+        (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
+        (Asked.PERSON, _ASKED_PERSON_RE),
+        (Asked.REASON, _ASKED_REASON_RE),
+        (Asked.LIST, _ASKED_LIST_RE),
+        (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
+        (Asked.MONEY, _ASKED_MONEY_RE),
+        (Asked.CONTACT, _ASKED_CONTACT_RE),
+    ):
+        if pattern.search(norm):
+            asked.add(kind)
+    if Asked.PERCENT in asked and not measures:
+        asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
+    if Asked.MONEY in asked:
+        asked.discard(Asked.COUNT)
+    return norm, asked, measures, year_only
+
+
+def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
+    """The figures a question itself states, with their measure words (165卷 -> ("165", "卷"))."""
+    return tuple(
+        (m.group(0).rstrip("余多%" + (m.group("measure") or "")), m.group("measure") or "")
+        for m in _NUMBER_RE.finditer(text)
+        if not _is_year(m) and m.group("measure")
+    )
+
+
+_COUNT_WORDS = frozenset({"多少", "几", "几个"})
+_COUNT_GLUE = frozenset(
+    "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
+    "中 中有 里 里有 里头 里头有 里面 里面有 之中 其中 其中有 当中 当中有 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "
+    "2019年 2018年 具体 分别 各 各有 大约有 一下 这些 那些 这个 那个 到底 究竟 真的 实际 "
+    "实际上 一般 大概 总共".split()
+)
+# A generic noun counted (多少事情, 几个方面) names nothing to check: the search stops there.
+_GENERIC_COUNTED = frozenset(
+    "事情 东西 情况 方面 事项 内容 数字 数量 人 数 占比 比例 比率 比重 百分比 率 百分点".split()
+)
+
+
+def _counted_words(
+    tagged: Sequence[tuple[str, str]],
+) -> tuple[list[str], list[str], list[str]]:
+    """The words right before and after each 多少/几 (glue and measure words skipped): in
+    "败诉了几件" and "多少卷不合格" they say what is being counted. Also, apart, the words that
+    follow a 多少/几 and its measure directly (几个部门): the counted thing itself; and of those,
+    the ones right after the 多少/几 with no measure word between (多少执法案卷)."""
+    words = [word for word, _ in tagged]
+    found: list[str] = []
+    after_measure: list[str] = []
+    direct: list[str] = []
+    for index, word in enumerate(words):
+        if word not in _COUNT_WORDS:
+            continue
+        before = index - 1
+        while before >= 0 and words[before] in _COUNT_GLUE:
+            before -= 1
+        after = index + 1
+        while after < len(words) and (
+            words[after] in _MEASURE_WORDS or words[after] in _COUNT_GLUE
+        ):
+            after += 1
+        for neighbour in (before, after):
+            if (
+                0 <= neighbour < len(words)
+                and _is_content(words[neighbour])
+                and words[neighbour] not in _GENERIC_COUNTED
+            ):
+                found.append(words[neighbour])
+        # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
+        # is the thing counted: in 几个人组成 the verb after the measure is not.
+        if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
+            after_measure.append(words[after])
+            if after == index + 1 and words[after] not in _GENERIC_COUNTED:
+                direct.append(words[after])
+    return found, after_measure, direct
+
+
+_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元", "人次"})
+# Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
+_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单")
+
+
+def _is_content(word: str) -> bool:
+    return len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+
+
+def state(texts: Iterable[str], default_years: frozenset[int] = frozenset()) -> Statement:
+    """The statement of an entry, from its answer with numerals folded to digits (punctuation
+    kept: a 《title》 is how a named document is recognised). An answer that names no year
+    speaks of the report's own year(s), `default_years`. What it speaks of is added per section
+    with `speaking_of`."""
+    text = " ".join(texts)
+    numbers = [m for m in _NUMBER_RE.finditer(text) if not _is_year(m)]
+    explicit = frozenset(int(y) for y in _YEAR_RE.findall(text))
+    return Statement(
+        years=explicit or default_years,
+        explicit_years=explicit,
+        measures=frozenset(m.group("measure") for m in numbers if m.group("measure")),
+        has_number=bool(numbers),
+        has_percent="%" in text,
+        has_date=bool(_DATE_RE.search(text)),
+        has_document="《" in text,
+        has_organisation=bool(_ORGANISATION_RE.search(text)),
+        has_money=bool(re.search(r"\d+(?:\.\d+)?万?元", text)),
+        has_reason=bool(_REASON_RE.search(text)),
+        admits_gap=bool(_ADMITTED_GAP_RE.search(text)),
+        text=text,
+    )
+
+
+# Items written one after another: 得伟君尚、诚明、华平; clauses of a list ended by semicolons.
+_ENUMERATION_RE = re.compile(r"、|；|;")
+
+
+def drafted(statement: Statement) -> Statement:
+    """The statement of a draft entry (`kbbot kb draft`), read from the fact it was drafted
+    for. A draft quotes the report and cannot say what the report leaves out ("报告未列出…"),
+    so it is taken to give the items of a list only where its fact lists some."""
+    return replace(statement, lists=bool(_ENUMERATION_RE.search(statement.text)))
+
+
+def vocabulary_of(texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
+    """The characters of `texts` (a section's normalised texts) and their folded pinyin."""
+    chars = frozenset(ch for ch in set("".join(texts)) if not ch.isspace())
+    return chars, frozenset(fuzzy_pinyin(ch) for ch in chars)
+
+
+def speaking_of(
+    statement: Statement, vocabulary: tuple[frozenset[str], frozenset[str]]
+) -> Statement:
+    """`statement` with its section's vocabulary (see `vocabulary_of`)."""
+    chars, sounds = vocabulary
+    return replace(statement, vocabulary=chars, sounds=sounds)
+
+
+def _is_year(match: re.Match[str]) -> bool:
+    return match.group("measure") == "年" and bool(_YEAR_RE.match(match.group(0)))
+
+
+def report_years(title: str) -> frozenset[int]:
+    """The year(s) a report is about, from its title (江汉区2019年法治政府建设工作报告)."""
+    return years_in(title)
+
+
+def years_in(text: str) -> frozenset[int]:
+    """Every year `text` names (2019年, or 2019 standing alone), as a question's frame reads
+    them."""
+    return frozenset(int(y) for y in _YEAR_RE.findall(text))
+
+
+def conflicts(
+    frame: QuestionFrame, statement: Statement, report_years: frozenset[int] = frozenset()
+) -> list[Conflict]:
+    """Everything the question pins down or asks for that the entry does not state.
+
+    The report's own year never conflicts: every entry speaks of it, even one whose answer
+    names another year (发文日期 2020-01-25)."""
+    found: list[Conflict] = []
+    for year in sorted(frame.years - report_years):
+        if statement.years and year not in statement.years:
+            found.append(Conflict(ConflictKind.YEAR, str(year)))
+    for place in frame.places:
+        if place not in statement.text:
+            found.append(Conflict(ConflictKind.PLACE, place))
+    for kind in sorted(frame.asked):
+        if not _holds(kind, frame, statement):
+            found.append(Conflict(ConflictKind.ASKED, kind.value))
+    found.extend(
+        Conflict(ConflictKind.COUNTED, word)
+        for word in frame.counted
+        if not _spoken_of(word, statement)
+    )
+    found.extend(
+        Conflict(ConflictKind.COUNTED, word)
+        for word in frame.counted_after
+        if not _counts(statement.text, _head(word)) and _spoken_of(word, statement)
+    )
+    if frame.given and _asks_breakdown(frame, statement):
+        found.append(Conflict(ConflictKind.ASKED, "breakdown"))
+    stated = {value for value, _ in _given_numbers(statement.text)}
+    found.extend(
+        Conflict(ConflictKind.FIGURE, f"{value}{measure}")
+        for value, measure in frame.given
+        if value not in stated and _is_figure(value, measure)
+    )
+    return found
+
+
+def _is_figure(value: str, measure: str) -> bool:
+    """Whether a number in a question states a figure of the report: not 一 read as a
+    numeral (一年, 一次, 哪一个), not a year or a span of years (19年, 前一年)."""
+    return measure not in ("年", "岁") and value != "1"
+
+
+def _lists_before(text: str, value: str) -> bool:
+    """Whether `text` names the things it counts as `value` right before the figure:
+    得伟君尚、诚明、华平、成和诚四家 (numerals are digits here: 4家)."""
+    for match in re.finditer(re.escape(value), text):
+        head = text[max(0, match.start() - 40) : match.start()]
+        if re.search(r"、[^，,。；;、]{1,12}[和及与]?[^，,。；;、]{0,12}$", head):
+            return True
+    return False
+
+
+def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
+    """A question that states the entry's own figure (165卷, 62个) and asks how many of the
+    same measure (行政处罚案卷有多少卷, 街道有几个) asks for a part of it. Unless the answer
+    gives another figure of that measure, it has no breakdown to offer."""
+    stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(statement.text)}
+    stated_values = {value.rstrip("余多%" + measure): measure for value, measure in stated}
+    for value, measure in frame.given:
+        if stated_values.get(value) != measure:
+            continue
+        if frame.asks_part:  # 哪类最多: the answer would have to name its kinds
+            if "、" not in statement.text:
+                return True
+            continue
+        if Asked.LIST in frame.asked:  # 19家执法部门具体是哪些: the answer must name them
+            if not _lists_before(statement.text, value):
+                return True
+            continue
+        if not any(_same_measure(asked, measure) for asked in frame.measures):
+            continue
+        others = [v for v, m in stated_values.items() if v != value and _same_measure(measure, m)]
+        if not others:
+            return True
+    return False
+
+
+_CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")
+_SENTENCE_RE = re.compile(r"[^。；;]+")
+
+
+def _counts(text: str, word: str) -> bool:
+    """Whether `text` gives a number of `word`: the word follows a number in the same clause
+    (全区政府系统62个部门, 10名法学专家、知名律师组成区政府法律顾问团队) or comes before it in
+    the same sentence (案卷共计165卷; 行政复议案件中，因民事诉讼中止审理1件). Years and
+    percentages count nothing. A noun that ends in a measure word is counted by that measure:
+    案卷 by 卷 (165卷), not by the 家 of 19家执法部门 in the same sentence."""
+    own = word[-1] if word[-1:] in _SELF_COUNTING else ""
+    for sentence in _SENTENCE_RE.finditer(text):
+        whole = sentence.group(0)
+        for clause in _CLAUSE_RE.finditer(whole):
+            part = clause.group(0)
+            for number in _NUMBER_RE.finditer(part):
+                if _is_year(number) or number.group("measure") == "%":
+                    continue
+                if own and number.group("measure") and number.group("measure") != own:
+                    continue
+                if word in part[number.end() :]:
+                    return True
+                if word in whole[: clause.start() + number.start()]:
+                    return True
+    return False
+
+
+# Measure words that end the nouns they count (案卷 165卷, 文件 1件, 事项 195项, 材料 3份);
+# not 家, 人 or 名, which end nouns they do not count (专家 10名, 个人, 姓名).
+_SELF_COUNTING = frozenset("卷件项份")
+
+
+def _head(word: str) -> str:
+    """The thing a compound noun names, its last two characters: 执法案卷 counts 案卷, which the
+    report may count without the modifier (各类案卷共计165卷)."""
+    return word[-2:] if len(word) >= 4 else word
+
+
+def _spoken_of(word: str, statement: Statement) -> bool:
+    """Whether the entry's section speaks of `word`: every character of it occurs there, as
+    itself or as a character that sounds the same (a typo'd 旧正 is the section's 旧证). A word
+    cut oddly by the segmenter (会开, 团由) passes; a new subject (败诉, 人口) does not."""
+    return all(ch in statement.vocabulary or fuzzy_pinyin(ch) in statement.sounds for ch in word)
+
+
+def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
+    if kind is Asked.COUNT:
+        if not statement.has_number:
+            return False
+        return not frame.measures or any(
+            _same_measure(asked, stated)
+            for asked in frame.measures
+            for stated in statement.measures
+        )
+    if kind is Asked.PERCENT:
+        return statement.has_percent
+    if kind is Asked.DATE:
+        return statement.has_date or (frame.year_only and bool(statement.explicit_years))
+    if kind is Asked.DOCUMENT:
+        return statement.has_document
+    if kind is Asked.ORGANISATION:
+        return statement.has_organisation
+    if kind is Asked.MONEY:
+        return statement.has_money
+    if kind is Asked.REASON:
+        return statement.has_reason
+    if kind is Asked.LIST:
+        # The items, unless the answer says they are not given or cannot say so (a draft).
+        return statement.lists and not statement.admits_gap
+    return False  # the report names no people, no contact details and no citizens' procedures
+
+
+def _same_measure(asked: str, stated: str) -> bool:
+    # 几个 is the all-purpose count: 规范性文件发了几个 is answered by 1件.
+    return (
+        asked == stated or asked == "个" or any(asked in g and stated in g for g in _MEASURE_GROUPS)
+    )
+
+
+def fit(frame: QuestionFrame, statement: Statement) -> float:
+    """How well the entry's kind of content fits what the question asks for, 0..1 (1: no
+    objection). Used to rank: a count question prefers the entry that states the count."""
+    if not frame.asked:
+        return 1.0
+    held = sum(_holds(kind, frame, statement) for kind in frame.asked)
+    return held / len(frame.asked)

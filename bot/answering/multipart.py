@@ -1,0 +1,113 @@
+"""Splitting a message that asks two or three things into its questions.
+
+People ask `复议申请有多少件？出庭应诉率呢？` or `马上办和网上办各有多少项` in one message. Matched
+whole, such a message gets suggestions or one half. This module finds the question clauses
+(a clause with a question word; clauses without one are context for the next question), and
+the coordinated subjects of 各/分别 questions. A later part that only names a new detail
+(`一共多少卷`) is offered with the first part's subject as well, and the caller keeps whichever
+reading the matcher is surer of. Pure: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from bot.answering.text import to_simplified
+
+MAX_PARTS = 3
+
+# Words that make a clause a question. 呢/吗 at a clause end count; 有没有 and 是不是 too.
+_QUESTION_MARK_RE = re.compile(
+    r"多少|(?<!好)几(?!乎)|什么|啥|哪|谁|怎么|怎样|如何|为什么|为何|何时|多久|是否|有没有|是不是|能不能|"
+    r"会不会|吗|呢|\?|how|what|which|who|when|why|where"
+)
+# Clause boundaries: sentence ends always; commas and 、 only between two question clauses.
+# Sentence ends, and the numbers of an enumerated list (1. … 2. …, （1）… ①…).
+_SENTENCE_END_RE = re.compile(
+    r"[?？!！。;；\n]+|(?:^|(?<=\s))(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])\s*|[①②③④⑤⑥⑦⑧⑨]"
+)
+_CLAUSE_RE = re.compile(r"[,，、]+")
+# "X和Y(现在)各有多少" / "X、Y分别是多少": coordinated subjects sharing one question.
+_EACH_RE = re.compile(
+    r"^(?P<subjects>.+?)(?P<adverb>现在|目前|如今|都)?(?:各自|各|分别)(?P<rest>.+)$"
+)
+_AND_RE = re.compile(r"和|与|跟|及|以及|、|还有")
+# What is left of a clause's start once its question words and verbs of asking are gone: the
+# subject a follow-up clause leaves out.
+_SUBJECT_END_RE = re.compile(
+    r"(?:是|有|又|还|都|一共|总共|共|抽了|抽取了|办了|收到了|收到|达到|实现了|开展了|聘了|"
+    r"多少|几|什么|啥|哪|谁|怎么|如何|为什么|是否|有没有)"
+)
+
+
+@dataclass(frozen=True)
+class Part:
+    """One question of a message, and the same question with the subject it leaves out."""
+
+    text: str
+    with_subject: str | None = None
+
+
+def split_question(message: str) -> list[Part]:
+    """The questions a message asks, in order; one part when it asks one thing.
+
+    Never more than MAX_PARTS: a message with more clauses than that is treated as one
+    question rather than answered piecemeal.
+    """
+    text = to_simplified(unicodedata.normalize("NFKC", message)).strip()
+    questions: list[str] = []
+    for sentence in _SENTENCE_END_RE.split(text):
+        questions.extend(_question_clauses(sentence.strip()))
+    questions = [q for q in questions if q]
+    if len(questions) == 1:
+        each = _each(questions[0])
+        return [Part(q) for q in each] if each else [Part(text)]
+    if not 2 <= len(questions) <= MAX_PARTS:
+        return [Part(text)]
+    parts = [Part(questions[0])]
+    subject = _subject(questions[0])
+    for question in questions[1:]:
+        needs = subject and subject not in question
+        parts.append(Part(question, f"{subject}{question}" if needs else None))
+    return parts
+
+
+def _question_clauses(sentence: str) -> list[str]:
+    """Comma-separated clauses regrouped: a clause without a question word is context and
+    joins the question clause after it (or before it, at the end of the sentence)."""
+    clauses = [c.strip() for c in _CLAUSE_RE.split(sentence) if c.strip()]
+    grouped: list[str] = []
+    pending = ""
+    for clause in clauses:
+        if _QUESTION_MARK_RE.search(clause):
+            grouped.append(f"{pending}{clause}")
+            pending = ""
+        else:
+            pending += clause
+    if pending:
+        if grouped:
+            grouped[-1] += pending
+        else:
+            grouped.append(pending)
+    return grouped
+
+
+def _each(question: str) -> list[str]:
+    """`马上办和网上办各有多少项` -> [`马上办有多少项`, `网上办有多少项`]."""
+    match = _EACH_RE.match(question)
+    if not match:
+        return []
+    subjects = [s for s in _AND_RE.split(match.group("subjects")) if s.strip()]
+    if not 2 <= len(subjects) <= MAX_PARTS:
+        return []
+    rest = match.group("rest")
+    return [f"{subject.strip()}{rest}" for subject in subjects]
+
+
+def _subject(question: str) -> str:
+    """The start of a question up to its first verb of asking or question word."""
+    match = _SUBJECT_END_RE.search(question)
+    subject = question[: match.start()] if match else ""
+    return subject.strip() if len(subject.strip()) >= 2 else ""

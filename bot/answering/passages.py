@@ -1,0 +1,74 @@
+"""Answering from the report's own sentences when no entry fits.
+
+Someone reading the report asks about a detail in its wording that no entry was written for.
+The report ships with the knowledge base (bot/answering/document.py), so its sentences can be searched
+with the same matcher: each sentence becomes a pseudo-entry whose only phrasing and answer is
+the sentence itself, and a decision model of its own (fitted beside the entry model) says when
+the best sentence is worth quoting (`报告原文：……`). Pure: no Telegram, no database.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.answering.decision import DecisionModel
+from bot.answering.document import Sentence
+from bot.answering.knowledge import Entry, KnowledgeBase
+from bot.answering.matcher import Candidate, Matcher, Outcome
+
+ID_PREFIX = "report-sentence-"
+
+
+@dataclass(frozen=True)
+class Quote:
+    """A sentence of the report that answers a question, and how sure the matcher is."""
+
+    sentence: Sentence
+    candidate: Candidate
+
+
+def passage_knowledge(kb: KnowledgeBase) -> KnowledgeBase | None:
+    """The report's sentences as pseudo-entries sharing `kb`'s synonyms, or None without a
+    report."""
+    if kb.document is None or not kb.document.sentences:
+        return None
+    entries = tuple(
+        Entry(
+            id=f"{ID_PREFIX}{number}",
+            topic=sentence.section[-24:],
+            questions=(sentence.text,),
+            answer=sentence.text,
+            source=sentence.section,
+            passage=(sentence.text,),
+        )
+        for number, sentence in enumerate(kb.document.sentences)
+    )
+    return KnowledgeBase(
+        entries=entries,
+        synonyms=kb.synonyms,
+        replies=kb.replies,
+        fingerprint=kb.fingerprint,
+        document=kb.document,
+    )
+
+
+class PassageFinder:
+    """Finds the sentence of the report a question asks about, when one clearly does."""
+
+    def __init__(self, kb: KnowledgeBase, model: DecisionModel) -> None:
+        sentences = passage_knowledge(kb)
+        self.matcher = Matcher(sentences, model=model) if sentences is not None else None
+        self._sentences = kb.document.sentences if kb.document is not None else ()
+
+    def quote(self, question: str) -> Quote | None:
+        """The sentence to quote for `question`, or None when none is a confident match."""
+        if self.matcher is None:
+            return None
+        result = self.matcher.match(question)
+        best = result.best
+        if result.outcome is not Outcome.ANSWER or best is None:
+            return None
+        if self.matcher.conflicts(result.frame, best.entry) if result.frame else False:
+            return None
+        number = int(best.entry.id.removeprefix(ID_PREFIX))
+        return Quote(self._sentences[number], best)
