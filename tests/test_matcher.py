@@ -254,3 +254,35 @@ def test_a_text_joined_from_its_parts_is_the_text_cut_whole(norms: list[str]) ->
     strings: dict[str, str] = {}
     parts = [_Text.of(norm, strings) for norm in norms]
     assert _Text.joined(parts, strings) == _Text.of(" ".join(norms))
+
+
+def _credits_by_rule(source: _Text, target: _Text, pinyin_credit: float) -> list[float]:
+    """`Matcher._credits` as its docstring states it, one token at a time."""
+    if len(source.toks) == 1:
+        if source.toks[0] in target.toks:
+            return [1.0]
+        return [pinyin_credit if source.pinyin_grams[0] in target.pinyin_bigrams else 0.0]
+    credit = []
+    for k, tok in enumerate(source.toks):
+        around = [i for i in (k - 1, k) if 0 <= i < len(source.grams)]
+        if any(source.grams[i] in target.bigrams for i in around) or (
+            k in source.singles and tok in target.bigrams
+        ):
+            credit.append(1.0)
+        elif any(source.pinyin_grams[i] in target.pinyin_bigrams for i in around):
+            credit.append(pinyin_credit)
+        else:
+            credit.append(0.0)
+    return credit
+
+
+_TEXTS = st.text(alphabet="行政刑法复议律师事务所出庭应诉率a1 ", max_size=12).map(compact)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXTS, st.lists(_TEXTS, min_size=1, max_size=3))
+def test_credits_cover_a_token_through_any_gram_holding_it(source: str, targets: list[str]) -> None:
+    cut = _Text.of(source)
+    target = _Text.of(" ".join(targets))
+    pinyin_credit = _MATCHER.thresholds.pinyin_credit
+    assert _MATCHER._credits(cut, target) == _credits_by_rule(cut, target, pinyin_credit)

@@ -478,6 +478,7 @@ class Matcher:
         self._credit_of = [phrase.credit for phrase in self._phrases]
         self._total_of = [phrase.body.total or 1.0 for phrase in self._phrases]
         self._entry_of = [phrase.entry_index for phrase in self._phrases]
+        self._negated_of = [phrase.body.text.negated for phrase in self._phrases]
         # Phrasings by their raw text, so `rank(exclude=...)` drops them without a full scan.
         self._numbers_of: dict[str, list[int]] = defaultdict(list)
         for number, phrase in enumerate(self._phrases):
@@ -620,8 +621,7 @@ class Matcher:
         coverage = covered / query.total if query.total > 0 else 0.0
         score: float = coverage**1.5 * (0.55 + 0.3 + 0.15)
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
-        negated = query.text.negated
-        if all(self._phrases[n].body.text.negated != negated for n in numbers):
+        if query.text.negated not in map(self._negated_of.__getitem__, numbers):
             score *= 1.0 - limits.negation_mismatch_cost
         if self._entries[index].plan != query.text.future:
             score *= 1.0 - limits.tense_mismatch_cost
@@ -717,6 +717,14 @@ class Matcher:
             return credit
         exact, sounds = target.bigrams, target.pinyin_bigrams
         pinyin_grams = source.pinyin_grams
+        # Set operations in C settle the common cases: every gram there, or none at all.
+        if exact.issuperset(source.grams):
+            return [1.0] * len(source.toks)
+        if exact.isdisjoint(source.grams) and sounds.isdisjoint(pinyin_grams):
+            for i in source.singles:
+                if source.toks[i] in exact:
+                    credit[i] = 1.0
+            return credit
         # The exact look-ups in one pass (this is the scorer's innermost loop).
         for i, found in enumerate(map(exact.__contains__, source.grams)):
             if found:
@@ -759,6 +767,8 @@ class Matcher:
         quoted = (
             answered if texts.passage is texts.answer else self._credits(query.text, texts.passage)
         )
+        if not any(answered) and not any(quoted):  # often: the phrasings alone then
+            return phrased
         answer_credit, passage_credit = texts.answer_credit, self.thresholds.passage_credit
         return [
             max(p, answer_credit * a, passage_credit * q) if a or q else p

@@ -327,6 +327,9 @@ def tokens(text: str) -> list[str]:
 
 def compact(text: str) -> str:
     """Join tokens so CJK runs have no spaces and latin words/numbers keep one between them."""
+    joined = text.replace(" ", "")
+    if _CJK_RUN_RE.fullmatch(joined):  # CJK characters and spaces only: the usual case
+        return joined
     return _joined(_TOKEN_RE.findall(text))
 
 
