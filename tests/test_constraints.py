@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from bot.answering.constraints import (
@@ -7,11 +9,14 @@ from bot.answering.constraints import (
     Conflict,
     ConflictKind,
     QuestionFrame,
+    asking,
     conflicts,
     drafted,
     state,
 )
 from bot.answering.engine import Engine, Kind
+from bot.answering.text import clean
+from tests.grading import load_set
 
 # Questions that share nearly every word with an entry but ask what the report does not say.
 NEAR_MISSES = [
@@ -149,3 +154,21 @@ def test_a_named_rate_is_answered_only_by_that_rate(
     assert reply.answered is answered
     if not answered:
         assert Conflict(ConflictKind.COUNTED, "败诉率") in reply.conflicts
+
+
+def test_asking_reads_what_the_full_frame_reads_of_the_kind_of_answer(
+    shipped_engine: Engine,
+) -> None:
+    """`asking` is the part of `read_question` that ranking (`fit`) needs, and no other."""
+    matcher = shipped_engine.matcher
+    data = Path(__file__).parent / "data"
+    sets = [data / "dev_questions.yaml", *sorted((data / "blind").glob("*.yaml"))]
+    questions = [str(item["q"]) for path in sets for item in load_set(path)]
+    questions += [q for entry in matcher.kb.entries for q in entry.questions]
+    for question in questions:
+        full, light = matcher.frame(question), asking(clean(question))
+        assert (light.asked, light.measures, light.year_only) == (
+            full.asked,
+            full.measures,
+            full.year_only,
+        ), question

@@ -11,7 +11,10 @@ from hypothesis import strategies as st
 from bot.answering.decision import shipped_model
 from bot.answering.engine import Engine
 from bot.answering.knowledge import Entry, load_knowledge
-from bot.answering.matcher import Matcher, Outcome, Thresholds
+from bot.answering.matcher import Contest, Matcher, Outcome, Thresholds, _Text
+from bot.answering.text import compact
+from bot.authoring.audit import audit_matcher
+from bot.config import SHIPPED_KNOWLEDGE
 from tests.conftest import FIXTURE_KNOWLEDGE
 
 
@@ -196,3 +199,90 @@ def test_a_question_with_rarer_words_walks_only_those() -> None:
     bigrams = len(question) - 1
     assert matcher.postings_walked(question) <= 2 * bigrams * _SMALL_LIMITS.stop_gram_floor
     assert matcher.rank(question)[0].entry.id == "unit-68"
+
+
+# --- kb check's contest ----------------------------------------------------------------------
+
+
+def _contest_by_rank(matcher: Matcher, question: str, entry_id: str, leave_out: bool) -> Contest:
+    """`Matcher.contest` as `rank` says it, scoring every candidate in full."""
+    ranked = matcher.rank(question, exclude=(question,) if leave_out else ())
+    own = next((c.score for c in ranked if c.entry.id == entry_id), None)
+    return Contest(ranked[0] if ranked else None, own)
+
+
+def _stored(matcher: Matcher) -> list[tuple[str, str]]:
+    return [(entry.id, question) for entry in matcher.kb.entries for question in entry.questions]
+
+
+@pytest.mark.parametrize(
+    "matcher",
+    [
+        pytest.param(audit_matcher(load_knowledge(SHIPPED_KNOWLEDGE)), id="shipped"),
+        # Near-identical phrasings: ties and close bounds everywhere.
+        pytest.param(_common_word_matcher(150), id="common-words"),
+    ],
+)
+def test_contest_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) -> None:
+    for entry_id, question in _stored(matcher):
+        for leave_out in (True, False):
+            exclude = (question,) if leave_out else ()
+            expected = _contest_by_rank(matcher, question, entry_id, leave_out)
+            assert matcher.contest(question, entry_id, exclude=exclude) == expected, question
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(alphabet="行政复议机关出庭应诉率律师法律顾问不受理案件几多少2019年的", max_size=20),
+    st.sampled_from(_MATCHER.kb.entries),
+)
+def test_contest_says_what_rank_says_of_any_question(question: str, entry: Entry) -> None:
+    expected = _contest_by_rank(_MATCHER, question, entry.id, leave_out=False)
+    assert _MATCHER.contest(question, entry.id) == expected
+
+
+_NORM_PARTS = st.lists(
+    st.text(alphabet="行政复议案卷律所abcs1٣9.%", min_size=1, max_size=8).map(compact).filter(bool),
+    min_size=1,
+    max_size=5,
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_NORM_PARTS)
+def test_a_text_joined_from_its_parts_is_the_text_cut_whole(norms: list[str]) -> None:
+    strings: dict[str, str] = {}
+    parts = [_Text.of(norm, strings) for norm in norms]
+    assert _Text.joined(parts, strings) == _Text.of(" ".join(norms))
+
+
+def _credits_by_rule(source: _Text, target: _Text, pinyin_credit: float) -> list[float]:
+    """`Matcher._credits` as its docstring states it, one token at a time."""
+    if len(source.toks) == 1:
+        if source.toks[0] in target.toks:
+            return [1.0]
+        return [pinyin_credit if source.pinyin_grams[0] in target.pinyin_bigrams else 0.0]
+    credit = []
+    for k, tok in enumerate(source.toks):
+        around = [i for i in (k - 1, k) if 0 <= i < len(source.grams)]
+        if any(source.grams[i] in target.bigrams for i in around) or (
+            k in source.singles and tok in target.bigrams
+        ):
+            credit.append(1.0)
+        elif any(source.pinyin_grams[i] in target.pinyin_bigrams for i in around):
+            credit.append(pinyin_credit)
+        else:
+            credit.append(0.0)
+    return credit
+
+
+_TEXTS = st.text(alphabet="行政刑法复议律师事务所出庭应诉率a1 ", max_size=12).map(compact)
+
+
+@settings(max_examples=500, deadline=None)
+@given(_TEXTS, st.lists(_TEXTS, min_size=1, max_size=3))
+def test_credits_cover_a_token_through_any_gram_holding_it(source: str, targets: list[str]) -> None:
+    cut = _Text.of(source)
+    target = _Text.of(" ".join(targets))
+    pinyin_credit = _MATCHER.thresholds.pinyin_credit
+    assert _MATCHER._credits(cut, target) == _credits_by_rule(cut, target, pinyin_credit)

@@ -5,9 +5,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.answering.text import (
+    _KEPT,
     MEASURE_WEIGHT,
     QUESTION_WEIGHT,
     Normaliser,
+    _is_kept,
     chinese_to_number,
     clean,
     compact,
@@ -205,3 +207,17 @@ def test_question_words_are_marked_light(text: str, light: str, measure: str) ->
     mask = question_word_mask(toks)
     assert "".join(t for t, m in zip(toks, mask, strict=True) if m == QUESTION_WEIGHT) == light
     assert "".join(t for t, m in zip(toks, mask, strict=True) if m == MEASURE_WEIGHT) == measure
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY_TEXT)
+def test_the_kept_characters_table_folds_as_the_rule_says(text: str) -> None:
+    assert text.translate(_KEPT) == "".join(ch if _is_kept(ch) else " " for ch in text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet="行政诉讼有多少起几家一共是什么情况哪些了的", max_size=30))
+def test_a_text_of_cjk_characters_only_is_masked_as_one_run(text: str) -> None:
+    toks = tokens(text)
+    # A latin token ends the run without changing it, and takes the general path.
+    assert question_word_mask(toks) == question_word_mask([*toks, "x"])[:-1]

@@ -234,37 +234,7 @@ def read_question(
         normalised_words: the normalised question cut into words with part-of-speech tags,
             to find what is counted.
     """
-    # 几个/好几 opening a clause, or 几 as the object of 把/将/对/被, means "several"
-    # (几个部门之间互相推诿, 把几次申请一并回复), not "how many".
-    norm = re.sub(
-        r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])|好几", "若干", cleaned
-    )
-    asked: set[Asked] = set()
-    measures: set[str] = set()
-    for match in _ASKED_COUNT_RE.finditer(norm):
-        asked.add(Asked.COUNT)
-        if match.group("measure"):
-            measures.add(match.group("measure"))
-    date = _ASKED_DATE_RE.search(norm)
-    year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
-    for kind, pattern in (
-        (Asked.PERCENT, _ASKED_PERCENT_RE),
-        (Asked.DATE, _ASKED_DATE_RE),
-        (Asked.DOCUMENT, _ASKED_DOCUMENT_RE),
-        (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
-        (Asked.PERSON, _ASKED_PERSON_RE),
-        (Asked.REASON, _ASKED_REASON_RE),
-        (Asked.LIST, _ASKED_LIST_RE),
-        (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
-        (Asked.MONEY, _ASKED_MONEY_RE),
-        (Asked.CONTACT, _ASKED_CONTACT_RE),
-    ):
-        if pattern.search(norm):
-            asked.add(kind)
-    if Asked.PERCENT in asked and not measures:
-        asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
-    if Asked.MONEY in asked:
-        asked.discard(Asked.COUNT)
+    norm, asked, measures, year_only = _asked(cleaned)
     years = frozenset(int(y) for y in _YEAR_RE.findall(f"{cleaned} {normalised}"))
     places = [d for d in WUHAN_DISTRICTS if d in norm]
     said = "".join(word for word, _ in tagged)
@@ -302,6 +272,58 @@ def read_question(
         bool(_ASKED_PART_RE.search(norm)),
         _rates(normalised_words) if Asked.PERCENT in asked else (),
     )
+
+
+def asking(cleaned: str) -> QuestionFrame:
+    """The frame of a question as far as `fit` reads it: the kinds of answer it asks for, their
+    measure words, and whether only a year will do. The years, places and counted words that
+    `conflicts` checks are left empty: finding them (the segmenter's tagging) is most of
+    `read_question`'s cost, and ranking alone does not need them.
+
+    Args:
+        cleaned: as for `read_question`.
+    """
+    _, asked, measures, year_only = _asked(cleaned)
+    return QuestionFrame(
+        frozenset(asked), frozenset(measures), frozenset(), (), year_only=year_only
+    )
+
+
+def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
+    """What `read_question` reads first: the question with 几个 as "several" set aside, the
+    kinds of answer it asks for, their measure words, and whether it asks only for a year."""
+    # 几个/好几 opening a clause, or 几 as the object of 把/将/对/被, means "several"
+    # (几个部门之间互相推诿, 把几次申请一并回复), not "how many".
+    norm = re.sub(
+        r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])|好几", "若干", cleaned
+    )
+    asked: set[Asked] = set()
+    measures: set[str] = set()
+    for match in _ASKED_COUNT_RE.finditer(norm):
+        asked.add(Asked.COUNT)
+        if match.group("measure"):
+            measures.add(match.group("measure"))
+    date = _ASKED_DATE_RE.search(norm)
+    year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
+    for kind, pattern in (
+        (Asked.PERCENT, _ASKED_PERCENT_RE),
+        (Asked.DATE, _ASKED_DATE_RE),
+        (Asked.DOCUMENT, _ASKED_DOCUMENT_RE),
+        (Asked.ORGANISATION, _ASKED_ORGANISATION_RE),
+        (Asked.PERSON, _ASKED_PERSON_RE),
+        (Asked.REASON, _ASKED_REASON_RE),
+        (Asked.LIST, _ASKED_LIST_RE),
+        (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
+        (Asked.MONEY, _ASKED_MONEY_RE),
+        (Asked.CONTACT, _ASKED_CONTACT_RE),
+    ):
+        if pattern.search(norm):
+            asked.add(kind)
+    if Asked.PERCENT in asked and not measures:
+        asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
+    if Asked.MONEY in asked:
+        asked.discard(Asked.COUNT)
+    return norm, asked, measures, year_only
 
 
 def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
@@ -422,7 +444,7 @@ def drafted(statement: Statement) -> Statement:
 
 def vocabulary_of(texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
     """The characters of `texts` (a section's normalised texts) and their folded pinyin."""
-    chars = frozenset(ch for text in texts for ch in text if not ch.isspace())
+    chars = frozenset(ch for ch in set("".join(texts)) if not ch.isspace())
     return chars, frozenset(fuzzy_pinyin(ch) for ch in chars)
 
 

@@ -20,12 +20,13 @@ from __future__ import annotations
 import heapq
 import math
 import re
-from collections import Counter, defaultdict
-from collections.abc import Callable, Collection, Sequence
+from collections import Counter, defaultdict, deque
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import lru_cache
-from itertools import pairwise
+from itertools import chain, pairwise, repeat
+from operator import mul
 from typing import NamedTuple
 
 from rapidfuzz import fuzz
@@ -34,6 +35,7 @@ from bot.answering.constraints import (
     Conflict,
     QuestionFrame,
     Statement,
+    asking,
     conflicts,
     drafted,
     fit,
@@ -154,12 +156,22 @@ class MatchResult:
         return self.candidates if self.outcome is Outcome.SUGGEST else ()
 
 
+@dataclass(frozen=True)
+class Contest:
+    """What `Matcher.rank` says of one entry, as `Matcher.contest` works it out."""
+
+    leader: Candidate | None  # the first candidate, with its confidence; None: nothing ranked
+    own: float | None  # the entry's score; None when it is not among the candidates
+
+
 # jieba's tags (first letter) of the words worth bridging to the knowledge base's own words:
 # nouns, verbs, adjectives, idioms, set phrases and time words (jieba tags 年纪 as one).
 _BRIDGED_TAGS = frozenset("nvailt")
 
 # A positional bigram's key: its two tokens joined by a unit separator.
 _GRAM_JOIN = "\x1f".join
+# What any token that is not a CJK character starts with (see text.tokens).
+_LATIN_OR_DIGIT_RE = re.compile(r"[a-z\d]")
 
 
 @dataclass(frozen=True)
@@ -193,7 +205,9 @@ class _Text:
             one = shared.setdefault
             toks, grams = tuple(map(one, toks, toks)), tuple(map(one, grams, grams))
             pinyin_grams = tuple(map(one, pinyin_grams, pinyin_grams))
-        singles = tuple(i for i, cjk in enumerate(map(is_cjk, toks)) if not cjk)
+        singles: tuple[int, ...] = ()
+        if _LATIN_OR_DIGIT_RE.search(norm):  # else every token is a CJK character
+            singles = tuple(i for i, cjk in enumerate(map(is_cjk, toks)) if not cjk)
         alone = {toks[i] for i in singles}
         return cls(
             norm,
@@ -201,6 +215,46 @@ class _Text:
             grams,
             pinyin_grams,
             singles,
+            frozenset(grams) | alone,
+            frozenset(pinyin_grams) | alone,
+            is_negated(norm),
+            is_future(norm),
+        )
+
+    @classmethod
+    def joined(cls, parts: Sequence[_Text], shared: dict[str, str]) -> _Text:
+        """`of(" ".join(part.norm for part in parts), shared)`, put together from the parts.
+
+        Tokens never span a space, so the joined text's tokens are the parts' in turn, and its
+        bigrams theirs plus one across each join: only those are made here (an entry's
+        phrasings together are its longest text, and every entry has one).
+        """
+        if len(parts) == 1:
+            return parts[0]
+        one = shared.setdefault
+        toks: list[str] = []
+        grams: list[str] = []
+        pinyin_grams: list[str] = []
+        singles: list[int] = []
+        for part in parts:
+            if toks:
+                gram = _GRAM_JOIN((toks[-1], part.toks[0]))
+                sound = _GRAM_JOIN((fuzzy_pinyin(toks[-1]), fuzzy_pinyin(part.toks[0])))
+                grams.append(one(gram, gram))
+                pinyin_grams.append(one(sound, sound))
+            if len(part.toks) > 1:  # a one-token text's "gram" is its token
+                grams += part.grams
+                pinyin_grams += part.pinyin_grams
+            singles += [len(toks) + i for i in part.singles]
+            toks += part.toks
+        alone = {toks[i] for i in singles}
+        norm = " ".join(part.norm for part in parts)
+        return cls(
+            norm,
+            tuple(toks),
+            tuple(grams),
+            tuple(pinyin_grams),
+            tuple(singles),
             frozenset(grams) | alone,
             frozenset(pinyin_grams) | alone,
             is_negated(norm),
@@ -255,12 +309,23 @@ _YEAR_TOKEN_RE = re.compile(r"(?:19[89]|20[0-4])\d")
 _QUOTED_RE = re.compile(r"[“\"]([^”\"]{2,12})[”\"]")
 
 
+def _post(postings: defaultdict[str, list[int]], grams: Iterable[str], number: int) -> None:
+    """Add phrasing `number` to the posting list of each of its `grams` (a loop run in C: the
+    index makes millions of these)."""
+    deque(map(list.append, map(postings.__getitem__, grams), repeat(number)), maxlen=0)
+
+
 def _statement(entry: Entry, default_years: frozenset[int]) -> Statement:
     """What an entry states: its answer, or for a draft the fact it was drafted for (its
     claim), not the whole sentence it quotes."""
     if not entry.draft:
         return state([fold_numerals(entry.answer)], default_years)
     return drafted(state([fold_numerals(entry.claim or entry.answer)], default_years))
+
+
+def _stated(entry: Entry) -> tuple[bool, str]:
+    """What `_statement` reads of an entry: entries alike in this state the same."""
+    return entry.draft, (entry.claim or entry.answer) if entry.draft else entry.answer
 
 
 def _top(hits: dict[int, float], n: int) -> list[int]:
@@ -322,6 +387,8 @@ class Matcher:
         word_df: Counter[str] = Counter()
         default_years = report_years(self.kb.document.title) if self.kb.document else frozenset()
         self.report_years = default_years
+        answers_cleaned: list[str] = []
+        stated: dict[tuple[bool, str], Statement] = {}
         for entry in self.kb.entries:
             raws = [*entry.questions, *entry.keywords, entry.topic]
             normalised = [(raw, normalise(raw)) for raw in raws]
@@ -333,21 +400,29 @@ class Matcher:
             texts_by_entry.append(
                 [(raw, text_of(norm)) for norm, raw in reversed(distinct.items())]
             )
-            combined_norm = " ".join(norm for _, norm in normalised if norm)
+            # The phrasings together, cut from the parts already cut (`_Text.joined`).
+            phrased = [text_of(norm) for _, norm in normalised if norm]
+            combined_norm = " ".join(text.norm for text in phrased)
+            combined = cut.get(combined_norm)
+            if combined is None:
+                combined = cut[combined_norm] = _Text.joined(phrased, strings)
             answer_norm = normalise(entry.answer)
+            answers_cleaned.append(clean(entry.answer))  # just cleaned by normalising: cached
             passage_norm = normalise(" ".join(entry.passage))
             words = frozenset(
-                word
-                for text in (combined_norm, answer_norm, passage_norm)
-                for word in words_of(text)
+                chain.from_iterable(map(words_of, (combined_norm, answer_norm, passage_norm)))
             )
+            answer_text = text_of(answer_norm)
+            statement = stated.get(_stated(entry))  # entries may share an answer
+            if statement is None:
+                statement = stated[_stated(entry)] = _statement(entry, default_years)
             texts = _EntryTexts(
-                text_of(combined_norm),
-                text_of(answer_norm),
+                combined,
+                answer_text,
                 text_of(passage_norm),
                 words,
-                _statement(entry, default_years),
-                self._answer_credit(len(tokens(answer_norm))),
+                statement,
+                self._answer_credit(len(answer_text.toks)),
                 is_plan_section(entry.source),
             )
             self._entries.append(texts)
@@ -379,10 +454,10 @@ class Matcher:
         report = clean(document.text) if document else ""
         self._known = frozenset(char_df) | frozenset(tokens(self.normalise(report)))
         # The places the report itself speaks of: naming one of them is not a near miss.
-        self._home = report + "".join(clean(entry.answer) for entry in self.kb.entries)
+        self._home = report + "".join(answers_cleaned)
         self._phrases: list[_Phrase] = []
-        self._postings: dict[str, list[int]] = defaultdict(list)
-        self._pinyin_postings: dict[str, list[int]] = defaultdict(list)
+        self._postings: defaultdict[str, list[int]] = defaultdict(list)
+        self._pinyin_postings: defaultdict[str, list[int]] = defaultdict(list)
         # Each stored text weighed once, by its normalised form: what `rank` asks with when the
         # question is a stored phrasing.
         self._bodies: dict[str, _Weighted] = {}
@@ -395,15 +470,15 @@ class Matcher:
                 if body is None:
                     body = self._bodies[text.norm] = self._weigh(text)
                 self._phrases.append(_Phrase(index, raw, body, credit))
-                for gram in text.bigrams:
-                    self._postings[gram].append(number)
-                for gram in text.pinyin_bigrams:
-                    self._pinyin_postings[gram].append(number)
+                _post(self._postings, text.bigrams, number)
+                _post(self._pinyin_postings, text.pinyin_bigrams, number)
         self._order_postings()
         self._index_of = {entry.id: i for i, entry in enumerate(self.kb.entries)}
         # Per phrasing, what the first pass and the shortlist read of it, as flat lists.
         self._credit_of = [phrase.credit for phrase in self._phrases]
         self._total_of = [phrase.body.total or 1.0 for phrase in self._phrases]
+        self._entry_of = [phrase.entry_index for phrase in self._phrases]
+        self._negated_of = [phrase.body.text.negated for phrase in self._phrases]
         # Phrasings by their raw text, so `rank(exclude=...)` drops them without a full scan.
         self._numbers_of: dict[str, list[int]] = defaultdict(list)
         for number, phrase in enumerate(self._phrases):
@@ -453,14 +528,114 @@ class Matcher:
         norm = self._normalised(question)
         return self._rank(self._query(norm), self.frame(question, norm), exclude)
 
+    def contest(self, question: str, entry_id: str, *, exclude: Collection[str] = ()) -> Contest:
+        """What `rank(question, exclude=exclude)` says of entry `entry_id`: the leading
+        candidate, confidence included, and the entry's own score; without scoring in full
+        the candidates that cannot come first or second.
+
+        `kb check` asks this of every stored phrasing. Each shortlisted entry's coverage of
+        the question bounds the score of any of its phrasings (`_bound`), so an entry whose
+        bound is below the second-best score found so far can be neither the leader nor the
+        runner-up the leader's confidence is judged against, and is not scored. The result
+        is the one `rank` gives (tests/test_matcher.py holds them to it).
+        """
+        norm = self._normalised(question)
+        query = self._query(norm)
+        shortlist = self._shortlisted(query, exclude)
+        if not shortlist:
+            return Contest(None, None)
+        # Of the question's frame, ranking reads only what it asks for (`fit`).
+        frame = asking(self._cleaned_question(question))
+        # The shortlist by entry, entries in the order `_rank` first meets them (its order for
+        # equal scores).
+        by_entry: dict[int, list[int]] = {}
+        for number in shortlist:
+            by_entry.setdefault(self._entry_of[number], []).append(number)
+        own = self._index_of.get(entry_id)
+        covered: dict[int, float] = {}
+        kind_fit: dict[int, float] = {}
+        bound: dict[int, float] = {}
+        for index, numbers in by_entry.items():
+            texts = self._entries[index]
+            covered[index] = self._covered(query, texts)
+            kind_fit[index] = fit(frame, texts.statement)
+            bound[index] = self._bound(query, index, numbers, covered[index], kind_fit[index])
+        # The entry asked about first (its score is wanted whatever it is), then the others by
+        # bound, until no bound reaches the second-best score.
+        order = sorted(by_entry, key=bound.__getitem__, reverse=True)
+        if own in by_entry:
+            order.remove(own)
+            order.insert(0, own)
+        # Per entry scored: its best phrasing and what `_scored` made of it.
+        best: dict[int, tuple[int, tuple[float, float, float, float]]] = {}
+        first = second = -1.0
+        for index in order:
+            if bound[index] < second and index != own:
+                break
+            coverage = covered[index] / query.total if query.total > 0 else 0.0
+            top: tuple[int, tuple[float, float, float, float]] | None = None
+            for number in by_entry[index]:
+                scored = self._scored(query, self._phrases[number], coverage, kind_fit[index])
+                if top is None or scored[0] > top[1][0]:
+                    top = (number, scored)
+            assert top is not None
+            best[index] = top
+            score = top[1][0]
+            if score > first:
+                first, second = score, first
+            elif score > second:
+                second = score
+        # Ranked as `_rank` ranks them: by score, ties in the order the shortlist met them.
+        ranked = sorted(
+            (i for i in by_entry if i in best), key=lambda i: best[i][1][0], reverse=True
+        )
+        known_weight = self._known_weight(query)
+        words = self._word_parts(self.content_words(norm))
+
+        def candidate(index: int) -> Candidate:
+            texts = self._entries[index]
+            facts = self._facts(query, covered[index], known_weight, words, texts, kind_fit[index])
+            number, scored = best[index]
+            return self._candidate(self._phrases[number], facts, scored)
+
+        runner_up = candidate(ranked[1]) if len(ranked) > 1 else None
+        leader = self._confident(candidate(ranked[0]), runner_up)
+        return Contest(leader, best[own][1][0] if own in best else None)
+
+    def _bound(
+        self, query: _Weighted, index: int, numbers: list[int], covered: float, kind_fit: float
+    ) -> float:
+        """At least the score (`_scored`) of any of entry `index`'s phrasings `numbers`.
+
+        A phrasing covers no more of a question than its entry as a whole: the entry's
+        phrasings are all in `_EntryTexts.combined` and its answer is credited there at the
+        same discount (the one exception, a one-token question, which may match a one-token
+        phrasing by sound alone, is not bounded). So the query coverage is at most the
+        entry's; phrase coverage and similarity at most 1; the costs are the entry's, the
+        negation cost only when every phrasing pays it. A margin far above float error and
+        far below the scores' rounding keeps it a bound after rounding.
+        """
+        if len(query.text.toks) < 2:
+            return 1.0
+        limits = self.thresholds
+        coverage = covered / query.total if query.total > 0 else 0.0
+        score: float = coverage**1.5 * (0.55 + 0.3 + 0.15)
+        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
+        if query.text.negated not in map(self._negated_of.__getitem__, numbers):
+            score *= 1.0 - limits.negation_mismatch_cost
+        if self._entries[index].plan != query.text.future:
+            score *= 1.0 - limits.tense_mismatch_cost
+        return round(min(score * (1.0 + 1e-9), 1.0), 4)
+
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
         """What the question pins down (years, places) and the kind of answer it asks for."""
         norm = self._normalised(question) if norm is None else norm
         tagged = self.segmenter.tagged(norm)
+        return read_question(self._cleaned_question(question), norm, tagged, self._home, tagged)
+
+    def _cleaned_question(self, question: str) -> str:
         cleaned = self._cleaned.get(question)
-        if cleaned is None:
-            cleaned = clean(question)
-        return read_question(cleaned, norm, tagged, self._home, tagged)
+        return clean(question) if cleaned is None else cleaned
 
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
@@ -510,11 +685,16 @@ class Matcher:
         """IDF per token, with question and function words damped, and years too: which year
         a question pins down is checked against the entry (bot/answering/constraints.py), so a year the
         report has no figure for should not hide the entry it would otherwise find."""
-        mask = question_word_mask(text.toks)
-        weights = tuple(
-            self._idf(tok) * (QUESTION_WEIGHT if _YEAR_TOKEN_RE.fullmatch(tok) else keep)
-            for tok, keep in zip(text.toks, mask, strict=True)
-        )
+        toks = text.toks
+        keep = question_word_mask(toks)
+        for i in text.singles:  # a year is a number, so one of the singles
+            if _YEAR_TOKEN_RE.fullmatch(toks[i]):
+                keep[i] = QUESTION_WEIGHT
+        # Every token of a stored text has its own IDF: only a question's may need `_idf`.
+        idf = list(map(self._char_idf.get, toks))
+        if None in idf:
+            idf = list(map(self._idf, toks))
+        weights = tuple(map(mul, idf, keep))
         return _Weighted(text, weights, sum(weights))
 
     def _idf(self, tok: str) -> float:
@@ -537,6 +717,14 @@ class Matcher:
             return credit
         exact, sounds = target.bigrams, target.pinyin_bigrams
         pinyin_grams = source.pinyin_grams
+        # Set operations in C settle the common cases: every gram there, or none at all.
+        if exact.issuperset(source.grams):
+            return [1.0] * len(source.toks)
+        if exact.isdisjoint(source.grams) and sounds.isdisjoint(pinyin_grams):
+            for i in source.singles:
+                if source.toks[i] in exact:
+                    credit[i] = 1.0
+            return credit
         # The exact look-ups in one pass (this is the scorer's innermost loop).
         for i, found in enumerate(map(exact.__contains__, source.grams)):
             if found:
@@ -579,6 +767,8 @@ class Matcher:
         quoted = (
             answered if texts.passage is texts.answer else self._credits(query.text, texts.passage)
         )
+        if not any(answered) and not any(quoted):  # often: the phrasings alone then
+            return phrased
         answer_credit, passage_credit = texts.answer_credit, self.thresholds.passage_credit
         return [
             max(p, answer_credit * a, passage_credit * q) if a or q else p
@@ -629,10 +819,42 @@ class Matcher:
     def _rank(
         self, query: _Weighted, frame: QuestionFrame, exclude: Collection[str]
     ) -> list[Candidate]:
-        query_text = query.text
-        if not query_text.toks:
+        shortlist = self._shortlisted(query, exclude)
+        if not shortlist:
             return []
-        weights = query.weights
+        # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
+        known_weight = self._known_weight(query)
+        words = self._word_parts(self.content_words(query.text.norm))
+        entry_facts: dict[int, _EntryFacts] = {}
+        best: dict[int, Candidate] = {}
+        for number in shortlist:
+            phrase = self._phrases[number]
+            index = phrase.entry_index
+            facts = entry_facts.get(index)
+            if facts is None:
+                texts = self._entries[index]
+                covered = self._covered(query, texts)
+                kind_fit = fit(frame, texts.statement)
+                facts = entry_facts[index] = self._facts(
+                    query, covered, known_weight, words, texts, kind_fit
+                )
+            candidate = self._score(query, phrase, facts)
+            current = best.get(index)
+            if current is None or candidate.score > current.score:
+                best[index] = candidate
+        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
+        # Only the leading candidates are ever answered, suggested or offered; the rest keep
+        # confidence 0 (the model's call is not needed to rank them).
+        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
+            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
+            ranked[i] = self._confident(candidate, runner_up)
+        return ranked
+
+    def _shortlisted(self, query: _Weighted, exclude: Collection[str]) -> list[int]:
+        """The phrasings the second pass scores: the first pass's best hits (`_shortlist`),
+        those in `exclude` left out."""
+        if not query.text.toks:
+            return []
         # First pass: weighted bigram hits per phrase, from the postings only (`_walks` says
         # which and how much of each).
         hits: dict[int, float] = {}
@@ -645,42 +867,38 @@ class Matcher:
         for raw in exclude:
             for number in self._numbers_of.get(raw, ()):
                 hits.pop(number, None)
-        shortlist = self._shortlist(hits)
-        # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
-        known_weight = sum(
-            w for tok, w in zip(query_text.toks, weights, strict=True) if tok in self._known
+        return self._shortlist(hits)
+
+    def _known_weight(self, query: _Weighted) -> float:
+        known = self._known
+        return sum(w for tok, w in zip(query.text.toks, query.weights, strict=True) if tok in known)
+
+    def _covered(self, query: _Weighted, texts: _EntryTexts) -> float:
+        """The query's IDF mass the entry as a whole covers (`_entry_credits`)."""
+        covered: float = sum(map(mul, self._entry_credits(query, texts), query.weights))
+        return covered
+
+    def _facts(
+        self,
+        query: _Weighted,
+        covered: float,
+        known_weight: float,
+        words: list[tuple[str, float, list[str]]],
+        texts: _EntryTexts,
+        kind_fit: float,
+    ) -> _EntryFacts:
+        return _EntryFacts(
+            coverage=covered / query.total if query.total > 0 else 0.0,
+            evidence=covered,
+            known_coverage=covered / known_weight if known_weight > 0 else 0.0,
+            word_coverage=self._word_coverage(words, texts),
+            kind_fit=kind_fit,
         )
-        words = self._word_parts(self.content_words(query_text.norm))
-        entry_facts: dict[int, _EntryFacts] = {}
-        best: dict[int, Candidate] = {}
-        for number in shortlist:
-            phrase = self._phrases[number]
-            index = phrase.entry_index
-            facts = entry_facts.get(index)
-            if facts is None:
-                texts = self._entries[index]
-                credits = self._entry_credits(query, texts)
-                covered = sum(c * w for c, w in zip(credits, weights, strict=True))
-                facts = entry_facts[index] = _EntryFacts(
-                    coverage=covered / query.total if query.total > 0 else 0.0,
-                    evidence=covered,
-                    known_coverage=covered / known_weight if known_weight > 0 else 0.0,
-                    word_coverage=self._word_coverage(words, texts),
-                    kind_fit=fit(frame, texts.statement),
-                )
-            candidate = self._score(query, phrase, facts)
-            current = best.get(index)
-            if current is None or candidate.score > current.score:
-                best[index] = candidate
-        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
-        # Only the leading candidates are ever answered, suggested or offered; the rest keep
-        # confidence 0 (the model's call is not needed to rank them).
-        model = self.model
-        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
-            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
-            probability = model.probability(features(candidate, runner_up))
-            ranked[i] = replace(candidate, confidence=round(probability, 4))
-        return ranked
+
+    def _confident(self, candidate: Candidate, runner_up: Candidate | None) -> Candidate:
+        """`candidate` with the decision model's confidence, judged against `runner_up`."""
+        probability = self.model.probability(features(candidate, runner_up))
+        return replace(candidate, confidence=round(probability, 4))
 
     def _walks(self, query: _Weighted) -> list[tuple[Sequence[int], float]]:
         """The postings the first pass walks for `query`, each with the weight of a hit.
@@ -766,18 +984,18 @@ class Matcher:
         limits = self.thresholds
         per_entry: dict[int, int] = defaultdict(int)
         picked: list[int] = []
-        totals, phrases = self._total_of, self._phrases
-
-        def promise(number: int) -> float:
-            # Hits approximate how much of the question a phrasing covers; dividing by the
-            # phrasing's own weight also favours phrasings the question covers completely, so a
-            # short exact keyword is not lost behind long sentences that share the same words.
-            found = hits[number]
-            return found * (1.0 + min(1.0, found / (2.0 * totals[number])))
-
+        totals, entry_of = self._total_of, self._entry_of
         pool = _top(hits, limits.candidate_phrases * 4)
-        for number in sorted(pool, key=promise, reverse=True):
-            index = phrases[number].entry_index
+        # Hits approximate how much of the question a phrasing covers; dividing by the
+        # phrasing's own weight also favours phrasings the question covers completely, so a
+        # short exact keyword is not lost behind long sentences that share the same words.
+        promise = [
+            found * (1.0 + min(1.0, found / (2.0 * totals[number])))
+            for number, found in zip(pool, map(hits.__getitem__, pool), strict=True)
+        ]
+        for place in sorted(range(len(pool)), key=promise.__getitem__, reverse=True):
+            number = pool[place]
+            index = entry_of[number]
             if per_entry[index] < limits.phrases_per_entry:
                 per_entry[index] += 1
                 picked.append(number)
@@ -786,22 +1004,17 @@ class Matcher:
         return picked
 
     def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
-        limits = self.thresholds
-        covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
-        # Words of the question may be spread over several phrasings, or appear only in the answer
-        # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
-        query_coverage = max(covered_by_phrase, limits.entry_credit * facts.coverage)
-        phrase_coverage = self._coverage(phrase.body, query.text)
-        similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
-        score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
-        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - facts.kind_fit)
-        if phrase.body.text.negated != query.text.negated:
-            score *= 1.0 - limits.negation_mismatch_cost
-        if self._entries[phrase.entry_index].plan != query.text.future:
-            score *= 1.0 - limits.tense_mismatch_cost
+        scored = self._scored(query, phrase, facts.coverage, facts.kind_fit)
+        return self._candidate(phrase, facts, scored)
+
+    def _candidate(
+        self, phrase: _Phrase, facts: _EntryFacts, scored: tuple[float, float, float, float]
+    ) -> Candidate:
+        """The candidate `phrase` makes, from its entry's facts and what `_scored` made of it."""
+        score, query_coverage, phrase_coverage, similarity = scored
         return Candidate(
             entry=self.kb.entries[phrase.entry_index],
-            score=round(min(score, 1.0), 4),
+            score=score,
             phrase=phrase.raw,
             query_coverage=round(query_coverage, 4),
             phrase_coverage=round(phrase_coverage, 4),
@@ -811,6 +1024,27 @@ class Matcher:
             word_coverage=round(facts.word_coverage, 4),
             kind_fit=round(facts.kind_fit, 4),
         )
+
+    def _scored(
+        self, query: _Weighted, phrase: _Phrase, coverage: float, kind_fit: float
+    ) -> tuple[float, float, float, float]:
+        """A phrasing's score (rounded, as candidates carry it) and what it is made of: query
+        coverage, phrase coverage and similarity (unrounded). `coverage` and `kind_fit` are
+        its entry's (`_EntryFacts`); `_bound` must stay an upper bound of the score."""
+        limits = self.thresholds
+        covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
+        # Words of the question may be spread over several phrasings, or appear only in the answer
+        # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
+        query_coverage = max(covered_by_phrase, limits.entry_credit * coverage)
+        phrase_coverage = self._coverage(phrase.body, query.text)
+        similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
+        score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
+        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
+        if phrase.body.text.negated != query.text.negated:
+            score *= 1.0 - limits.negation_mismatch_cost
+        if self._entries[phrase.entry_index].plan != query.text.future:
+            score *= 1.0 - limits.tense_mismatch_cost
+        return round(min(score, 1.0), 4), query_coverage, phrase_coverage, similarity
 
     def _decide(
         self, question: str, norm: str, frame: QuestionFrame, ranked: list[Candidate]

@@ -121,6 +121,11 @@ def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
     多少卷 (165卷) is not 多少家 (19家), while 有多少起 is the same question as 有多少.
     """
     mask = [1.0] * len(toks)
+    joined = "".join(toks)
+    if len(joined) == len(toks) and _CJK_RUN_RE.fullmatch(joined):
+        # Every token is a CJK character: the text is one run (the usual case).
+        _mask_run(mask, joined, 0)
+        return mask
     # Token positions of each character in the CJK-only string: latin/number tokens break runs.
     start = 0
     while start < len(toks):
@@ -130,15 +135,19 @@ def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
         end = start
         while end < len(toks) and is_cjk(toks[end]):
             end += 1
-        run = "".join(toks[start:end])
-        for match in _QUESTION_WORD_RE.finditer(run):
-            for i in range(start + match.start(), start + match.end()):
-                mask[i] = QUESTION_WEIGHT
-            if match.group("measure"):
-                for i in range(start + match.start("measure"), start + match.end("measure")):
-                    mask[i] = MEASURE_WEIGHT
+        _mask_run(mask, "".join(toks[start:end]), start)
         start = end
     return mask
+
+
+def _mask_run(mask: list[float], run: str, start: int) -> None:
+    """Mark the question words of `run`, a run of CJK tokens from token `start` on."""
+    for match in _QUESTION_WORD_RE.finditer(run):
+        for i in range(start + match.start(), start + match.end()):
+            mask[i] = QUESTION_WEIGHT
+        if match.group("measure"):
+            for i in range(start + match.start("measure"), start + match.end("measure")):
+                mask[i] = MEASURE_WEIGHT
 
 
 # English words that only glue a question together; content words survive (and unknown ones
@@ -271,6 +280,22 @@ def _is_kept(ch: str) -> bool:
     return category[0] in "LN" or ch in "%." or ch.isspace()
 
 
+class _KeptTable(dict[int, str]):
+    """`str.translate` table: a character `_is_kept` keeps maps to itself, any other to a
+    space. Filled in as characters are first seen, so a text is folded in C; only those of the
+    Basic Multilingual Plane are kept, so the table stays small whatever people send."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        kept = ch if _is_kept(ch) else " "
+        if code <= 0xFFFF:
+            self[code] = kept
+        return kept
+
+
+_KEPT = _KeptTable()
+
+
 @lru_cache(maxsize=8192)
 def clean(text: str) -> str:
     """Width, case, script and punctuation folding: the part of normalisation without word lists.
@@ -281,7 +306,7 @@ def clean(text: str) -> str:
     text = to_simplified(unicodedata.normalize("NFKC", text).casefold())
     text = _TAG_RE.sub(" ", text)
     text = _replace_numerals(text)
-    text = "".join(ch if _is_kept(ch) else " " for ch in text)
+    text = text.translate(_KEPT)
     return compact(_LATIN_WORD_RE.sub(_singular, text))
 
 
@@ -302,15 +327,24 @@ def tokens(text: str) -> list[str]:
 
 def compact(text: str) -> str:
     """Join tokens so CJK runs have no spaces and latin words/numbers keep one between them."""
+    joined = text.replace(" ", "")
+    if _CJK_RUN_RE.fullmatch(joined):  # CJK characters and spaces only: the usual case
+        return joined
     return _joined(_TOKEN_RE.findall(text))
 
 
 # Between two tokens joined by one space, the space `compact` drops: one beside a CJK character.
 _CJK_SPACE_RE = re.compile(f" (?=[{_CJK}])|(?<=[{_CJK}]) ")
+# Text made of CJK characters only.
+_CJK_RUN_RE = re.compile(f"[{_CJK}]*")
 
 
-def _joined(toks: Iterable[str]) -> str:
-    """Tokens joined as `compact` joins them (one regex pass: normalising calls it three times)."""
+def _joined(toks: list[str]) -> str:
+    """Tokens joined as `compact` joins them (one regex pass: normalising calls it three times;
+    none when every token is a CJK character, the usual case)."""
+    joined = "".join(toks)
+    if len(joined) == len(toks) and _CJK_RUN_RE.fullmatch(joined):
+        return joined
     return _CJK_SPACE_RE.sub("", " ".join(toks))
 
 
@@ -406,7 +440,7 @@ class Normaliser:
             text = self._apply_synonyms(text)
         text = self._filler_re.sub(" ", text)
         stopwords = self.stopwords
-        return _joined(tok for tok in tokens(text) if tok not in stopwords or is_cjk(tok))
+        return _joined([tok for tok in tokens(text) if tok not in stopwords or is_cjk(tok)])
 
     def _apply_synonyms(self, text: str) -> str:
         """Replace variants by canonicals, leftmost-longest, collapsing back-to-back repeats.

@@ -6,6 +6,8 @@ sign the two entries overlap or the phrasing is too vague; `kbbot kb check` warn
 Every stored question is asked once, so the check costs one matcher call per phrasing: on a
 large base that is most of `kb check`'s time, and `progress` lets the command line show it. To
 keep that linear in the size of the base, ask the matcher `audit_matcher` builds (see there).
+The call is `Matcher.contest`, which says what `Matcher.rank` would of the leading entry and the
+question's own, without scoring in full the entries that can be neither first nor second.
 The questions are independent of each other, so with `jobs` they are shared out among forked
 processes, which start with the index the parent built already in memory: it is neither built
 again nor sent to them (see `_ask_in_processes`).
@@ -68,13 +70,18 @@ def collector_paused() -> Iterator[None]:
     Loading a large base and building its index make millions of objects that all live on;
     the collector would walk them again and again for garbage there is not (a tenth of the
     index build at 10,000 entries). Reference counting still frees everything as usual, and
-    the collector comes back, if it was on, when the block ends.
+    the collector comes back, if it was on, when the block ends. What the block made is then
+    moved straight to the collector's oldest generation (frozen and thawed at once, which
+    costs nothing): left young, all of it would be walked by the very next collection (most of
+    a second at 10,000 entries), to be found alive.
     """
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        gc.freeze()
+        gc.unfreeze()
         if was_enabled:
             gc.enable()
 
@@ -189,11 +196,10 @@ def _ask_slice(bounds: tuple[int, int]) -> list[Problem]:
 
 
 def _confusable(matcher: Matcher, entry: Entry, question: str, floor: float) -> Problem | None:
-    ranked = matcher.rank(question, exclude=(question,))
-    if not ranked or ranked[0].entry.id == entry.id or ranked[0].confidence < floor:
+    contest = matcher.contest(question, entry.id, exclude=(question,))
+    rival, own = contest.leader, contest.own
+    if rival is None or rival.entry.id == entry.id or rival.confidence < floor:
         return None
-    rival = ranked[0]
-    own = next((c.score for c in ranked if c.entry.id == entry.id), None)
     scores = (
         f"{rival.score:.2f} > {own:.2f}"
         if own is not None

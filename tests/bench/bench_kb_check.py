@@ -53,7 +53,7 @@ from bot.answering.engine import Engine  # noqa: E402
 from bot.answering.knowledge import knowledge_files, load_knowledge  # noqa: E402
 from bot.answering.text import Normaliser  # noqa: E402
 from bot.authoring.audit import audit_matcher, default_jobs  # noqa: E402
-from bot.cli.main import kb_check  # noqa: E402
+from bot.cli.kb import kb_check  # noqa: E402
 from bot.config import SHIPPED_KNOWLEDGE, Config  # noqa: E402
 from bot.logurl import LogURL  # noqa: E402
 
