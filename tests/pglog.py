@@ -91,6 +91,7 @@ _TABLES = (
     "review_clusters",
     "review_handled",
     "review_pending",
+    "scheduled_runs",
 )
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import sqlite3
 from pathlib import Path
@@ -82,6 +83,34 @@ async def test_concurrent_writes_all_land(log_db: Path | str) -> None:
     try:
         await asyncio.gather(*(log.record(record(f"问题{n}")) for n in range(200)))
         assert await log.count() == 200
+    finally:
+        await log.close()
+
+
+async def test_of_workers_claiming_one_scheduled_run_at_once_exactly_one_wins(
+    log_db: Path | str,
+) -> None:
+    """Every worker schedules the weekly digest; the one that claims the week sends it."""
+    logs = [await open_log(log_db) for _ in range(6)]
+    try:
+        claims = await asyncio.gather(*(log.claim_run("weekly_digest", "2024-W05") for log in logs))
+        assert sorted(claims) == [False] * 5 + [True]
+        assert await logs[0].claim_run("weekly_digest", "2024-W06")
+        assert await logs[1].claim_run("another job", "2024-W05")
+    finally:
+        for log in logs:
+            await log.close()
+
+
+async def test_logged_refs_names_the_refs_whose_questions_are_in_the_log(
+    log_db: Path | str,
+) -> None:
+    log = await open_log(log_db)
+    try:
+        for ref in ("ref-one", "ref-two", None):
+            await log.record(dataclasses.replace(record(), ref=ref))
+        assert await log.logged_refs(["ref-two", "ref-none", "ref-one"]) == {"ref-one", "ref-two"}
+        assert await log.logged_refs([]) == set()
     finally:
         await log.close()
 

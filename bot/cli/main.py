@@ -241,9 +241,10 @@ def run_telegram(config: Config) -> int:
 
     Imported here, not at the top: only this command needs python-telegram-bot.
     """
-    from bot.telegram.app import BotStartError, require_token, run_bot
+    from bot.telegram.app import BotStartError, require_shared_settings, require_token, run_bot
 
     require_token(config)
+    require_shared_settings(config)
     engine = load_engine(config)
     try:
         return run_bot(config, engine)

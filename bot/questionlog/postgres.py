@@ -291,6 +291,21 @@ async def m008_report(db: Connection) -> None:
     await db.execute('ALTER TABLE questions ADD COLUMN report TEXT COLLATE "C"')
 
 
+@migration
+async def m009_scheduled_runs(db: Connection) -> None:
+    """Runs of scheduled jobs claimed by one worker of several (`claim_run`)."""
+    await db.execute(
+        """
+        CREATE TABLE scheduled_runs (
+            job TEXT COLLATE "C" NOT NULL,
+            period TEXT COLLATE "C" NOT NULL,
+            claimed_at TIMESTAMPTZ NOT NULL,
+            PRIMARY KEY (job, period)
+        )
+        """
+    )
+
+
 # The session's settings, in one round trip: `lock_timeout` plays SQLite's busy timeout, and a
 # commit waits for the server's disk only where someone asked for that. SQLite's log runs in WAL
 # mode with synchronous=NORMAL: a power cut may lose the last commits, never consistency, which
@@ -526,6 +541,14 @@ class PostgresQuestionLog:
     @_guarded
     async def count(self) -> int:
         return await self._one_int("SELECT count(*) FROM questions")
+
+    @_guarded
+    async def logged_refs(self, refs: Collection[str]) -> set[str]:
+        """Which of `refs` name a question in the log (through the refs' unique index)."""
+        cursor = await self._db.execute(
+            "SELECT ref FROM questions WHERE ref = ANY(%s)", ([_text(ref) for ref in refs],)
+        )
+        return {str(ref) for (ref,) in await cursor.fetchall()}
 
     @_guarded
     async def rows(self, limit: int = 100) -> list[dict[str, object]]:
@@ -1021,6 +1044,22 @@ class PostgresQuestionLog:
         if row is None or _utc(row[1]) < datetime.now(UTC) - PENDING_LIFETIME:
             return None
         return _json_object(row[0])
+
+    @_guarded
+    async def claim_run(self, job: str, period: str) -> bool:
+        """Claim `job`'s run for `period`: True for the first worker to ask, False for every
+        later one. The primary key decides between workers asking at once."""
+        now = datetime.now(UTC)
+        async with self._db.transaction():
+            await self._db.execute(
+                "DELETE FROM scheduled_runs WHERE claimed_at < %s", (now - REVIEW_MEMORY,)
+            )
+            cursor = await self._db.execute(
+                "INSERT INTO scheduled_runs (job, period, claimed_at) VALUES (%s, %s, %s) "
+                "ON CONFLICT (job, period) DO NOTHING",
+                (_text(job), _text(period), _stored_time(now)),
+            )
+        return cursor.rowcount == 1
 
     # --- upkeep ----------------------------------------------------------------------------
 

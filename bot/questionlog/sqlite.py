@@ -252,6 +252,23 @@ async def m008_report(db: aiosqlite.Connection) -> None:
     await db.execute("ALTER TABLE questions ADD COLUMN report TEXT")
 
 
+@migration
+async def m009_scheduled_runs(db: aiosqlite.Connection) -> None:
+    """Runs of scheduled jobs claimed by one worker of several (the weekly digest's week, a
+    broken knowledge edit's notice): the first to insert its key sends, the others see it
+    taken (`claim_run`)."""
+    await db.execute(
+        """
+        CREATE TABLE scheduled_runs (
+            job TEXT NOT NULL,
+            period TEXT NOT NULL,
+            claimed_at TEXT NOT NULL,
+            PRIMARY KEY (job, period)
+        )
+        """
+    )
+
+
 class SqliteQuestionLog:
     """An open SQLite question log (`bot.questionlog.protocol.QuestionLog`). Open it with
     `bot.questionlog.opening.open_log`, which calls `open`; close it with `close()`."""
@@ -381,6 +398,13 @@ class SqliteQuestionLog:
         async with self._db.execute("SELECT count(*) FROM questions") as cursor:
             row = await cursor.fetchone()
         return int(row[0]) if row else 0
+
+    async def logged_refs(self, refs: Collection[str]) -> set[str]:
+        """Which of `refs` name a question in the log (through the refs' unique index)."""
+        async with self._db.execute(
+            f"SELECT ref FROM questions WHERE {_in_values('ref')}", (_values(refs),)
+        ) as cursor:
+            return {str(ref) for (ref,) in await cursor.fetchall()}
 
     async def rows(self, limit: int = 100) -> list[dict[str, object]]:
         """The latest rows, newest first, as dicts (for tests and quick looks)."""
@@ -893,6 +917,28 @@ class SqliteQuestionLog:
         if datetime.fromisoformat(str(row[1])) < datetime.now(UTC) - PENDING_LIFETIME:
             return None
         return _json_object(row[0])
+
+    async def claim_run(self, job: str, period: str) -> bool:
+        """Claim `job`'s run for `period`: True for the first caller on this log, False for
+        every later one (another worker already ran it). Claims older than `REVIEW_MEMORY`
+        are forgotten."""
+        now = datetime.now(UTC)
+        try:
+            await self._db.execute("BEGIN IMMEDIATE")
+            await self._db.execute(
+                "DELETE FROM scheduled_runs WHERE claimed_at < ?",
+                (_timestamp(now - REVIEW_MEMORY),),
+            )
+            cursor = await self._db.execute(
+                "INSERT INTO scheduled_runs (job, period, claimed_at) VALUES (?, ?, ?) "
+                "ON CONFLICT (job, period) DO NOTHING",
+                (job, period, _timestamp(now)),
+            )
+            await self._db.commit()
+        except BaseException:
+            await _rollback_quietly(self._db)
+            raise
+        return cursor.rowcount == 1
 
     async def answered_questions(
         self, start: datetime | None, limit: int

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from datetime import datetime
 
 from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.error import TelegramError
@@ -32,6 +33,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_WINDOW = "7d"
 WHY_CANDIDATES = 5
+# Scheduled work every worker on one log does, claimed so that one of them does it
+# (`QuestionLog.claim_run`): the weekly digest, once a week; the notice of broken knowledge
+# files, once per state of the files.
+DIGEST_JOB = "weekly_digest"
+BROKEN_NOTICE_JOB = "knowledge_broken"
 
 
 async def _reply_from_log(
@@ -190,8 +196,23 @@ async def watch_knowledge(context: Context) -> None:
         log.debug("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
         return
     log.warning("knowledge files changed but are broken: %d error(s)", len(errors))
+    period = f"{history.folder_key(engine.directory)}:{state.broken_fingerprint}"
+    if not await _first_to_claim(state, BROKEN_NOTICE_JOB, period):
+        log.debug("the admins were told of these broken files by another worker")
+        return
     header = fill(state.messages["reload_broken"], errors=len(errors))
     await notify_admins(context, problems_html(header, errors))
+
+
+async def _first_to_claim(state: BotState, job: str, period: str) -> bool:
+    """Whether this worker is the first on the log to claim `job` for `period`. When the log
+    cannot be reached, every worker goes ahead: twice is better than never."""
+    try:
+        async with state.reading() as reader:
+            return await reader.claim_run(job, period)
+    except LOG_ERRORS as exc:
+        log.warning("cannot ask the question log whether another worker did it: %s", exc)
+        return True
 
 
 async def notify_admins(
@@ -205,15 +226,28 @@ async def notify_admins(
             log.warning("could not notify admin %s: %s", admin, exc)
 
 
+def digest_week(moment: datetime) -> str:
+    """The week a digest sent at `moment` reports on, as its claim names it (ISO: 2024-W05)."""
+    year, week, _ = moment.astimezone(report.REPORT_TZ).isocalendar()
+    return f"{year}-W{week:02d}"
+
+
 async def send_weekly_digest(context: Context) -> None:
-    """JobQueue, Mondays: the week's questions compared with the week before, to each admin."""
+    """JobQueue, Mondays: the week's questions compared with the week before, to each admin.
+
+    Every worker on one log schedules it; the first to claim the week in the log sends it.
+    """
     state = state_of(context)
     if not state.config.admins:
         return
+    week = digest_week(datetime.now(report.REPORT_TZ))
     try:
         async with state.reading() as reader:
             skip = await reader.handled_forms()
             digest = await report.weekly_digest(reader, state.engine.review_matcher, skip=skip)
+            if not await reader.claim_run(DIGEST_JOB, week):
+                log.debug("weekly digest of %s: sent by another worker", week)
+                return
     except (StoreError, OSError) as exc:
         log.warning("weekly digest skipped: the question log cannot be read: %s", exc)
         return

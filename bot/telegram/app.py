@@ -22,10 +22,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dtm
+import fcntl
+import hashlib
+import hmac
 import logging
+import os
 import secrets
 import signal
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Collection, Coroutine, Iterator
+from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -47,7 +52,7 @@ from telegram.ext import (
 
 from bot.answering.engine import Engine
 from bot.config import Config, ConfigError
-from bot.questionlog.opening import open_log
+from bot.questionlog.opening import LOG_ERRORS, open_log
 from bot.questionlog.protocol import StoreError
 from bot.questionlog.writer import Backoff, LogQueue
 from bot.review.report import REPORT_TZ
@@ -97,6 +102,8 @@ T = TypeVar("T")
 
 # The job that looks at the knowledge files (its name is in apscheduler's DEBUG lines).
 WATCH_JOB = "watch_knowledge"
+# Held (flock) by the `kbbot run` process serving a data directory: its inbox is one worker's.
+RUN_LOCK = "run.lock"
 
 
 class BotStartError(Exception):
@@ -110,6 +117,76 @@ def require_token(config: Config) -> str:
     return config.token
 
 
+def require_shared_settings(config: Config) -> None:
+    """With the question log on a server, the settings that every worker on it must share,
+    checked before any slow start-up.
+
+    A server log is what several workers share (deploy/README.md), each with a data directory
+    of its own. The user-hash key generated into one data directory (secret.key) would differ
+    from the next worker's: each would count a person as someone else, and an update handled by
+    two workers (one killed half-way) would be logged under two refs (bot/telegram/inbox.py).
+    A webhook secret picked at random per start would lock out every worker but the last one
+    started, which registered its own with Telegram.
+
+    Raises:
+        ConfigError: KBBOT_SECRET (or, in webhook mode, KBBOT_WEBHOOK_SECRET) is not set.
+    """
+    if config.db.path is not None:
+        return
+    if not config.user_secret:
+        raise ConfigError(
+            f"KBBOT_SECRET is not set: every worker on the question log {config.db} must hash "
+            "user ids with the same key; set it to one value for all of them (the contents of "
+            "an existing secret.key keep the hashes logged so far)"
+        )
+    if config.webhook_url and not config.webhook_secret:
+        raise ConfigError(
+            f"KBBOT_WEBHOOK_SECRET is not set: every worker on the question log {config.db} "
+            "must check the same webhook secret; set it to one value for all of them"
+        )
+
+
+def update_ref_key(config: Config, user_secret: bytes) -> bytes:
+    """The key of the questions' refs derived from update ids (`bot.telegram.inbox.update_ref`):
+    the user-hash secret all workers on one log share, for this bot (the token's id part), so
+    two bots logging to one database never derive the same ref from the same update id."""
+    bot_id = require_token(config).partition(":")[0]
+    message = f"kbbot question refs of bot {bot_id}".encode()
+    return hmac.new(user_secret, message, hashlib.sha256).digest()
+
+
+@contextlib.contextmanager
+def holding_data_dir(data_dir: Path) -> Iterator[None]:
+    """Hold `data_dir` for this process while it serves: its inbox belongs to one worker.
+
+    Two workers on one data directory would replay each other's updates in hand at every
+    start (bot/telegram/inbox.py). The lock is an flock, which the kernel releases when the
+    process dies, SIGKILL included, so a crash never leaves it held. A data directory where
+    the lock file cannot be made is only warned about: the inbox will say what it can do.
+
+    Raises:
+        BotStartError: another process holds `data_dir`.
+    """
+    try:
+        data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(data_dir / RUN_LOCK, os.O_RDWR | os.O_CREAT, 0o600)
+    except OSError as exc:
+        log.warning("cannot lock the data directory %s (%s)", data_dir, exc)
+        yield
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise BotStartError(
+                f"another kbbot is running with the data directory {data_dir}: give each "
+                "worker a KBBOT_DATA_DIR of its own"
+            ) from None
+        yield
+    finally:
+        os.close(fd)
+
+
 def build_application(
     config: Config, engine: Engine, *, timeout: float = REQUEST_TIMEOUT
 ) -> AnyApplication:
@@ -119,11 +196,12 @@ def build_application(
         timeout: seconds for each Bot API request (connect, read, write, pool); tests use less.
     """
     token = require_token(config)
-    inbox = Inbox(config.data_dir / INBOX_FILE)
+    user_secret = config.user_hash_secret()
+    inbox = Inbox(config.data_dir / INBOX_FILE, ref_key=update_ref_key(config, user_secret))
     state = BotState(
         config=config,
         engine=engine,
-        user_secret=config.user_hash_secret(),
+        user_secret=user_secret,
         flood=FloodGuard(config.flood_limit, config.flood_period),
         taps=FloodGuard(config.flood_limit * TAP_ALLOWANCE, config.flood_period),
         inbox=inbox,
@@ -236,7 +314,16 @@ async def post_init(app: AnyApplication) -> None:
     state.questions = questions
     if state.inbox is not None and isinstance(app.update_queue, InboxQueue):
         await state.inbox.open()
-        await app.update_queue.replay(app.bot)  # handled first, once the Application starts
+
+        async def logged(refs: Collection[str]) -> set[str]:
+            try:
+                async with open_log(state.config) as qlog:
+                    return await qlog.logged_refs(refs)
+            except LOG_ERRORS as exc:
+                log.warning("cannot ask the question log what was answered already: %s", exc)
+                return set()
+
+        await app.update_queue.replay(app.bot, logged)  # handled first, once the app starts
     await admin.note_hand_edits(state)  # files edited while the bot was down
     await publish_commands(app.bot, state)
     jobs = app.job_queue
@@ -323,19 +410,22 @@ def run_bot(config: Config, engine: Engine) -> int:
     """Run until SIGINT/SIGTERM: long polling, or PTB's webhook server with a webhook URL.
 
     Raises:
-        BotStartError: the Bot API rejected the token, or refused the webhook settings.
+        BotStartError: the Bot API rejected the token, or refused the webhook settings, or
+            another process serves the same data directory.
+        ConfigError: settings several workers must share are missing (`require_shared_settings`).
     """
     redact_token(require_token(config))
+    require_shared_settings(config)
     quiet_startup_retries()
-    app = build_application(config, engine)
 
-    async def until_signalled() -> None:
+    async def until_signalled(app: AnyApplication) -> None:
         stopping = asyncio.Event()
         _stop_once_on_signals(stopping)
         await serve(app, stopping)
 
     try:
-        asyncio.run(until_signalled())
+        with holding_data_dir(config.data_dir):
+            asyncio.run(until_signalled(build_application(config, engine)))
     except InvalidToken as exc:  # its message quotes the token: never show it
         raise BotStartError(
             f"the Bot API at {config.api_url} rejected KBBOT_TOKEN: "
@@ -510,6 +600,7 @@ __all__ = [
     "Context",
     "build_application",
     "register_handlers",
+    "require_shared_settings",
     "require_token",
     "run_bot",
     "serve",

@@ -7,6 +7,7 @@ core the console uses), read with the asker's previous question when it is a fol
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import time
@@ -195,15 +196,23 @@ async def _answer(update: Update, context: Context, message: Message, text: str)
     if state.is_admin(user_id) and context.user_data is not None:
         context.user_data[LAST_REPLY] = reply
     ref = question_ref()  # the same when the update is replayed: logged once
+    stopped = False
     try:
         messages = state.messages
         markup = keyboards.reply_keyboard(state.engine.kb, reply, ref, messages)
         text = reply_html(reply, messages, state.citing, limit=None)
         await reply_in_parts(message, text, markup)
+    except asyncio.CancelledError:
+        # A stop cut the reply short: the inbox keeps the update and its replay logs the
+        # question. So a logged question is one whose reply was sent, or failed for good,
+        # and a replay may skip it (bot/telegram/inbox.py).
+        stopped = True
+        raise
     finally:  # answer first, log after; a failed send is still a question asked
-        state.log_question(
-            reply, channel="telegram", chat_type=message.chat.type, user_id=user_id, ref=ref
-        )
+        if not stopped:
+            state.log_question(
+                reply, channel="telegram", chat_type=message.chat.type, user_id=user_id, ref=ref
+            )
 
 
 async def non_text(update: Update, context: Context) -> None:

@@ -23,7 +23,10 @@ nothing (commands, most buttons) are done when their handlers return; so is an u
 handler failed, since handling it again would fail the same way.
 
 Replay and duplicates: at start (`InboxQueue.replay`, from post_init, before polling starts)
-the updates not done are queued again, oldest first. The update id is the journal's key, so
+the updates not done are queued again, oldest first, except those whose question the question
+log already holds. A question is logged once its reply was sent (or failed for good: a handler
+cut short by a stop logs nothing and leaves its update to the replay), so such an update was
+answered and only its done mark was lost. The update id is the journal's key, so
 an update Telegram delivers again (fetched but not yet acknowledged when the process died) is
 skipped, whether it is in hand or done. Each update's row also holds the `ref` of the question
 it asks (`question_ref`): a replay sends its answer with the same buttons and logs it under the
@@ -31,6 +34,13 @@ same ref, which the question log's unique index refuses a second time, so a ques
 log once however often its update is handled. What a replay cannot undo is a reply that left
 before the crash: those few people get their answer twice. An update still not done after
 `MAX_REPLAYS` unclean exits is dropped with an error in the log (it may be what kills the bot).
+
+Several workers (webhook mode behind a proxy) each keep an inbox of their own, in their own
+data directory. An update whose webhook request died with a worker is posted again by Telegram,
+to another worker, while the dead one replays it from its inbox when it starts again. So the
+ref is not random: `update_ref` derives it from the update id, keyed with the user-hash secret
+every worker on one log shares (KBBOT_SECRET), and both workers log the question under the same
+ref, which the log stores once.
 
 Privacy: an update holds the sender's raw Telegram id and message text, while everything else
 kbbot keeps stores user ids only as keyed hashes (bot.privacy). So the journal keeps an
@@ -49,12 +59,13 @@ import base64
 import contextlib
 import contextvars
 import hashlib
+import hmac
 import json
 import logging
 import os
 import sqlite3
 import time
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,6 +99,19 @@ CREATE TABLE IF NOT EXISTS updates (
 )
 """
 _UNAVAILABLE = (sqlite3.Error, OSError, ValueError)  # ValueError: the connection is gone
+# Which of some refs name questions in the question log (`InboxQueue.replay`).
+LoggedRefs = Callable[[Collection[str]], Awaitable[Collection[str]]]
+
+
+def update_ref(key: bytes, update_id: int) -> str:
+    """The ref of the question update `update_id` asks, the same in every worker that holds
+    `key` (the shape of `bot.questionlog.records.new_ref`: 11 URL-safe characters).
+
+    Keyed, so a ref cannot be guessed from an update id; `key` should also name the bot (see
+    `bot.telegram.app.update_ref_key`), since two bots' update ids may coincide in one log.
+    """
+    digest = hmac.new(key, str(update_id).encode(), hashlib.sha256).digest()[:8]
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
 
 @dataclass(eq=False)
@@ -138,13 +162,16 @@ class Inbox:
 
     Args:
         path: the SQLite file; created 0600 (with its folder, 0700) when missing.
+        ref_key: derives each update's question ref from its id (`update_ref`), so workers
+            sharing the key log an update handled by both once; None: random refs.
 
     Opening never fails the bot: without a journal (unwritable folder, corrupt file) updates
     are answered as they come, and the error says what was lost.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, ref_key: bytes | None = None) -> None:
         self.path = path
+        self._ref_key = ref_key
         self._db: aiosqlite.Connection | None = None
         self._tickets: dict[int, Ticket] = {}
         self._done: list[int] = []
@@ -211,7 +238,7 @@ class Inbox:
             return False
         if self._db is None:
             return True
-        ticket = Ticket(update.update_id, new_ref(), self)
+        ticket = Ticket(update.update_id, self._ref_for(update.update_id), self)
         try:
             # Shielded: if the fetch is cancelled (a stop) the row is still written whole.
             new = await asyncio.shield(self._journal(ticket, update.to_json()))
@@ -224,6 +251,9 @@ class Inbox:
                 "update %d delivered again after a restart: already handled", ticket.update_id
             )
         return new
+
+    def _ref_for(self, update_id: int) -> str:
+        return new_ref() if self._ref_key is None else update_ref(self._ref_key, update_id)
 
     async def _journal(self, ticket: Ticket, payload: str) -> bool:
         """Insert the update's row (one transaction); False if its id is already there."""
@@ -284,8 +314,6 @@ class Inbox:
         except _UNAVAILABLE as exc:
             await _rollback(self._db)
             log.warning("cannot count the replays in the inbox %s (%s)", self.path, exc)
-        if updates:
-            log.warning("replaying %d update(s) left unfinished by the last run", len(updates))
         return updates
 
     # --- finishing ---------------------------------------------------------------------------
@@ -454,12 +482,35 @@ class InboxQueue(asyncio.Queue[object]):
             return
         await super().put(item)
 
-    async def replay(self, bot: Bot) -> int:
-        """Queue the updates the last run left unfinished; returns how many."""
+    async def replay(self, bot: Bot, logged: LoggedRefs | None = None) -> int:
+        """Queue the updates the last run left unfinished; returns how many.
+
+        Args:
+            logged: which of the given refs name a question already in the question log. Such
+                an update was answered before the crash, then logged (the bot answers first):
+                by this worker, whose done mark was lost, or by another that Telegram posted
+                it to when this one died. It is marked done instead of answered again.
+        """
         updates = await self.inbox.unfinished(bot)
-        for update in updates:
-            self.put_nowait(update)
-        return len(updates)
+        tickets = [self.inbox.ticket_for(update) for update in updates]
+        answered: Collection[str] = ()
+        if logged is not None and updates:
+            answered = await logged([ticket.ref for ticket in tickets if ticket is not None])
+        replayed = 0
+        for update, ticket in zip(updates, tickets, strict=True):
+            if ticket is not None and ticket.ref in answered:
+                self.inbox.handled(ticket)
+            else:
+                self.put_nowait(update)
+                replayed += 1
+        if updates:
+            log.warning(
+                "replaying %d update(s) left unfinished by the last run (%d more were answered "
+                "and logged already)",
+                replayed,
+                len(updates) - replayed,
+            )
+        return replayed
 
 
 class InboxProcessor(SimpleUpdateProcessor):
@@ -519,4 +570,5 @@ __all__ = [
     "Ticket",
     "question_ref",
     "track_log_job",
+    "update_ref",
 ]

@@ -61,7 +61,7 @@ import re
 import socket
 import time
 import unicodedata
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
@@ -877,6 +877,9 @@ class FakeBotApi:
         """Every request received, in arrival order (see :class:`ApiCall`)."""
         self.delivery_log: list[int] = []
         """``update_id`` of every update handed out by ``getUpdates``, repeats included."""
+        self.sent_per_chat: Counter[int] = Counter()
+        """Messages stored by ``sendMessage`` per chat id, counted as they are sent: a test
+        following a burst of hundreds of replies reads this instead of scanning ``calls``."""
 
         self._runner: web.AppRunner | None = None
         self._port = 0
@@ -1188,6 +1191,26 @@ class FakeBotApi:
             pending = [u["update_id"] for u in self._updates]
             lines.append(f"unconfirmed updates: {pending}")
         return "\n".join(lines)
+
+    async def wait_until(
+        self,
+        condition: Callable[[], bool],
+        *,
+        timeout: float = 10.0,  # noqa: ASYNC109 - mirrors wait_for_call
+    ) -> None:
+        """Wait until ``condition()`` holds, checked again after each call the server decides.
+
+        For tests that follow a burst (with :attr:`sent_per_chat`, say): a
+        :meth:`wait_for_call` per reply scans every call so far, each time.
+        """
+        deadline = asyncio.get_running_loop().time() + timeout
+        while not condition():
+            changed = self._calls_changed
+            remaining = deadline - asyncio.get_running_loop().time()
+            if remaining <= 0:
+                raise TimeoutError(f"the condition did not hold within {timeout:g}s")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(changed.wait(), remaining)
 
     async def ask(
         self,
@@ -1979,6 +2002,7 @@ class FakeBotApi:
             # Only inline keyboards belong to the message; reply keyboards do not come back.
             message["reply_markup"] = markup
         self._messages[(chat_id, message["message_id"])] = message
+        self.sent_per_chat[chat_id] += 1
         return dict(message)
 
     def _reply_to(self, chat_id: int, params: JSONDict) -> JSONDict | None:

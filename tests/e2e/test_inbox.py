@@ -14,12 +14,13 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import logging
 import re
 import socket
 import sqlite3
 import stat
 from collections import Counter
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Collection
 from pathlib import Path
 from typing import Any
 
@@ -33,7 +34,16 @@ from bot.config import Config
 from bot.questionlog.writer import LogQueue
 from bot.telegram import app as bot_app
 from bot.telegram.app import DRAIN_SECONDS, build_application, serve, webhook_options
-from bot.telegram.inbox import INBOX_FILE, KEEP_DONE, MAX_REPLAYS, Inbox, Ticket
+from bot.telegram.inbox import (
+    INBOX_FILE,
+    KEEP_DONE,
+    MAX_REPLAYS,
+    Inbox,
+    InboxQueue,
+    Ticket,
+    update_ref,
+)
+from bot.telegram.state import BotState
 from tests.e2e.botproc import PROCESS_TOKEN, BotProcess, bot_env, logged_questions
 from tests.e2e.conftest import (
     CLIENT_TIMEOUT,
@@ -196,22 +206,58 @@ async def test_the_journal_is_private_and_lives_beside_the_question_log(kbbot: R
         assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
 
 
-async def test_an_update_whose_done_mark_was_lost_is_answered_again_but_logged_once(
-    fake_api: FakeBotApi, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The window a kill can hit: the answer sent and the question logged, the update not yet
-    marked done. The next start answers it again (it cannot know the reply left) and its
-    question, logged under the update's journaled ref, is refused by the log a second time."""
+async def _lose_done_marks_and_answer(
+    start_bot: StartBot, monkeypatch: pytest.MonkeyPatch, *, log_it: bool
+) -> ApiCall:
+    """A bot answers one question, its update's done mark never reaching the disk (and, unless
+    `log_it`, its question never reaching the log), and stops: the window a kill can hit."""
 
     async def disk_error(self: Inbox, ids: list[int]) -> None:
         raise sqlite3.OperationalError("disk I/O error")
 
+    def killed_before_logging(self: BotState, *args: object, **kwargs: object) -> None:
+        return None
+
     with monkeypatch.context() as patched:
         patched.setattr(Inbox, "_mark_done", disk_error)
+        if not log_it:
+            patched.setattr(BotState, "log_question", killed_before_logging)
         first = await start_bot()
         reply = await first.ask(QUESTIONS[0], user_id=FIRST_USER)
-        await first.rows()
+        if log_it:
+            await first.rows()
         await stop_bot_app(first.app)
+    return reply
+
+
+async def test_an_update_answered_and_logged_but_not_marked_done_is_not_answered_again(
+    fake_api: FakeBotApi,
+    start_bot: StartBot,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """The answer sent and the question logged, the done mark lost: the next start finds the
+    update's ref in the question log and marks it done instead of answering it again."""
+    caplog.set_level(logging.WARNING, logger="bot.telegram.inbox")
+    reply = await _lose_done_marks_and_answer(start_bot, monkeypatch, log_it=True)
+    second = await start_bot()
+    await second.app.update_queue.join()
+    assert second.state.inbox is not None
+    await second.state.inbox.close()
+    assert [c for c in replies(fake_api, reply.index) if c.params["chat_id"] == FIRST_USER] == []
+    assert journal(second.config.data_dir) == [(1, None)]
+    assert "replaying 0 update(s) left unfinished by the last run (1 more were answered" in (
+        caplog.text
+    )
+    assert logged_questions(second.config.db.path) == [QUESTIONS[0]]
+
+
+async def test_an_update_answered_but_neither_logged_nor_marked_done_is_answered_again(
+    fake_api: FakeBotApi, start_bot: StartBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The reply left, the process died before its question was logged: the next start
+    cannot know the reply left, so it answers again, logging the question once."""
+    reply = await _lose_done_marks_and_answer(start_bot, monkeypatch, log_it=False)
     second = await start_bot()
     again = await fake_api.wait_for_call(
         "sendMessage", predicate=lambda c: c.params["chat_id"] == FIRST_USER, after=reply.index
@@ -308,6 +354,56 @@ async def test_an_unfinished_update_is_replayed_with_its_ref_until_it_seems_to_k
     last = await _open(inboxes, path)
     assert await last.unfinished(BOT) == []
     assert journal(tmp_path) == [(9, None)]
+
+
+async def test_workers_sharing_a_key_give_an_update_the_same_ref_and_no_one_else_does(
+    tmp_path: Path, inboxes: list[Inbox]
+) -> None:
+    """Two workers (two inboxes) that both take an update log its question under one ref."""
+    first = await _open_keyed(inboxes, tmp_path / "a" / INBOX_FILE, b"shared")
+    second = await _open_keyed(inboxes, tmp_path / "b" / INBOX_FILE, b"shared")
+    other = await _open_keyed(inboxes, tmp_path / "c" / INBOX_FILE, b"another bot")
+    refs = []
+    for inbox in (first, second, other):
+        assert await inbox.receive(_update(11))
+        ticket = inbox.ticket_for(_update(11))
+        assert ticket is not None
+        refs.append((ticket.next_ref(), ticket.next_ref()))
+    assert refs[0] == refs[1] != refs[2]
+    assert refs[0][0] == update_ref(b"shared", 11) and refs[0][0] != refs[0][1]
+    assert re.fullmatch(r"[A-Za-z0-9_-]{11}", refs[0][0])
+
+
+async def _open_keyed(inboxes: list[Inbox], path: Path, key: bytes) -> Inbox:
+    inbox = Inbox(path, ref_key=key)
+    await inbox.open()
+    inboxes.append(inbox)
+    return inbox
+
+
+async def test_a_replay_skips_the_updates_whose_questions_are_logged_already(
+    tmp_path: Path, inboxes: list[Inbox]
+) -> None:
+    path = tmp_path / INBOX_FILE
+    crashed = await _open_keyed(inboxes, path, b"k")
+    for update_id in (1, 2):
+        assert await crashed.receive(_update(update_id))
+    run = await _open_keyed(inboxes, path, b"k")
+    queue = InboxQueue(run)
+    asked: list[list[str]] = []
+
+    async def logged(refs: Collection[str]) -> set[str]:
+        asked.append(sorted(refs))
+        return {update_ref(b"k", 1)}
+
+    assert await queue.replay(BOT, logged) == 1
+    assert asked == [sorted(update_ref(b"k", n) for n in (1, 2))]
+    queued = queue.get_nowait()
+    assert isinstance(queued, Update) and queued.update_id == 2 and queue.empty()
+    assert run.in_hand == 1
+    await run.close()
+    assert journal(tmp_path) == [(1, None), (2, journal(tmp_path)[1][1])]
+    assert journal(tmp_path)[1][1] is not None
 
 
 async def test_a_clean_stop_leaves_unfinished_updates_for_the_next_start(
