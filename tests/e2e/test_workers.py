@@ -32,8 +32,8 @@ from bot.answering.engine import Engine
 from bot.authoring import history
 from bot.cli import main as cli
 from bot.config import Config
+from bot.logurl import LogURL, parse_log_url
 from bot.questionlog.opening import open_log
-from bot.questionlog.protocol import LogURL, parse_log_url
 from bot.telegram import admin
 from bot.telegram.app import (
     RUN_LOCK,
