@@ -180,6 +180,10 @@ class Inbox:
         self._writer: asyncio.Task[None] | None = None
         self._failing = False
         self._pruned_at = 0.0
+        # Writes take turns on the one connection: an update journaled while a batch of done
+        # marks has its transaction open would be committed only with that batch, after the
+        # update was acknowledged, and lost with it to a kill in between.
+        self._writing = asyncio.Lock()
 
     @property
     def is_open(self) -> bool:
@@ -258,11 +262,12 @@ class Inbox:
     async def _journal(self, ticket: Ticket, payload: str) -> bool:
         """Insert the update's row (one transaction); False if its id is already there."""
         assert self._db is not None
-        cursor = await self._db.execute(
-            "INSERT INTO updates (update_id, received_at, ref, payload) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (update_id) DO NOTHING",
-            (ticket.update_id, time.time(), ticket.ref, payload),
-        )
+        async with self._writing:
+            cursor = await self._db.execute(
+                "INSERT INTO updates (update_id, received_at, ref, payload) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (update_id) DO NOTHING",
+                (ticket.update_id, time.time(), ticket.ref, payload),
+            )
         if cursor.rowcount == 0:
             return False
         self._tickets[ticket.update_id] = ticket
@@ -303,17 +308,18 @@ class Inbox:
                 continue
             self._tickets[update_id] = Ticket(update_id, str(ref), self)
             updates.append(update)
-        try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            await self._db.executemany(
-                "UPDATE updates SET replays = replays + 1 WHERE update_id = ?",
-                [(u.update_id,) for u in updates],
-            )
-            await self._clear(dropped)
-            await self._db.execute("COMMIT")
-        except _UNAVAILABLE as exc:
-            await _rollback(self._db)
-            log.warning("cannot count the replays in the inbox %s (%s)", self.path, exc)
+        async with self._writing:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                await self._db.executemany(
+                    "UPDATE updates SET replays = replays + 1 WHERE update_id = ?",
+                    [(u.update_id,) for u in updates],
+                )
+                await self._clear(dropped)
+                await self._db.execute("COMMIT")
+            except _UNAVAILABLE as exc:
+                await _rollback(self._db)
+                log.warning("cannot count the replays in the inbox %s (%s)", self.path, exc)
         return updates
 
     # --- finishing ---------------------------------------------------------------------------
@@ -375,19 +381,20 @@ class Inbox:
 
     async def _mark_done(self, ids: list[int]) -> None:
         assert self._db is not None
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._clear(ids)
-            if time.monotonic() - self._pruned_at > 3600:
-                await self._db.execute(
-                    "DELETE FROM updates WHERE payload IS NULL AND done_at < ?",
-                    (time.time() - KEEP_DONE,),
-                )
-                self._pruned_at = time.monotonic()
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await _rollback(self._db)
-            raise
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._clear(ids)
+                if time.monotonic() - self._pruned_at > 3600:
+                    await self._db.execute(
+                        "DELETE FROM updates WHERE payload IS NULL AND done_at < ?",
+                        (time.time() - KEEP_DONE,),
+                    )
+                    self._pruned_at = time.monotonic()
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._db)
+                raise
 
     async def _clear(self, ids: list[int]) -> None:
         """Forget the content of updates (done, or given up on), keeping their ids."""
