@@ -186,7 +186,9 @@ async def watch_knowledge(context: Context) -> None:
     if engine.directory is None:
         return
     if not engine.changed_on_disk():
-        state.broken_fingerprint = None  # as served again: a later break is news
+        if state.broken_fingerprint is not None:
+            state.broken_fingerprint = None  # as served again: a later break is news
+            state.recoveries += 1
         return
     if fingerprint(engine.directory) == state.broken_fingerprint:
         return  # already reported; wait for the next save
@@ -196,7 +198,7 @@ async def watch_knowledge(context: Context) -> None:
         log.debug("knowledge files changed: reloaded %d entries", len(engine.kb.entries))
         return
     log.warning("knowledge files changed but are broken: %d error(s)", len(errors))
-    period = f"{history.folder_key(engine.directory)}:{state.broken_fingerprint}"
+    period = f"{history.folder_key(engine.directory)}:{state.recoveries}:{state.broken_fingerprint}"
     if not await _first_to_claim(state, BROKEN_NOTICE_JOB, period):
         log.debug("the admins were told of these broken files by another worker")
         return

@@ -57,6 +57,10 @@ class BotState:
     inbox: Inbox | None = None  # the journal of updates in hand (build_application makes it)
     # The knowledge files' fingerprint last found broken, so admins hear about it once.
     broken_fingerprint: str | None = None
+    # How many times the files went back to the version served after a break: part of the
+    # name under which workers on one log claim the notice of a break (a break that repeats
+    # an earlier one is news again; every worker watching the files counts the same).
+    recoveries: int = 0
     reload_lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     # (user id, query) -> the chat type of the latest inline queries, oldest first.
     inline_chat_types: OrderedDict[tuple[int, str], str | None] = field(
