@@ -147,17 +147,22 @@ WUHAN_DISTRICTS: tuple[str, ...] = (
 _PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
 
 
-@lru_cache(maxsize=8)
-def _home_sounds(home: str) -> str:
-    """The report's text as folded syllables, one per character, "|" between."""
-    return "|".join(fuzzy_pinyin(ch) for ch in home)
+@lru_cache(maxsize=4096)
+def _syllables(text: str) -> str:
+    """`text` as folded syllables, one per character, with "|" around each: the report's text
+    once, and each entry's answer that a rate is looked for in."""
+    return "|" + "|".join(fuzzy_pinyin(ch) for ch in text) + "|"
+
+
+def _sounds_within(word: str, text: str) -> bool:
+    """Whether `word`, or a word that sounds the same (typed by pinyin input), is in `text`."""
+    return word in text or _syllables(word) in _syllables(text)
 
 
 def _sounds_like_home(place: str, home: str) -> bool:
     """Whether a place name is one of the report's own, mistyped by pinyin input: 江汗区 for
     江汉区 is the same district, not another."""
-    sounds = "|".join(fuzzy_pinyin(ch) for ch in place)
-    return f"|{sounds}|" in f"|{_home_sounds(home)}|"
+    return _sounds_within(place, home)
 
 
 def _joined_onto_report(said: str, start: int, size: int, home: str) -> bool:
@@ -589,11 +594,7 @@ def _states(rate: str, statement: Statement) -> bool:
     """Whether the entry names the rate, or its last three characters (行政复议受案率 is the
     受案率 an answer states), as written or as a word that sounds the same (a typo'd 受按率):
     出庭应诉率 is no 败诉率, though every character is nearby."""
-    sounds = f"|{_home_sounds(statement.text)}|"
-    for named in dict.fromkeys((rate, rate[-3:])):
-        if named in statement.text or f"|{_home_sounds(named)}|" in sounds:
-            return True
-    return False
+    return any(_sounds_within(named, statement.text) for named in dict.fromkeys((rate, rate[-3:])))
 
 
 def _head(word: str) -> str:

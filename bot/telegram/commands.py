@@ -53,10 +53,10 @@ async def _help(update: Update, context: Context) -> None:
         return
     state = state_of(context)
     text = esc(state.messages["help"])
-    if handlers.is_group(message):
+    private = not handlers.is_group(message)
+    if not private:
         text += "\n\n" + esc(fill(state.messages["group_hint"], bot=context.bot.username))
     user = update.effective_user
-    private = not handlers.is_group(message)
     shown = for_user(state, user.id if user else None, private=private)
     text += "\n\n" + "\n".join(f"/{c.name} {esc(c.words(state.messages))}" for c in shown)
     await message.reply_text(text)
