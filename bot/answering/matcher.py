@@ -300,7 +300,7 @@ class _EntryTexts:
     answer: _Text
     passage: _Text  # the report's own sentences the entry rests on
     words: frozenset[str]  # every word of all of the above (and the parts of compounds)
-    statement: Statement  # what the answer states: years, numbers, dates, documents
+    statement: Statement  # what the answer states (its section's vocabulary: `conflicts`)
     answer_credit: float  # the credit for covering a word through the answer text
     plan: bool  # the entry is in a section of plans (三、下步工作打算)
 
@@ -432,19 +432,9 @@ class Matcher:
             char_df.update(seen)
             pinyin_df.update(map(fuzzy_pinyin, seen))
             word_df.update(words)
-        # What each section speaks of, for the counted-word check (constraints.py).
-        section_text: dict[str, list[str]] = defaultdict(list)
-        for entry, texts in zip(self.kb.entries, self._entries, strict=True):
-            section_text[entry.source] += [
-                texts.combined.norm,
-                texts.answer.norm,
-                texts.passage.norm,
-            ]
-        vocabulary = {source: vocabulary_of(parts) for source, parts in section_text.items()}
-        self._entries = [
-            replace(texts, statement=speaking_of(texts.statement, vocabulary[entry.source]))
-            for entry, texts in zip(self.kb.entries, self._entries, strict=True)
-        ]
+        # What each section speaks of, for the counted-word check (`conflicts`): read when
+        # the section's first conflict is looked for (ranking does not need it).
+        self._vocabularies: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         total = max(len(self.kb.entries), 1)
         self._char_idf = {t: math.log(1 + total / df) for t, df in char_df.items()}
         self._pinyin_idf = {t: math.log(1 + total / df) for t, df in pinyin_df.items()}
@@ -663,7 +653,21 @@ class Matcher:
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
         index = self._index_of[entry.id]
-        return conflicts(frame, self._entries[index].statement, self.report_years)
+        statement = speaking_of(self._entries[index].statement, self._vocabulary(index))
+        return conflicts(frame, statement, self.report_years)
+
+    def _vocabulary(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
+        """What the section of entry `index` speaks of (`constraints.vocabulary_of`)."""
+        source = self.kb.entries[index].source
+        vocabulary = self._vocabularies.get(source)
+        if vocabulary is None:
+            vocabulary = self._vocabularies[source] = vocabulary_of(
+                text.norm
+                for entry, texts in zip(self.kb.entries, self._entries, strict=True)
+                if entry.source == source
+                for text in (texts.combined, texts.answer, texts.passage)
+            )
+        return vocabulary
 
     # --- scoring -----------------------------------------------------------------------------
 
