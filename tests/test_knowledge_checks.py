@@ -347,13 +347,13 @@ def test_the_confusable_check_asks_each_stored_question_once_and_reports_progres
 ) -> None:
     matcher = audit_matcher(load_knowledge(kb_dir))
     asked: list[str] = []
-    contest = matcher.contest
+    rival = matcher.rival
 
     def counted(question: str, entry_id: str, **kw: object) -> object:
         asked.append(question)
-        return contest(question, entry_id, **kw)  # type: ignore[arg-type]
+        return rival(question, entry_id, **kw)  # type: ignore[arg-type]
 
-    matcher.contest = counted  # type: ignore[method-assign]
+    matcher.rival = counted  # type: ignore[method-assign]
     seen: list[tuple[int, int]] = []
     confusable_questions(matcher, lambda done, total: seen.append((done, total)))
     stored = [q for entry in matcher.kb.entries for q in entry.questions]
@@ -461,13 +461,13 @@ def test_a_check_stopped_in_its_workers_stops_them_quietly(
 def test_a_small_base_is_checked_in_this_process_whatever_the_jobs(kb_dir: Path) -> None:
     matcher = audit_matcher(load_knowledge(kb_dir))
     asked_here: list[int] = []
-    contest = matcher.contest
+    rival = matcher.rival
 
     def counted(question: str, entry_id: str, **kw: object) -> object:
         asked_here.append(os.getpid())
-        return contest(question, entry_id, **kw)  # type: ignore[arg-type]
+        return rival(question, entry_id, **kw)  # type: ignore[arg-type]
 
-    matcher.contest = counted  # type: ignore[method-assign]
+    matcher.rival = counted  # type: ignore[method-assign]
     confusable_questions(matcher, jobs=4)
     assert asked_here == [os.getpid()] * sum(len(e.questions) for e in matcher.kb.entries)
 

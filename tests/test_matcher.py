@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.answering.decision import shipped_model
 from bot.answering.engine import Engine
 from bot.answering.knowledge import Entry, load_knowledge
-from bot.answering.matcher import Contest, Matcher, Outcome, Thresholds, _Text
+from bot.answering.matcher import Matcher, Outcome, Rival, Thresholds, _Text
 from bot.answering.text import compact
 from bot.authoring.audit import audit_matcher
 from bot.config import SHIPPED_KNOWLEDGE
@@ -201,14 +201,17 @@ def test_a_question_with_rarer_words_walks_only_those() -> None:
     assert matcher.rank(question)[0].entry.id == "unit-68"
 
 
-# --- kb check's contest ----------------------------------------------------------------------
+# --- kb check's rival ------------------------------------------------------------------------
 
 
-def _contest_by_rank(matcher: Matcher, question: str, entry_id: str, leave_out: bool) -> Contest:
-    """`Matcher.contest` as `rank` says it, scoring every candidate in full."""
+def _rival_by_rank(matcher: Matcher, question: str, entry_id: str, leave_out: bool) -> Rival | None:
+    """`Matcher.rival` as `rank` says it, scoring every candidate in full."""
     ranked = matcher.rank(question, exclude=(question,) if leave_out else ())
+    floor = matcher.model.suggest_at
+    if not ranked or ranked[0].entry.id == entry_id or ranked[0].confidence < floor:
+        return None
     own = next((c.score for c in ranked if c.entry.id == entry_id), None)
-    return Contest(ranked[0] if ranked else None, own)
+    return Rival(ranked[0].entry, ranked[0].phrase, ranked[0].score, own)
 
 
 def _stored(matcher: Matcher) -> list[tuple[str, str]]:
@@ -223,12 +226,13 @@ def _stored(matcher: Matcher) -> list[tuple[str, str]]:
         pytest.param(_common_word_matcher(150), id="common-words"),
     ],
 )
-def test_contest_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) -> None:
+def test_rival_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) -> None:
+    floor = matcher.model.suggest_at
     for entry_id, question in _stored(matcher):
         for leave_out in (True, False):
             exclude = (question,) if leave_out else ()
-            expected = _contest_by_rank(matcher, question, entry_id, leave_out)
-            assert matcher.contest(question, entry_id, exclude=exclude) == expected, question
+            expected = _rival_by_rank(matcher, question, entry_id, leave_out)
+            assert matcher.rival(question, entry_id, floor=floor, exclude=exclude) == expected
 
 
 @settings(max_examples=200, deadline=None)
@@ -236,9 +240,9 @@ def test_contest_says_what_rank_says_of_every_stored_phrasing(matcher: Matcher) 
     st.text(alphabet="行政复议机关出庭应诉率律师法律顾问不受理案件几多少2019年的", max_size=20),
     st.sampled_from(_MATCHER.kb.entries),
 )
-def test_contest_says_what_rank_says_of_any_question(question: str, entry: Entry) -> None:
-    expected = _contest_by_rank(_MATCHER, question, entry.id, leave_out=False)
-    assert _MATCHER.contest(question, entry.id) == expected
+def test_rival_says_what_rank_says_of_any_question(question: str, entry: Entry) -> None:
+    expected = _rival_by_rank(_MATCHER, question, entry.id, leave_out=False)
+    assert _MATCHER.rival(question, entry.id, floor=_MATCHER.model.suggest_at) == expected
 
 
 _NORM_PARTS = st.lists(

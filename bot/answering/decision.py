@@ -54,7 +54,12 @@ class Scored(Protocol):
 
 def features(candidate: Scored, runner_up: Scored | None) -> list[float]:
     """The model's inputs for `candidate`, judged against the next candidate down."""
-    lead = candidate.score - (runner_up.score if runner_up is not None else 0.0)
+    return features_against(candidate, runner_up.score if runner_up is not None else 0.0)
+
+
+def features_against(candidate: Scored, runner_up_score: float) -> list[float]:
+    """`features`, of which the runner-up gives only its score (0.0 when there is none)."""
+    lead = candidate.score - runner_up_score
     values = {
         "score": candidate.score,
         "query_coverage": candidate.query_coverage,

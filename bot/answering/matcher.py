@@ -45,7 +45,7 @@ from bot.answering.constraints import (
     state,
     vocabulary_of,
 )
-from bot.answering.decision import DecisionModel, features, shipped_model
+from bot.answering.decision import DecisionModel, features, features_against, shipped_model
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.answering.lexicon import Bridges
 from bot.answering.segment import Segmenter
@@ -157,11 +157,13 @@ class MatchResult:
 
 
 @dataclass(frozen=True)
-class Contest:
-    """What `Matcher.rank` says of one entry, as `Matcher.contest` works it out."""
+class Rival:
+    """An entry a question is closer to than to its own (`Matcher.rival`)."""
 
-    leader: Candidate | None  # the first candidate, with its confidence; None: nothing ranked
-    own: float | None  # the entry's score; None when it is not among the candidates
+    entry: Entry
+    phrase: str  # its phrasing the question is closest to
+    score: float
+    own: float | None  # the question's own entry's score; None when it is not a candidate
 
 
 # jieba's tags (first letter) of the words worth bridging to the knowledge base's own words:
@@ -298,7 +300,7 @@ class _EntryTexts:
     answer: _Text
     passage: _Text  # the report's own sentences the entry rests on
     words: frozenset[str]  # every word of all of the above (and the parts of compounds)
-    statement: Statement  # what the answer states: years, numbers, dates, documents
+    statement: Statement  # what the answer states (its section's vocabulary: `conflicts`)
     answer_credit: float  # the credit for covering a word through the answer text
     plan: bool  # the entry is in a section of plans (三、下步工作打算)
 
@@ -430,19 +432,9 @@ class Matcher:
             char_df.update(seen)
             pinyin_df.update(map(fuzzy_pinyin, seen))
             word_df.update(words)
-        # What each section speaks of, for the counted-word check (constraints.py).
-        section_text: dict[str, list[str]] = defaultdict(list)
-        for entry, texts in zip(self.kb.entries, self._entries, strict=True):
-            section_text[entry.source] += [
-                texts.combined.norm,
-                texts.answer.norm,
-                texts.passage.norm,
-            ]
-        vocabulary = {source: vocabulary_of(parts) for source, parts in section_text.items()}
-        self._entries = [
-            replace(texts, statement=speaking_of(texts.statement, vocabulary[entry.source]))
-            for entry, texts in zip(self.kb.entries, self._entries, strict=True)
-        ]
+        # What each section speaks of, for the counted-word check (`conflicts`): read when
+        # the section's first conflict is looked for (ranking does not need it).
+        self._vocabularies: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
         total = max(len(self.kb.entries), 1)
         self._char_idf = {t: math.log(1 + total / df) for t, df in char_df.items()}
         self._pinyin_idf = {t: math.log(1 + total / df) for t, df in pinyin_df.items()}
@@ -528,22 +520,26 @@ class Matcher:
         norm = self._normalised(question)
         return self._rank(self._query(norm), self.frame(question, norm), exclude)
 
-    def contest(self, question: str, entry_id: str, *, exclude: Collection[str] = ()) -> Contest:
-        """What `rank(question, exclude=exclude)` says of entry `entry_id`: the leading
-        candidate, confidence included, and the entry's own score; without scoring in full
-        the candidates that cannot come first or second.
+    def rival(
+        self, question: str, entry_id: str, *, floor: float, exclude: Collection[str] = ()
+    ) -> Rival | None:
+        """The entry `rank(question, exclude=exclude)` puts first, when it is not `entry_id`
+        and the decision model's confidence in it reaches `floor`; found without scoring in
+        full the candidates that cannot come first or second.
 
         `kb check` asks this of every stored phrasing. Each shortlisted entry's coverage of
         the question bounds the score of any of its phrasings (`_bound`), so an entry whose
         bound is below the second-best score found so far can be neither the leader nor the
-        runner-up the leader's confidence is judged against, and is not scored. The result
-        is the one `rank` gives (tests/test_matcher.py holds them to it).
+        runner-up the leader's confidence is judged against, and is not scored. The
+        confidence is worked out only as far as `floor` needs: the content words behind its
+        word-coverage feature are read only when the other features leave it undecided. The
+        result is the one `rank` gives (tests/test_matcher.py holds them to it).
         """
         norm = self._normalised(question)
         query = self._query(norm)
         shortlist = self._shortlisted(query, exclude)
         if not shortlist:
-            return Contest(None, None)
+            return None
         # Of the question's frame, ranking reads only what it asks for (`fit`).
         frame = asking(self._cleaned_question(question))
         # The shortlist by entry, entries in the order `_rank` first meets them (its order for
@@ -589,18 +585,35 @@ class Matcher:
         ranked = sorted(
             (i for i in by_entry if i in best), key=lambda i: best[i][1][0], reverse=True
         )
+        leader = ranked[0]
+        if self.kb.entries[leader].id == entry_id:
+            return None
+        runner_up = best[ranked[1]][1][0] if len(ranked) > 1 else 0.0
+        number, scored = best[leader]
         known_weight = self._known_weight(query)
-        words = self._word_parts(self.content_words(norm))
+        texts = self._entries[leader]
 
-        def candidate(index: int) -> Candidate:
-            texts = self._entries[index]
-            facts = self._facts(query, covered[index], known_weight, words, texts, kind_fit[index])
-            number, scored = best[index]
-            return self._candidate(self._phrases[number], facts, scored)
+        def confidence(words: list[tuple[str, float, list[str]]], coverage: float | None) -> float:
+            facts = self._facts(
+                query, covered[leader], known_weight, words, texts, kind_fit[leader]
+            )
+            if coverage is not None:
+                facts = facts._replace(word_coverage=coverage)
+            candidate = self._candidate(self._phrases[number], facts, scored)
+            return round(self.model.probability(features_against(candidate, runner_up)), 4)
 
-        runner_up = candidate(ranked[1]) if len(ranked) > 1 else None
-        leader = self._confident(candidate(ranked[0]), runner_up)
-        return Contest(leader, best[own][1][0] if own in best else None)
+        # The model is monotonic in each feature: the word coverage at its ends bounds it.
+        ends = [confidence([], end) for end in (0.0, 1.0)]
+        if min(ends) >= floor:
+            sure = True
+        elif max(ends) < floor:
+            sure = False
+        else:
+            sure = confidence(self._word_parts(self.content_words(norm)), None) >= floor
+        if not sure:
+            return None
+        own_score = best[own][1][0] if own in best else None
+        return Rival(self.kb.entries[leader], self._phrases[number].raw, scored[0], own_score)
 
     def _bound(
         self, query: _Weighted, index: int, numbers: list[int], covered: float, kind_fit: float
@@ -640,7 +653,21 @@ class Matcher:
     def conflicts(self, frame: QuestionFrame, entry: Entry) -> list[Conflict]:
         """What `entry`'s answer cannot give of a question with this frame."""
         index = self._index_of[entry.id]
-        return conflicts(frame, self._entries[index].statement, self.report_years)
+        statement = speaking_of(self._entries[index].statement, self._vocabulary(index))
+        return conflicts(frame, statement, self.report_years)
+
+    def _vocabulary(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
+        """What the section of entry `index` speaks of (`constraints.vocabulary_of`)."""
+        source = self.kb.entries[index].source
+        vocabulary = self._vocabularies.get(source)
+        if vocabulary is None:
+            vocabulary = self._vocabularies[source] = vocabulary_of(
+                text.norm
+                for entry, texts in zip(self.kb.entries, self._entries, strict=True)
+                if entry.source == source
+                for text in (texts.combined, texts.answer, texts.passage)
+            )
+        return vocabulary
 
     # --- scoring -----------------------------------------------------------------------------
 

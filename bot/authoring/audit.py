@@ -6,7 +6,7 @@ sign the two entries overlap or the phrasing is too vague; `kbbot kb check` warn
 Every stored question is asked once, so the check costs one matcher call per phrasing: on a
 large base that is most of `kb check`'s time, and `progress` lets the command line show it. To
 keep that linear in the size of the base, ask the matcher `audit_matcher` builds (see there).
-The call is `Matcher.contest`, which says what `Matcher.rank` would of the leading entry and the
+The call is `Matcher.rival`, which says what `Matcher.rank` would of the leading entry and the
 question's own, without scoring in full the entries that can be neither first nor second.
 The questions are independent of each other, so with `jobs` they are shared out among forked
 processes, which start with the index the parent built already in memory: it is neither built
@@ -196,13 +196,12 @@ def _ask_slice(bounds: tuple[int, int]) -> list[Problem]:
 
 
 def _confusable(matcher: Matcher, entry: Entry, question: str, floor: float) -> Problem | None:
-    contest = matcher.contest(question, entry.id, exclude=(question,))
-    rival, own = contest.leader, contest.own
-    if rival is None or rival.entry.id == entry.id or rival.confidence < floor:
+    rival = matcher.rival(question, entry.id, floor=floor, exclude=(question,))
+    if rival is None:
         return None
     scores = (
-        f"{rival.score:.2f} > {own:.2f}"
-        if own is not None
+        f"{rival.score:.2f} > {rival.own:.2f}"
+        if rival.own is not None
         else f"{rival.score:.2f}，本条目不在候选之列"
     )
     return Problem(
