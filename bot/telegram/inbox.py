@@ -157,6 +157,10 @@ def track_log_job(job: asyncio.Future[Any]) -> None:
         ticket.inbox.attach(ticket, job)
 
 
+# An update waiting to be journaled: its ticket, its JSON, and the answer to `_journal`.
+_Arrival = tuple[Ticket, str, "asyncio.Future[bool]"]
+
+
 class Inbox:
     """The journal of updates in hand.
 
@@ -180,6 +184,13 @@ class Inbox:
         self._writer: asyncio.Task[None] | None = None
         self._failing = False
         self._pruned_at = 0.0
+        # Writes take turns on the one connection: an update journaled while a batch of done
+        # marks has its transaction open would be committed only with that batch, after the
+        # update was acknowledged, and lost with it to a kill in between.
+        self._writing = asyncio.Lock()
+        # Updates waiting to be journaled together, and the task committing them (`_journal`).
+        self._arrivals: list[_Arrival] = []
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -256,17 +267,54 @@ class Inbox:
         return new_ref() if self._ref_key is None else update_ref(self._ref_key, update_id)
 
     async def _journal(self, ticket: Ticket, payload: str) -> bool:
-        """Insert the update's row (one transaction); False if its id is already there."""
+        """Insert the update's row, committed; False if its id is already there.
+
+        Updates that arrive while a commit is under way (a webhook's concurrent requests) wait
+        for the next one together: one transaction, and one flush to disk, for all of them.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._arrivals.append((ticket, payload, future))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(
+                self._commit_arrivals(), name="kbbot-inbox-journal"
+            )
+        return await future
+
+    async def _commit_arrivals(self) -> None:
+        while self._arrivals:
+            batch, self._arrivals = self._arrivals, []
+            try:
+                inserted = await self._insert(batch)
+            except _UNAVAILABLE as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (ticket, _, future), new in zip(batch, inserted, strict=True):
+                if new:
+                    self._tickets[ticket.update_id] = ticket
+                if not future.done():
+                    future.set_result(new)
+
+    async def _insert(self, batch: list[_Arrival]) -> list[bool]:
+        """Insert a batch of updates in one transaction; whether each was new."""
         assert self._db is not None
-        cursor = await self._db.execute(
-            "INSERT INTO updates (update_id, received_at, ref, payload) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT (update_id) DO NOTHING",
-            (ticket.update_id, time.time(), ticket.ref, payload),
-        )
-        if cursor.rowcount == 0:
-            return False
-        self._tickets[ticket.update_id] = ticket
-        return True
+        inserted = []
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for ticket, payload, _ in batch:
+                    cursor = await self._db.execute(
+                        "INSERT INTO updates (update_id, received_at, ref, payload) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+                        (ticket.update_id, time.time(), ticket.ref, payload),
+                    )
+                    inserted.append(cursor.rowcount == 1)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._db)
+                raise
+        return inserted
 
     async def unfinished(self, bot: Bot) -> list[Update]:
         """The updates the last run left unfinished, oldest first, now in hand again."""
@@ -303,17 +351,18 @@ class Inbox:
                 continue
             self._tickets[update_id] = Ticket(update_id, str(ref), self)
             updates.append(update)
-        try:
-            await self._db.execute("BEGIN IMMEDIATE")
-            await self._db.executemany(
-                "UPDATE updates SET replays = replays + 1 WHERE update_id = ?",
-                [(u.update_id,) for u in updates],
-            )
-            await self._clear(dropped)
-            await self._db.execute("COMMIT")
-        except _UNAVAILABLE as exc:
-            await _rollback(self._db)
-            log.warning("cannot count the replays in the inbox %s (%s)", self.path, exc)
+        async with self._writing:
+            try:
+                await self._db.execute("BEGIN IMMEDIATE")
+                await self._db.executemany(
+                    "UPDATE updates SET replays = replays + 1 WHERE update_id = ?",
+                    [(u.update_id,) for u in updates],
+                )
+                await self._clear(dropped)
+                await self._db.execute("COMMIT")
+            except _UNAVAILABLE as exc:
+                await _rollback(self._db)
+                log.warning("cannot count the replays in the inbox %s (%s)", self.path, exc)
         return updates
 
     # --- finishing ---------------------------------------------------------------------------
@@ -375,19 +424,20 @@ class Inbox:
 
     async def _mark_done(self, ids: list[int]) -> None:
         assert self._db is not None
-        await self._db.execute("BEGIN IMMEDIATE")
-        try:
-            await self._clear(ids)
-            if time.monotonic() - self._pruned_at > 3600:
-                await self._db.execute(
-                    "DELETE FROM updates WHERE payload IS NULL AND done_at < ?",
-                    (time.time() - KEEP_DONE,),
-                )
-                self._pruned_at = time.monotonic()
-            await self._db.execute("COMMIT")
-        except BaseException:
-            await _rollback(self._db)
-            raise
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                await self._clear(ids)
+                if time.monotonic() - self._pruned_at > 3600:
+                    await self._db.execute(
+                        "DELETE FROM updates WHERE payload IS NULL AND done_at < ?",
+                        (time.time() - KEEP_DONE,),
+                    )
+                    self._pruned_at = time.monotonic()
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._db)
+                raise
 
     async def _clear(self, ids: list[int]) -> None:
         """Forget the content of updates (done, or given up on), keeping their ids."""
@@ -410,6 +460,9 @@ class Inbox:
                 self._finish(ticket)
         self._closing = True
         self._wakeup.set()
+        if self._committing is not None:
+            await self._committing
+            self._committing = None
         if self._writer is not None:
             await self._writer
             self._writer = None
