@@ -432,6 +432,114 @@ def test_compose_mounts_the_image_volumes_and_exposes_only_loopback() -> None:
     assert service["cap_drop"] == ["ALL"] and service["restart"] == "unless-stopped"
 
 
+# --- the postgres profile: two workers on one PostgreSQL log ------------------------------------
+
+# The single-worker deployment, as it was before the postgres profile: `docker compose up`
+# without a profile must keep starting exactly this.
+SINGLE_WORKER = {
+    "build": {"context": "..", "dockerfile": "deploy/Dockerfile"},
+    "image": "kbbot:latest",
+    "command": ["kbbot", "run"],
+    "env_file": ".env",
+    "volumes": ["kbbot-data:/data", "kbbot-knowledge:/knowledge"],
+    "ports": ["127.0.0.1:8443:8443"],
+    "restart": "unless-stopped",
+    "read_only": True,
+    "tmpfs": ["/tmp"],
+    "cap_drop": ["ALL"],
+    "security_opt": ["no-new-privileges:true"],
+    "stop_grace_period": "30s",
+    "healthcheck": {
+        "test": ["CMD", "kbbot", "health"],
+        "interval": "30s",
+        "timeout": "10s",
+        "start_period": "30s",
+        "retries": 3,
+    },
+    "logging": {"driver": "json-file", "options": {"max-size": "10m", "max-file": "5"}},
+}
+# What the README gives KBBOT_DB for the profile: the postgres service, as its user and database.
+PROFILE_DB = "postgresql://kbbot@postgres:5432/kbbot"
+
+
+def compose_services(profiles: Iterable[str] = ()) -> dict[str, dict[str, object]]:
+    """The services `docker compose --profile P ...` starts: those of no profile, and those
+    of an active one."""
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    active = set(profiles)
+    return {
+        name: service
+        for name, service in services.items()
+        if "profiles" not in service or active & set(service["profiles"])
+    }
+
+
+def test_without_a_profile_compose_is_the_single_worker_sqlite_deployment() -> None:
+    assert compose_services() == {"kbbot": SINGLE_WORKER}
+    # Its log is the default: a SQLite file in the data volume (KBBOT_DB left commented out).
+    assert example_settings()["KBBOT_DB"] == ("", True)
+
+
+def test_the_postgres_profile_adds_a_second_worker_and_their_database() -> None:
+    services = compose_services(["postgres"])
+    assert set(services) == {"kbbot", "kbbot-2", "postgres"}
+    first, second = services["kbbot"], services["kbbot-2"]
+    assert first == SINGLE_WORKER
+    # The second worker is the first's twin: the same image, command and env file (so the same
+    # KBBOT_DB, KBBOT_SECRET and KBBOT_WEBHOOK_SECRET), hardening and health check ...
+    differ = {"volumes", "ports", "profiles", "depends_on"}
+    assert {k: v for k, v in second.items() if k not in differ} == {
+        k: v for k, v in first.items() if k not in differ
+    }
+    # ... with a data volume of its own (its inbox) and the same knowledge base.
+    mounts = {target: source for source, target in (v.split(":") for v in second["volumes"])}
+    firsts = {target: source for source, target in (v.split(":") for v in first["volumes"])}
+    env = dockerfile_env()
+    data, knowledge = env["KBBOT_DATA_DIR"], env["KBBOT_KNOWLEDGE"]
+    assert mounts[knowledge] == firsts[knowledge] and mounts[data] != firsts[data]
+    volumes = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["volumes"]
+    assert mounts[data] in volumes and not mounts[data].startswith((".", "/"))
+    assert second["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert len(set(published_ports())) == 2
+
+
+def test_the_postgres_profile_database_is_the_one_the_workers_are_told_to_use() -> None:
+    db = compose_services(["postgres"])["postgres"]
+    environment = db["environment"]
+    assert isinstance(environment, dict)
+    url = urlsplit(PROFILE_DB)
+    # The service's name is the host the workers reach it by; the user and database it makes.
+    assert url.hostname == "postgres" and url.port == 5432
+    assert environment["POSTGRES_USER"] == url.username
+    assert environment["POSTGRES_DB"] == url.path.lstrip("/")
+    # The password comes from deploy/.env, which the workers read for libpq too.
+    assert environment["POSTGRES_PASSWORD"] == "${PGPASSWORD:-}"
+    assert "#PGPASSWORD=" in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+    assert "ports" not in db  # only the workers reach it, on the project's network
+    [volume] = db["volumes"]
+    source, target = volume.split(":")
+    assert target == "/var/lib/postgresql/data"
+    assert source in yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["volumes"]
+    check = db["healthcheck"]
+    assert isinstance(check, dict)
+    assert check["test"] == ["CMD", "pg_isready", f"--username={url.username}", "--dbname=kbbot"]
+    for doc in (*DOCS, ENV_EXAMPLE):
+        assert PROFILE_DB in doc.read_text(encoding="utf-8"), doc.name
+
+
+def test_the_profile_starts_as_the_docs_say() -> None:
+    commands = [
+        args
+        for path in DOCS
+        for line in code_block_lines(path)
+        for args in _segments(line)
+        if args[:2] == ["docker", "compose"] and "--profile" in args
+    ]
+    assert commands, "the docs show how to start the postgres profile"
+    for args in commands:
+        assert args[args.index("--profile") + 1] == "postgres", args
+
+
 # --- the knowledge base: the bot writes it (admins' edits from Telegram) -----------------------
 
 
@@ -596,16 +704,52 @@ def test_the_proxy_samples_route_the_webhook_and_the_health_check(path: Path) ->
     text = path.read_text(encoding="utf-8")
     url = example_webhook_url()
     webhook_path = urlsplit(url).path
-    port = Config(Path(), Path()).webhook_port
     assert f"KBBOT_WEBHOOK_URL={url}" in text
     if path == NGINX:
         assert f"location = {webhook_path} {{" in text and f"location = {HEALTH_PATH} {{" in text
-        assert text.count(f"proxy_pass http://127.0.0.1:{port};") == 2
+        assert text.count("proxy_pass http://kbbot;") == 2
     else:
         assert f"path {webhook_path}\n" in text and f"path {HEALTH_PATH}\n" in text
-        assert text.count(f"reverse_proxy 127.0.0.1:{port}") == 2
+        assert text.count("import kbbot_workers\n") == 2
     # Only Telegram's networks may post updates.
     assert "149.154.160.0/20" in text and "91.108.4.0/22" in text
+
+
+def published_ports() -> list[str]:
+    """The host ports the workers publish on loopback: the first worker's first."""
+    services = yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]
+    found = []
+    for name in ("kbbot", "kbbot-2"):
+        [published] = services[name]["ports"]
+        host, port, target = published.split(":")
+        assert host == "127.0.0.1" and target == str(Config(Path(), Path()).webhook_port)
+        found.append(port)
+    return found
+
+
+def test_the_proxy_samples_send_everything_to_the_first_worker_and_fail_over_to_the_second() -> (
+    None
+):
+    """Active/passive: each worker keeps a person's follow-up context, flood allowance and
+    /why in memory, so one worker serves and the other takes over only while it is down. A
+    request a worker has received is never sent to the other (Telegram posts it again)."""
+    first, second = published_ports()
+    nginx = NGINX.read_text(encoding="utf-8")
+    [upstream] = re.findall(r"upstream kbbot \{(.*?)\}", nginx, flags=re.DOTALL)
+    servers = re.findall(r"^\s*server (\S+)(.*);$", upstream, flags=re.MULTILINE)
+    assert [(address, options.split()) for address, options in servers] == [
+        (f"127.0.0.1:{first}", ["max_fails=1", "fail_timeout=10s"]),
+        (f"127.0.0.1:{second}", ["backup"]),
+    ]
+    # Not `non_idempotent`: a POST that reached a worker is not sent to the other.
+    assert re.findall(r"^\s*proxy_next_upstream (.*);$", nginx, flags=re.MULTILINE) == [
+        "error timeout"
+    ]
+    caddy = CADDY.read_text(encoding="utf-8")
+    [block] = re.findall(r"\(kbbot_workers\) \{\n(.*?)\n\}", caddy, flags=re.DOTALL)
+    lines = [line.strip() for line in block.splitlines() if not line.strip().startswith("#")]
+    assert lines[0] == f"reverse_proxy 127.0.0.1:{first} 127.0.0.1:{second} {{"
+    assert "lb_policy first" in lines and "lb_retry_match" not in block
 
 
 def test_the_example_webhook_url_is_accepted_by_the_configuration(tmp_path: Path) -> None:
