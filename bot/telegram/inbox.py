@@ -157,6 +157,10 @@ def track_log_job(job: asyncio.Future[Any]) -> None:
         ticket.inbox.attach(ticket, job)
 
 
+# An update waiting to be journaled: its ticket, its JSON, and the answer to `_journal`.
+_Arrival = tuple[Ticket, str, "asyncio.Future[bool]"]
+
+
 class Inbox:
     """The journal of updates in hand.
 
@@ -184,6 +188,9 @@ class Inbox:
         # marks has its transaction open would be committed only with that batch, after the
         # update was acknowledged, and lost with it to a kill in between.
         self._writing = asyncio.Lock()
+        # Updates waiting to be journaled together, and the task committing them (`_journal`).
+        self._arrivals: list[_Arrival] = []
+        self._committing: asyncio.Task[None] | None = None
 
     @property
     def is_open(self) -> bool:
@@ -260,18 +267,54 @@ class Inbox:
         return new_ref() if self._ref_key is None else update_ref(self._ref_key, update_id)
 
     async def _journal(self, ticket: Ticket, payload: str) -> bool:
-        """Insert the update's row (one transaction); False if its id is already there."""
-        assert self._db is not None
-        async with self._writing:
-            cursor = await self._db.execute(
-                "INSERT INTO updates (update_id, received_at, ref, payload) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT (update_id) DO NOTHING",
-                (ticket.update_id, time.time(), ticket.ref, payload),
+        """Insert the update's row, committed; False if its id is already there.
+
+        Updates that arrive while a commit is under way (a webhook's concurrent requests) wait
+        for the next one together: one transaction, and one flush to disk, for all of them.
+        """
+        future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        self._arrivals.append((ticket, payload, future))
+        if self._committing is None or self._committing.done():
+            self._committing = asyncio.create_task(
+                self._commit_arrivals(), name="kbbot-inbox-journal"
             )
-        if cursor.rowcount == 0:
-            return False
-        self._tickets[ticket.update_id] = ticket
-        return True
+        return await future
+
+    async def _commit_arrivals(self) -> None:
+        while self._arrivals:
+            batch, self._arrivals = self._arrivals, []
+            try:
+                inserted = await self._insert(batch)
+            except _UNAVAILABLE as exc:
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(exc)
+                continue
+            for (ticket, _, future), new in zip(batch, inserted, strict=True):
+                if new:
+                    self._tickets[ticket.update_id] = ticket
+                if not future.done():
+                    future.set_result(new)
+
+    async def _insert(self, batch: list[_Arrival]) -> list[bool]:
+        """Insert a batch of updates in one transaction; whether each was new."""
+        assert self._db is not None
+        inserted = []
+        async with self._writing:
+            await self._db.execute("BEGIN IMMEDIATE")
+            try:
+                for ticket, payload, _ in batch:
+                    cursor = await self._db.execute(
+                        "INSERT INTO updates (update_id, received_at, ref, payload) "
+                        "VALUES (?, ?, ?, ?) ON CONFLICT (update_id) DO NOTHING",
+                        (ticket.update_id, time.time(), ticket.ref, payload),
+                    )
+                    inserted.append(cursor.rowcount == 1)
+                await self._db.execute("COMMIT")
+            except BaseException:
+                await _rollback(self._db)
+                raise
+        return inserted
 
     async def unfinished(self, bot: Bot) -> list[Update]:
         """The updates the last run left unfinished, oldest first, now in hand again."""
@@ -417,6 +460,9 @@ class Inbox:
                 self._finish(ticket)
         self._closing = True
         self._wakeup.set()
+        if self._committing is not None:
+            await self._committing
+            self._committing = None
         if self._writer is not None:
             await self._writer
             self._writer = None
