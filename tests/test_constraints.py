@@ -12,6 +12,7 @@ from bot.answering.constraints import (
     asking,
     conflicts,
     drafted,
+    gives_count_of,
     state,
 )
 from bot.answering.engine import Engine, Kind
@@ -109,9 +110,39 @@ def test_a_place_the_segmenter_joins_onto_the_reports_words_is_no_place(
 
 def test_a_count_of_a_self_counting_noun_needs_that_measure(shipped_engine: Engine) -> None:
     """案卷 is counted in 卷: the 19家 of the departments in the same sentence is not a count
-    of case files, so that entry cannot answer 多少执法案卷 with its figure."""
+    of case files, so that entry cannot answer 多少执法案卷 with its figure; an entry of the
+    same section that counts the case files does."""
     reply = shipped_engine.respond("随机抽查了多少执法案卷")
-    assert "19家" not in reply.text or not reply.answered
+    assert reply.answered
+    assert "165卷" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("随机抽取19家执法部门的各类案卷共计165卷。", True),
+        # Neither the 19家 nor the bare 9 of 9月底 counts case files.
+        ("抽取的是19家执法部门2019年1月至9月底期间办结的案卷。", False),
+        ("案卷评查随机抽取了19家执法部门。", False),
+    ],
+)
+def test_a_noun_ending_in_its_measure_is_counted_only_in_it(text: str, counts: bool) -> None:
+    assert gives_count_of("执法案卷", state([text])) is counts
+
+
+def test_a_count_is_taken_only_from_a_noun_that_names_its_measure() -> None:
+    # 19家 follows 案卷评查 in the sentence, but it counts departments, not reviews.
+    assert not gives_count_of("案卷评查", state(["案卷评查随机抽取了19家执法部门。"]))
+
+
+def test_a_clause_saying_what_a_measure_raises_is_its_reason(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("为什么要给行政机关开行政诉讼和复议的讲座")
+    assert reply.kind is Kind.ANSWER
+    assert "依法履职" in reply.text
+    assert Asked.REASON in asking("为什么开展讲座").asked
+    said = state(["区政府组织以案释法讲座，提高区级行政机关依法行政和依法履职水平。"])
+    assert not conflicts(asking("为什么开展讲座"), said)
+    assert conflicts(asking("为什么开展讲座"), state(["区政府组织了以案释法讲座。"]))
 
 
 def test_several_as_an_object_is_not_how_many(shipped_engine: Engine) -> None:

@@ -221,3 +221,18 @@ def test_a_text_of_cjk_characters_only_is_masked_as_one_run(text: str) -> None:
     toks = tokens(text)
     # A latin token ends the run without changing it, and takes the general path.
     assert question_word_mask(toks) == question_word_mask([*toks, "x"])[:-1]
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [("审一审合同", "审合同"), ("查一查一查", "查"), ("统一", "统一"), ("逐一核对", "逐一核对")],
+)
+def test_a_verb_said_twice_around_yi_is_the_verb(question: str, expected: str) -> None:
+    assert Normaliser()(question) == expected
+
+
+def test_a_synonym_may_name_the_doubled_form_itself() -> None:
+    """The doubled verb folds after the synonyms: 理一理 is 梳理, not the 理 of 管理."""
+    normalise = Normaliser(invert_synonyms({"梳理": ["理一理"]}))
+    assert normalise("理一理") == "梳理"
+    assert normalise("法律顾问管理") == "法律顾问管理"

@@ -122,7 +122,12 @@ _ADMITTED_GAP_RE = re.compile(
     r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
 )
 # Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
-_REASON_RE = re.compile(r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防")
+# A clause that follows the measure and says what it raises or furthers is its purpose
+# (…开展以案释法讲座，提高区级行政机关依法行政和依法履职水平).
+_REASON_RE = re.compile(
+    r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防"
+    r"|[，,](?:提高|提升|增强|促进|推动|保障)"
+)
 _DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
 # Places a question may name instead of the report's own: Wuhan's districts, and any other
 # 区/市/省/县 name the segmenter tags as a place.
@@ -576,7 +581,7 @@ def _counts(text: str, word: str) -> bool:
             for number in _NUMBER_RE.finditer(part):
                 if _is_year(number) or number.group("measure") == "%":
                     continue
-                if own and number.group("measure") and number.group("measure") != own:
+                if own and number.group("measure") != own:  # not 19家, nor the 9 of 9月底
                     continue
                 if word in part[number.end() :]:
                     return True
@@ -595,6 +600,14 @@ def _states(rate: str, statement: Statement) -> bool:
     受案率 an answer states), as written or as a word that sounds the same (a typo'd 受按率):
     出庭应诉率 is no 败诉率, though every character is nearby."""
     return any(_sounds_within(named, statement.text) for named in dict.fromkeys((rate, rate[-3:])))
+
+
+def gives_count_of(word: str, statement: Statement) -> bool:
+    """Whether the entry gives a number of the thing `word` names in the measure the word
+    itself ends in (165卷 for 执法案卷). Only such a noun says unmistakably what is counted:
+    the 19家 after 案卷评查 counts departments, not reviews."""
+    head = _head(word)
+    return head[-1:] in _SELF_COUNTING and _counts(statement.text, head)
 
 
 def _head(word: str) -> str:

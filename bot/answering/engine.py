@@ -32,6 +32,7 @@ from bot.answering.knowledge import (
     fingerprint,
 )
 from bot.answering.knowledge import load_knowledge as _load
+from bot.answering.matcher import Candidate as Ranked
 from bot.answering.matcher import Matcher, MatchResult, Outcome, Thresholds
 from bot.answering.multipart import Part, split_question
 from bot.answering.passages import PassageFinder
@@ -53,6 +54,8 @@ MAX_INPUT_CHARS = 1000
 FOLLOW_UP_MARGIN = 0.1
 # A follow-up's combined answer must be among the message's own leading candidates.
 FOLLOW_UP_CANDIDATES = 3
+# How far down the ranking a count the best entry lacks is looked for (`_counting_neighbour`).
+_COUNTING_DEPTH = 5
 
 
 class Kind(StrEnum):
@@ -477,6 +480,8 @@ class Engine:
                 ),
                 None,
             )
+            if fitting is None:
+                fitting = _counting_neighbour(result, best, conflicts, matcher)
             if fitting is not None:
                 return Reply(
                     question, Kind.ANSWER, fitting.entry.answer, entry=fitting.entry, match=result
@@ -520,6 +525,30 @@ class Engine:
             entry=entry,
             report=entry.report,
         )
+
+
+def _counting_neighbour(
+    result: MatchResult, best: Ranked, conflicts: tuple[Conflict, ...], matcher: Matcher
+) -> Ranked | None:
+    """An entry of the best entry's section that gives the number the best one lacks.
+
+    The question found its topic but asked to count a thing (多少执法案卷) of which the best
+    entry gives no number (19家执法部门). A lower-ranked entry of the same section that
+    counts exactly that thing (共计165卷), and is otherwise free of conflicts, is the answer."""
+    if not conflicts or any(c.kind is not ConflictKind.COUNTED for c in conflicts):
+        return None
+    assert result.frame is not None
+    return next(
+        (
+            c
+            for c in result.ranked[1:_COUNTING_DEPTH]
+            if c.entry.source == best.entry.source
+            and c.confidence >= matcher.model.suggest_at
+            and all(matcher.gives_count_of(conflict.detail, c.entry) for conflict in conflicts)
+            and not matcher.conflicts(result.frame, c.entry)
+        ),
+        None,
+    )
 
 
 def short_section(section: str) -> str:

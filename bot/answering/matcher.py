@@ -39,6 +39,7 @@ from bot.answering.constraints import (
     conflicts,
     drafted,
     fit,
+    gives_count_of,
     read_question,
     report_years,
     speaking_of,
@@ -655,6 +656,10 @@ class Matcher:
         index = self._index_of[entry.id]
         statement = speaking_of(self._entries[index].statement, self._vocabulary(index))
         return conflicts(frame, statement, self.report_years)
+
+    def gives_count_of(self, word: str, entry: Entry) -> bool:
+        """Whether `entry`'s answer gives a number of `word` (`constraints.gives_count_of`)."""
+        return gives_count_of(word, self._entries[self._index_of[entry.id]].statement)
 
     def _vocabulary(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
         """What the section of entry `index` speaks of (`constraints.vocabulary_of`)."""

@@ -296,6 +296,10 @@ class _KeptTable(dict[int, str]):
 _KEPT = _KeptTable()
 
 
+# A verb said twice around 一 (审一审, 查一查, 看一看) is the verb: "have a look".
+_TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
+
+
 @lru_cache(maxsize=8192)
 def clean(text: str) -> str:
     """Width, case, script and punctuation folding: the part of normalisation without word lists.
@@ -438,6 +442,8 @@ class Normaliser:
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             text = self._apply_synonyms(text)
+        # After the synonyms, which may name such a form themselves (理一理 -> 梳理).
+        text = _TRIED_VERB_RE.sub(r"\1", text)
         text = self._filler_re.sub(" ", text)
         stopwords = self.stopwords
         return _joined([tok for tok in tokens(text) if tok not in stopwords or is_cjk(tok)])
