@@ -236,3 +236,12 @@ def test_a_synonym_may_name_the_doubled_form_itself() -> None:
     normalise = Normaliser(invert_synonyms({"梳理": ["理一理"]}))
     assert normalise("理一理") == "梳理"
     assert normalise("法律顾问管理") == "法律顾问管理"
+
+
+def test_variants_side_by_side_may_together_be_another_variant() -> None:
+    """收下 is 受理 and 比例 is 占比; together they are 受理占比, which is 受案率."""
+    normalise = Normaliser(
+        invert_synonyms({"受理": ["收下"], "占比": ["比例"], "受案率": ["受理占比"]})
+    )
+    assert normalise("收下比例") == "受案率"
+    assert normalise("受案率") == "受案率"

@@ -441,7 +441,9 @@ class Normaliser:
         text = _ALREADY_KNOWN_RE.sub(" ", clean(text))
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
-            text = self._apply_synonyms(text)
+            # Twice: two variants side by side may together be a third (收下 + 比例 are
+            # 受理 + 占比, which is 受案率).
+            text = self._apply_synonyms(self._apply_synonyms(text))
         # After the synonyms, which may name such a form themselves (理一理 -> 梳理).
         text = _TRIED_VERB_RE.sub(r"\1", text)
         text = self._filler_re.sub(" ", text)
