@@ -32,7 +32,8 @@ ANSWERABLE_FLOOR = {
     "batch-10": 0.82,
     "batch-11": 0.89,
     "batch-12": 0.88,
-    "batch-13": 0.92,
+    "batch-13": 0.93,
+    "batch-14": 0.90,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss

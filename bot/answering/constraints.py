@@ -106,7 +106,8 @@ _ASKED_PROCEDURE_RE = re.compile(
     r"how to (?:apply|get|obtain|register|check|pay|renew|find|contact)"
 )
 _ASKED_MONEY_RE = re.compile(
-    r"多少钱|经费|资金|费用|预算|金额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
+    r"多少钱|经费|资金|费用|预算|金额|总额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
+    r"罚款(?:总额|数额|收入|是?多少|有多少)|罚没|罚了多少|罚多少|多少罚款|"
     r"how much money|budget|cost|funding|fee"
 )
 _ASKED_CONTACT_RE = re.compile(
@@ -604,10 +605,24 @@ def _states(rate: str, statement: Statement) -> bool:
 
 def gives_count_of(word: str, statement: Statement) -> bool:
     """Whether the entry gives a number of the thing `word` names in the measure the word
-    itself ends in (165卷 for 执法案卷). Only such a noun says unmistakably what is counted:
-    the 19家 after 案卷评查 counts departments, not reviews."""
-    head = _head(word)
+    itself ends in (165卷 for 执法案卷, or for a mistyped 执法按卷). Only such a noun says
+    unmistakably what is counted: the 19家 after 案卷评查 counts departments, not reviews."""
+    head = _as_written(_head(word), statement.text)
     return head[-1:] in _SELF_COUNTING and _counts(statement.text, head)
+
+
+def _as_written(word: str, text: str) -> str:
+    """`word` as `text` writes it: itself, or the run of `text` that sounds the same (the
+    案卷 of a mistyped 按卷); `word` when there is none."""
+    if word in text:
+        return word
+    sounds = [fuzzy_pinyin(ch) for ch in word]
+    size = len(word)
+    for start in range(len(text) - size + 1):
+        run = text[start : start + size]
+        if all(fuzzy_pinyin(ch) == sound for ch, sound in zip(run, sounds, strict=True)):
+            return run
+    return word
 
 
 def _head(word: str) -> str:

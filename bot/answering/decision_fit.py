@@ -37,13 +37,13 @@ import argparse
 import json
 import math
 import random
-import re
 import sys
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from bot.answering.covering import answers_for
 from bot.answering.decision import FEATURES, MODEL_FILE, DecisionModel, DecisionModels, features
 from bot.answering.document import fold
 from bot.answering.knowledge import Entry, KnowledgeBase, load_knowledge
@@ -161,7 +161,7 @@ def _sample(
     if matcher.conflicts(matcher.frame(question), ranked[0].entry):
         return None  # answered with what the report does say, not by the model
     runner_up = ranked[1] if len(ranked) > 1 else None
-    label = int(own is not None and (right or _answers)(ranked[0].entry, own))
+    label = int(own is not None and (right or answers_for)(ranked[0].entry, own))
     return Sample(features(ranked[0], runner_up), label, source)
 
 
@@ -169,21 +169,6 @@ def _quotes(sentence: Entry, own: Entry) -> bool:
     """Whether a report sentence (a pseudo-entry) is one the own entry rests on."""
     quoted = fold(sentence.answer)
     return any(quoted in fold(passage) or fold(passage) in quoted for passage in own.passage)
-
-
-_FACT_RE = re.compile(r"\d+(?:\.\d+)?%?|《[^》]+》")
-
-
-def _answers(given: Entry, own: Entry) -> bool:
-    """Whether `given`'s answer would answer a question asked of `own`."""
-    if given.id == own.id:
-        return True
-    facts = set(_FACT_RE.findall(own.answer))
-    if facts:
-        return facts <= set(_FACT_RE.findall(given.answer))
-    own_grams = {own.answer[i : i + 2] for i in range(len(own.answer) - 1)}
-    given_grams = {given.answer[i : i + 2] for i in range(len(given.answer) - 1)}
-    return len(own_grams & given_grams) >= 0.8 * len(own_grams)
 
 
 def _reword(matcher: Matcher, question: str, rng: random.Random) -> str:

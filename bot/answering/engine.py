@@ -19,6 +19,7 @@ from pathlib import Path
 from bot.answering.broad import broad_sections
 from bot.answering.citation import cite
 from bot.answering.constraints import Conflict, ConflictKind, years_in
+from bot.answering.covering import covering
 from bot.answering.decision import shipped_models
 from bot.answering.document import Sentence, SourceDocument
 from bot.answering.followup import Context, combine, is_marked, may_follow_up
@@ -507,6 +508,12 @@ class Engine:
             text = fill(messages["passage"], sentence=quote.sentence.text)
             return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)
         if result.outcome is Outcome.SUGGEST:
+            both = _covering_both(result, matcher)
+            if both is not None:
+                also = tuple(c.entry for c in result.suggestions[:2] if c.entry is not both)
+                return Reply(
+                    question, Kind.ANSWER, both.answer, entry=both, match=result, also=also
+                )
             entries = tuple(c.entry for c in result.suggestions)
             return Reply(
                 question, Kind.SUGGEST, messages["suggest_intro"], suggestions=entries, match=result
@@ -534,7 +541,9 @@ def _counting_neighbour(
 
     The question found its topic but asked to count a thing (多少执法案卷) of which the best
     entry gives no number (19家执法部门). A lower-ranked entry of the same section that
-    counts exactly that thing (共计165卷), and is otherwise free of conflicts, is the answer."""
+    counts exactly that thing (共计165卷), and is otherwise free of conflicts, is the answer.
+    A count asked only by its measure (有几个) is not enough: a section gives many numbers in
+    the common measures, and the one that happens to be there is not the one asked for."""
     if not conflicts or any(c.kind is not ConflictKind.COUNTED for c in conflicts):
         return None
     assert result.frame is not None
@@ -549,6 +558,25 @@ def _counting_neighbour(
         ),
         None,
     )
+
+
+def _covering_both(result: MatchResult, matcher: Matcher) -> Entry | None:
+    """The entry that answers for both leading suggestions when they are of one section.
+
+    A question torn between two facts of one section (区里领导干部平时是咋学法的: the
+    常务会前专题学法 twice a year, or the quarterly 以案释法) is about that part of the
+    report; the entry that states both (its summary) answers it, and the two stay on offer.
+    Not when the question pins down something that entry does not state."""
+    if len(result.suggestions) < 2 or result.frame is None:
+        return None
+    first, second = result.suggestions[0].entry, result.suggestions[1].entry
+    if first.source != second.source:
+        return None
+    section = (entry for entry in matcher.kb.entries if entry.source == first.source)
+    overview = covering(section, (first, second))
+    if overview is None or matcher.conflicts(result.frame, overview):
+        return None
+    return overview
 
 
 def short_section(section: str) -> str:
