@@ -19,7 +19,7 @@ _FACT_RE = re.compile(r"\d+(?:\.\d+)?%?|《[^》]+》")
 # character bigrams.
 _SHARED_WORDING = 0.8
 # An entry that covers a detail for the engine (`covering`) also says most of what it says.
-_COVERED_WORDING = 0.6
+_COVERED_WORDING = 0.5
 
 
 def answers_for(given: Entry, own: Entry) -> bool:
@@ -28,9 +28,8 @@ def answers_for(given: Entry, own: Entry) -> bool:
     it has none)."""
     if given.id == own.id:
         return True
-    facts = set(_FACT_RE.findall(own.answer))
-    if facts:
-        return facts <= set(_FACT_RE.findall(given.answer))
+    if _FACT_RE.search(own.answer):
+        return _states_facts(given, own)
     return _shares_wording(given, own, _SHARED_WORDING)
 
 
@@ -44,9 +43,14 @@ def covering(entries: Iterable[Entry], details: Iterable[Entry]) -> Entry | None
         e
         for e in entries
         if not e.draft
-        and all(answers_for(e, d) and _shares_wording(e, d, _COVERED_WORDING) for d in wanted)
+        and all(_states_facts(e, d) and _shares_wording(e, d, _COVERED_WORDING) for d in wanted)
     ]
     return min(fitting, key=lambda e: len(e.answer), default=None)
+
+
+def _states_facts(given: Entry, own: Entry) -> bool:
+    """Whether `given`'s answer states every figure and document title of `own`'s."""
+    return set(_FACT_RE.findall(own.answer)) <= set(_FACT_RE.findall(given.answer))
 
 
 def _shares_wording(given: Entry, own: Entry, share: float) -> bool:
