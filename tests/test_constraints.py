@@ -34,6 +34,9 @@ NEAR_MISSES = [
     ("165卷案卷里行政处罚案卷有多少卷", ConflictKind.ASKED, "breakdown"),
     ("62个部门及街道中街道有几个", ConflictKind.ASKED, "breakdown"),
     ("全区行政执法人员的平均年龄是多少", ConflictKind.COUNTED, "平均年龄"),
+    ("2019年行政处罚的罚款总额是多少", ConflictKind.ASKED, Asked.MONEY.value),
+    ("行政执法证丢了去哪里补办", ConflictKind.ASKED, Asked.PROCEDURE.value),
+    ("行政执法证怎么考", ConflictKind.ASKED, Asked.PROCEDURE.value),
 ]
 
 

@@ -25,6 +25,18 @@ def test_coordinated_subjects_of_each_are_separate_questions() -> None:
     assert [p.text for p in parts] == ["复议受案率是多少", "行政诉讼数量是多少"]
 
 
+def test_what_the_last_subject_has_with_de_is_asked_of_each() -> None:
+    parts = split_question("复议申请和行政诉讼的同比降幅分别是多少")
+    assert [p.text for p in parts] == ["复议申请的同比降幅是多少", "行政诉讼的同比降幅是多少"]
+
+
+def test_each_may_come_before_the_subjects() -> None:
+    parts = split_question("请分别说明复议申请和被诉案件的同比降幅")
+    assert [p.text for p in parts] == ["复议申请的同比降幅", "被诉案件的同比降幅"]
+    # Without what is asked of each, it is one request.
+    assert len(split_question("分别讲讲马上办和网上办")) == 1
+
+
 def test_a_clause_without_a_question_word_is_context_not_a_question() -> None:
     question = "对以区政府名义对外签订的合同进行合法性审查，依据的是哪份意见"
     assert len(split_question(question)) == 1

@@ -34,6 +34,7 @@ ANSWERABLE_FLOOR = {
     "batch-12": 0.88,
     "batch-13": 0.93,
     "batch-14": 0.90,
+    "batch-15": 0.92,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss

@@ -33,6 +33,11 @@ _CLAUSE_RE = re.compile(r"[,，、]+")
 _EACH_RE = re.compile(
     r"^(?P<subjects>.+?)(?P<adverb>现在|目前|如今|都)?(?:各自|各|分别)(?P<rest>.+)$"
 )
+# "请分别说明X和Y的降幅": 分别 first, then the subjects and what is asked of each.
+_EACH_FIRST_RE = re.compile(
+    r"^(?:请|麻烦|帮我)?(?:各自|分别)(?:说明|介绍|讲讲|说说|讲一下|说一下|谈谈|列出|给出|是)?"
+    r"(?P<subjects>.+)$"
+)
 _AND_RE = re.compile(r"和|与|跟|及|以及|、|还有")
 # What is left of a clause's start once its question words and verbs of asking are gone: the
 # subject a follow-up clause leaves out.
@@ -95,15 +100,35 @@ def _question_clauses(sentence: str) -> list[str]:
 
 
 def _each(question: str) -> list[str]:
-    """`马上办和网上办各有多少项` -> [`马上办有多少项`, `网上办有多少项`]."""
+    """`马上办和网上办各有多少项` -> [`马上办有多少项`, `网上办有多少项`]; what the last
+    subject is followed by with 的 belongs to each (`复议申请和行政诉讼的降幅分别是多少`),
+    also when 分别 comes first (`请分别说明复议申请和被诉案件的同比降幅`)."""
     match = _EACH_RE.match(question)
-    if not match:
-        return []
-    subjects = [s for s in _AND_RE.split(match.group("subjects")) if s.strip()]
+    if match:
+        subjects = _subjects(match.group("subjects"))
+        if subjects:
+            return [f"{subject}{match.group('rest')}" for subject in subjects]
+    match = _EACH_FIRST_RE.match(question)
+    if match:
+        subjects = _subjects(match.group("subjects"))
+        # Only with what is asked of each (的…): 分别讲讲X和Y is one request.
+        if subjects and "的" in subjects[-1]:
+            return subjects
+    return []
+
+
+def _subjects(coordinated: str) -> list[str]:
+    """The 2-3 coordinated subjects of `coordinated`, each with the attribute the last one
+    carries (`A和B的降幅` -> `A的降幅`, `B的降幅`); empty when there are not 2-3."""
+    subjects = [s.strip() for s in _AND_RE.split(coordinated) if s.strip()]
     if not 2 <= len(subjects) <= MAX_PARTS:
         return []
-    rest = match.group("rest")
-    return [f"{subject.strip()}{rest}" for subject in subjects]
+    *first, last = subjects
+    if "的" in last and not any("的" in subject for subject in first):
+        head, attribute = last.rsplit("的", 1)
+        if head and attribute:
+            return [f"{subject}的{attribute}" for subject in [*first, head]]
+    return subjects
 
 
 def _subject(question: str) -> str:
