@@ -37,6 +37,7 @@ NEAR_MISSES = [
     ("2019年行政处罚的罚款总额是多少", ConflictKind.ASKED, Asked.MONEY.value),
     ("行政执法证丢了去哪里补办", ConflictKind.ASKED, Asked.PROCEDURE.value),
     ("行政执法证怎么考", ConflictKind.ASKED, Asked.PROCEDURE.value),
+    ("江汉区的出庭应诉率在武汉各区排第几", ConflictKind.ASKED, Asked.RANK.value),
 ]
 
 
@@ -62,6 +63,7 @@ def test_a_near_miss_gets_what_the_report_does_say_not_an_answer(
         "江汉区2019年法治政府建设工作报告的发文日期是哪天",  # the title's year is no constraint
         "报告的标题是什么",  # a document name the answer holds
         "29件复议申请中受理了多少件",  # a part the answer does give (22件)
+        "区政府和哪些律师事务所签署了法律服务协议",  # firms are organisations, not people
     ],
 )
 def test_questions_the_report_answers_raise_no_conflict(

@@ -280,3 +280,13 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
         f"knowledge reloaded: {len(grown.entries)} entries; "
         f"{len(ids)} added ({named} and 2 more) in {file}"
     )
+
+
+def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
+    """A knowledge folder from before `missing_rank` existed still loads, and says it."""
+    from bot.answering.knowledge import DEFAULT_MESSAGES
+    from tests.conftest import FIXTURE_KNOWLEDGE
+
+    assert "missing_rank" not in (FIXTURE_KNOWLEDGE / "replies.yaml").read_text(encoding="utf-8")
+    kb = load_knowledge(FIXTURE_KNOWLEDGE)
+    assert kb.replies["missing_rank"] == DEFAULT_MESSAGES["missing_rank"]

@@ -18,6 +18,21 @@ def test_a_later_part_without_its_subject_is_also_read_with_the_first_ones() -> 
     assert first.with_subject is None
 
 
+def test_the_subject_ends_before_the_verb_of_the_first_part() -> None:
+    _, second = split_question("案卷抽查涉及几家部门?总共抽了多少卷?")
+    assert second.with_subject == "案卷抽查总共抽了多少卷"
+
+
+def test_a_part_read_alone_as_a_near_miss_is_read_with_its_subject(
+    shipped_engine: Engine,
+) -> None:
+    """总共抽了多少卷 alone finds no count of 卷; with 案卷抽查 it finds the 165卷."""
+    reply = shipped_engine.respond("案卷抽查涉及几家部门?总共抽了多少卷?")
+    assert reply.kind is Kind.MULTI
+    assert "19家" in reply.parts[0].text
+    assert "165卷" in reply.parts[1].text
+
+
 def test_coordinated_subjects_of_each_are_separate_questions() -> None:
     parts = split_question("马上办和网上办现在各有多少项")
     assert [p.text for p in parts] == ["马上办有多少项", "网上办有多少项"]

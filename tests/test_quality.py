@@ -35,12 +35,16 @@ ANSWERABLE_FLOOR = {
     "batch-13": 0.93,
     "batch-14": 0.90,
     "batch-15": 0.92,
+    "batch-16": 0.90,
+    "batch-17": 0.90,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss
 # is an English question about a hotel by the railway, answered with the lawyers' work along
-# the railway (an English near miss the decision model has no samples of).
-OUT_OF_SCOPE_FLOOR = {"batch-9": 0.94}
+# the railway (an English near miss the decision model has no samples of). Batch 17's is a
+# question about Wuhan's car restrictions (武汉…规定), offered the court-appearance rules and
+# then answered with the summary that states both.
+OUT_OF_SCOPE_FLOOR = {"batch-9": 0.94, "batch-17": 0.94}
 
 
 def test_every_seen_set_has_a_floor() -> None:

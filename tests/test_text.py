@@ -245,3 +245,18 @@ def test_variants_side_by_side_may_together_be_another_variant() -> None:
     )
     assert normalise("收下比例") == "受案率"
     assert normalise("受案率") == "受案率"
+
+
+@pytest.mark.parametrize(
+    ("question", "kept"),
+    [
+        ("除了代理官司，律师团队还帮区里干了哪些事", "律师团队还帮区里干了哪些事"),
+        ("除了代理官司以外律师还做了什么", "律师还做了什么"),
+        ("律师除了代理案件还参与了哪些工作", "律师还参与了哪些工作"),
+    ],
+)
+def test_what_is_set_aside_with_chule_is_left_out_and_nothing_more(
+    question: str, kept: str
+) -> None:
+    """A comma ends what 除了 sets aside, as written: the subject after it stays."""
+    assert Normaliser()(question) == Normaliser()(kept)

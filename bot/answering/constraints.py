@@ -36,6 +36,7 @@ class Asked(StrEnum):
     PROCEDURE = "procedure"  # 怎么查询, 如何申请: how a citizen gets something done
     MONEY = "money"  # 多少钱, 经费
     CONTACT = "contact"  # 电话, 地址, 网址
+    RANK = "rank"  # 排名, 排第几: a place among others
 
 
 class ConflictKind(StrEnum):
@@ -86,9 +87,13 @@ _ASKED_DOCUMENT_RE = re.compile(
 _ASKED_ORGANISATION_RE = re.compile(
     r"(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家|which (?:department|unit)"
 )
+_ASKED_RANK_RE = re.compile(r"排名|排第几|排在第几|第几名|排行|名次|\brank(?:ed|ing)?\b")
+# A rank the answer gives: 排名第一, 第3名, 名列前茅.
+_RANK_RE = re.compile(r"排名|第[一二三四五六七八九十\d]+名|名列|前茅|位居")
 _ASKED_PERSON_RE = re.compile(
     r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)(?:名字|姓名)|名单|分别是谁|都是谁|是哪几位|"
-    r"是哪些人|有哪些人|哪几个人|哪些专家|哪些律师|(?:局长|区长|书记|主任)是谁|who are|names?\b"
+    r"是哪些人|有哪些人|哪几个人|哪些专家(?!座谈|咨询|论证)|哪些律师(?!事务所|所|团队|行)|"
+    r"(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
 _ASKED_LIST_RE = re.compile(
@@ -328,13 +333,14 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         (Asked.PROCEDURE, _ASKED_PROCEDURE_RE),
         (Asked.MONEY, _ASKED_MONEY_RE),
         (Asked.CONTACT, _ASKED_CONTACT_RE),
+        (Asked.RANK, _ASKED_RANK_RE),
     ):
         if pattern.search(norm):
             asked.add(kind)
     if Asked.PERCENT in asked and not measures:
         asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
-    if Asked.MONEY in asked:
-        asked.discard(Asked.COUNT)
+    if Asked.MONEY in asked or Asked.RANK in asked:
+        asked.discard(Asked.COUNT)  # 排第几 asks for a place, not a count
     return norm, asked, measures, year_only
 
 
@@ -660,6 +666,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return statement.has_money
     if kind is Asked.REASON:
         return statement.has_reason
+    if kind is Asked.RANK:
+        return bool(_RANK_RE.search(statement.text))
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap

@@ -426,10 +426,15 @@ class Engine:
         """One question of a several-question message; a part that cannot be answered alone
         because it leaves out its subject (一共多少卷) is read with the first part's."""
         reply = self._respond_one(served, shelf, part.text, part.text)
-        if part.with_subject is None or reply.kind in (Kind.ANSWER, Kind.PARTIAL):
+        if part.with_subject is None or reply.kind is Kind.ANSWER:
             return reply
+        # Read alone, it may find nothing, or only what the report lacks of another subject.
         fuller = self._respond_one(served, shelf, part.text, part.with_subject)
-        return fuller if fuller.kind in (Kind.ANSWER, Kind.PARTIAL) else reply
+        if fuller.kind is Kind.ANSWER:
+            return fuller
+        if reply.kind is not Kind.PARTIAL and fuller.kind is Kind.PARTIAL:
+            return fuller
+        return reply
 
     def _respond_one(self, served: Served, shelf: Shelf, question: str, stripped: str) -> Reply:
         reply = self._reply_one(served, shelf, question, stripped)

@@ -152,6 +152,9 @@ class Replies:
 
 
 # Every reply the code uses; replies.yaml must define each one.
+# Messages added after knowledge folders were already in use: a folder without them gets
+# these words, so that an upgrade never breaks a running bot's replies.yaml.
+DEFAULT_MESSAGES: Mapping[str, str] = {"missing_rank": "没有给出排名或名次"}
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
     "help",
@@ -1171,6 +1174,8 @@ def _read_replies(path: Path, root: yaml.Node, problems: list[Problem]) -> Repli
             for required in REQUIRED_MESSAGES:
                 if required not in messages:
                     problems.append(Problem(name, line, f"messages 缺少 `{required}`"))
+            for added, default in DEFAULT_MESSAGES.items():
+                messages.setdefault(added, default)
         elif key == "smalltalk":
             if not isinstance(value, yaml.MappingNode):
                 problems.append(Problem(name, line, "`smalltalk` 应该是 `类别: [说法, ...]`"))

@@ -43,6 +43,7 @@ _AND_RE = re.compile(r"和|与|跟|及|以及|、|还有")
 # subject a follow-up clause leaves out.
 _SUBJECT_END_RE = re.compile(
     r"(?:是|有|又|还|都|一共|总共|共|抽了|抽取了|办了|收到了|收到|达到|实现了|开展了|聘了|"
+    r"涉及|包括|包含|覆盖|共计|总计|"
     r"多少|几|什么|啥|哪|谁|怎么|如何|为什么|是否|有没有)"
 )
 

@@ -185,8 +185,12 @@ _QUANTITY_RE = re.compile(f"([{_NUM_CHARS}]+(?:点[〇零一二三四五六七�
 _ISO_DATE_RE = re.compile(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})")
 _LATIN_WORD_RE = re.compile(r"[a-z]{4,}")
 # "除了代理官司，还参与了哪些工作": what follows 除了 is what the asker already knows, not what
-# they ask about; it would pull the match towards the wrong fact.
-_ALREADY_KNOWN_RE = re.compile(r"除了\S*?(?:以外|之外)?(?:\s+|(?=还|也|另外))")
+# they ask about; it would pull the match towards the wrong fact. Read on the text as written,
+# where a comma still ends what is set aside (除了代理官司，律师团队还…).
+_ALREADY_KNOWN_RE = re.compile(
+    r"除了(?:[^,，、。；;？?！!\s]*?(?:以外|之外)|[^,，、。；;？?！!\s]*?(?=[,，、；;\s]|还|也|另外))"
+    r"[,，、；;\s]*"
+)
 # Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
 _TAG_RE = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>")
 
@@ -438,7 +442,7 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
         # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
-        text = _ALREADY_KNOWN_RE.sub(" ", clean(text))
+        text = clean(_ALREADY_KNOWN_RE.sub(" ", text))
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             # Twice: two variants side by side may together be a third (收下 + 比例 are
