@@ -38,6 +38,7 @@ NEAR_MISSES = [
     ("行政执法证丢了去哪里补办", ConflictKind.ASKED, Asked.PROCEDURE.value),
     ("行政执法证怎么考", ConflictKind.ASKED, Asked.PROCEDURE.value),
     ("江汉区的出庭应诉率在武汉各区排第几", ConflictKind.ASKED, Asked.RANK.value),
+    ("申请行政复议需要准备什么", ConflictKind.ASKED, Asked.PROCEDURE.value),
 ]
 
 

@@ -37,6 +37,8 @@ ANSWERABLE_FLOOR = {
     "batch-15": 0.92,
     "batch-16": 0.90,
     "batch-17": 0.90,
+    "batch-18": 0.91,
+    "batch-19": 0.94,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss

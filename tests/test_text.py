@@ -16,6 +16,7 @@ from bot.answering.text import (
     fuzzy_pinyin,
     invert_synonyms,
     is_cjk,
+    is_future,
     question_word_mask,
     tokens,
 )
@@ -260,3 +261,15 @@ def test_what_is_set_aside_with_chule_is_left_out_and_nothing_more(
 ) -> None:
     """A comma ends what 除了 sets aside, as written: the subject after it stays."""
     assert Normaliser()(question) == Normaliser()(kept)
+
+
+def test_several_is_not_how_many() -> None:
+    """好几次 is "several times"; 几次 alone asks how many."""
+    normalise = Normaliser(invert_synonyms({"多少": ["几次"]}))
+    assert "多少" not in normalise("好几次要求公开信息")
+    assert "多少" in normalise("要求了几次")
+
+
+def test_what_to_prepare_is_not_a_plan() -> None:
+    assert is_future("下一步准备怎么做")
+    assert not is_future("办护照需要准备什么")

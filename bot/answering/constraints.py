@@ -108,7 +108,7 @@ _ASKED_PROCEDURE_RE = re.compile(
     r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名|补办|补领|换领|报考|考试|考证|考取)|"
     r"(?:怎么|如何|怎样)考(?![虑核察评查])|"
     r"我(?:还|也)?(?:能不能|能|可以|可不可以|该|应该|要不要|需要)|"
-    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|how (?:do|can) i|"
+    r"(?:需要|要)(?:准备|带|交)?(?:什么|哪些)材料|(?:需要|要|得)准备(?:什么|哪些|啥)|how (?:do|can) i|"
     r"how to (?:apply|get|obtain|register|check|pay|renew|find|contact)"
 )
 _ASKED_MONEY_RE = re.compile(

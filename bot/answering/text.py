@@ -97,7 +97,8 @@ def is_negated(text: str) -> bool:
 
 # A question about what is planned (今后怎么做, 明年打算) rather than what was done.
 _FUTURE_RE = re.compile(
-    r"下步工作打算|下一?步|今后|以后|往后|明年|将来|未来|打算|计划|准备|将要|接下来|后续|继续|会不会"
+    r"下步工作打算|下一?步|今后|以后|往后|明年|将来|未来|打算|计划|准备(?!什么|哪些|啥|材料|好)|将要|"
+    r"接下来|后续|继续|会不会"
 )
 # A section of plans: 三、下步工作打算, 下一步工作计划, 今后工作展望.
 _PLAN_SECTION_RE = re.compile(r"打算|计划|下一?步|展望|今后")
@@ -191,6 +192,8 @@ _ALREADY_KNOWN_RE = re.compile(
     r"除了(?:[^,，、。；;？?！!\s]*?(?:以外|之外)|[^,，、。；;？?！!\s]*?(?=[,，、；;\s]|还|也|另外))"
     r"[,，、；;\s]*"
 )
+# 好几次, 好几个: "several", not a question of how many (which 几次 would become).
+_SEVERAL_RE = re.compile(r"好几(?=[个次件项份条名家位人])")
 # Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
 _TAG_RE = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>")
 
@@ -442,7 +445,7 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
         # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
-        text = clean(_ALREADY_KNOWN_RE.sub(" ", text))
+        text = _SEVERAL_RE.sub("若干", clean(_ALREADY_KNOWN_RE.sub(" ", text)))
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             # Twice: two variants side by side may together be a third (收下 + 比例 are
