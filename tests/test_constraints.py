@@ -136,6 +136,14 @@ def test_a_noun_ending_in_its_measure_is_counted_only_in_it(text: str, counts: b
     assert gives_count_of("执法案卷", state([text])) is counts
 
 
+def test_what_sets_a_counted_thing_apart_must_be_stated_too(shipped_engine: Engine) -> None:
+    """不合格案卷 (counted in 本) are not the 165卷 sampled; 执法案卷 are."""
+    assert not gives_count_of("不合格案卷", state(["随机抽取的各类案卷共计165卷。"]))
+    assert gives_count_of("执法案卷", state(["随机抽取19家执法部门的各类案卷共计165卷。"]))
+    reply = shipped_engine.respond("案卷评查中发现了多少本不合格案卷")
+    assert not reply.answered
+
+
 def test_a_count_is_taken_only_from_a_noun_that_names_its_measure() -> None:
     # 19家 follows 案卷评查 in the sentence, but it counts departments, not reviews.
     assert not gives_count_of("案卷评查", state(["案卷评查随机抽取了19家执法部门。"]))

@@ -39,14 +39,18 @@ ANSWERABLE_FLOOR = {
     "batch-17": 0.90,
     "batch-18": 0.91,
     "batch-19": 0.94,
+    "batch-20": 0.94,
+    "batch-21": 0.90,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss
 # is an English question about a hotel by the railway, answered with the lawyers' work along
 # the railway (an English near miss the decision model has no samples of). Batch 17's is a
 # question about Wuhan's car restrictions (武汉…规定), offered the court-appearance rules and
-# then answered with the summary that states both.
-OUT_OF_SCOPE_FLOOR = {"batch-9": 0.94, "batch-17": 0.94}
+# then answered with the summary that states both. Batch 20's asks Wuhan's population in
+# English (武汉市 alone finds the city's court-appearance rules); batch 21's asks the bot to
+# write a year-end summary (年终总结 is a wording of the report's 年度述职).
+OUT_OF_SCOPE_FLOOR = {"batch-9": 0.94, "batch-17": 0.94, "batch-20": 0.94, "batch-21": 0.94}
 
 
 def test_every_seen_set_has_a_floor() -> None:

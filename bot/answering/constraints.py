@@ -416,9 +416,9 @@ def _counted_words(
     return found, after_measure, direct
 
 
-_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元", "人次"})
+_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本", "人次"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
-_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单")
+_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
 
 
 def _is_content(word: str) -> bool:
@@ -514,7 +514,7 @@ def conflicts(
     found.extend(
         Conflict(ConflictKind.COUNTED, word)
         for word in frame.counted_after
-        if not _counts(statement.text, _head(word)) and _spoken_of(word, statement)
+        if not _counts_thing(statement.text, word) and _spoken_of(word, statement)
     )
     found.extend(
         Conflict(ConflictKind.COUNTED, rate) for rate in frame.rates if not _states(rate, statement)
@@ -615,7 +615,18 @@ def gives_count_of(word: str, statement: Statement) -> bool:
     itself ends in (165卷 for 执法案卷, or for a mistyped 执法按卷). Only such a noun says
     unmistakably what is counted: the 19家 after 案卷评查 counts departments, not reviews."""
     head = _as_written(_head(word), statement.text)
-    return head[-1:] in _SELF_COUNTING and _counts(statement.text, head)
+    return head[-1:] in _SELF_COUNTING and _counts_thing(statement.text, word)
+
+
+def _counts_thing(text: str, word: str) -> bool:
+    """Whether `text` gives a number of what `word` names: of its head (案卷 of 执法案卷, as
+    the text writes it), with whatever sets it apart there too (不合格案卷 are not the 165卷
+    sampled, 执法案卷 are)."""
+    head = _head(word)
+    modifier = word[: -len(head)]
+    if modifier and not _sounds_within(modifier, text):
+        return False
+    return _counts(text, _as_written(head, text))
 
 
 def _as_written(word: str, text: str) -> str:
