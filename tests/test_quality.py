@@ -41,6 +41,8 @@ ANSWERABLE_FLOOR = {
     "batch-19": 0.94,
     "batch-20": 0.94,
     "batch-21": 0.90,
+    "batch-22": 0.90,
+    "batch-23": 0.91,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached: batch 9's one miss
