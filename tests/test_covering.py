@@ -58,3 +58,13 @@ def test_a_question_between_two_facts_of_a_section_gets_the_summary(
     # The facts it was torn between stay on offer.
     assert {e.id for e in reply.also} <= {e.id for e in leading}
     assert reply.also
+
+
+def test_why_names_the_entry_answered_and_the_reason(shipped_engine: Engine) -> None:
+    from bot.telegram.formatting import why_html
+
+    reply = shipped_engine.respond("以前在网上能办的才多少项")
+    assert reply.match is not None and reply.entry is not None
+    why = why_html(reply, reply.match.ranked[:3], "≥ 0.7")
+    assert f"回答的条目</b>：<code>{reply.entry.id}</code>" in why
+    assert "同时说明了两者" in reply.match.reason

@@ -489,8 +489,11 @@ class Engine:
             if fitting is None:
                 fitting = _counting_neighbour(result, best, conflicts, matcher)
             if fitting is not None:
+                because = _because(
+                    result, f"{best.entry.id} 没有给出所问的内容，{fitting.entry.id} 给出了"
+                )
                 return Reply(
-                    question, Kind.ANSWER, fitting.entry.answer, entry=fitting.entry, match=result
+                    question, Kind.ANSWER, fitting.entry.answer, entry=fitting.entry, match=because
                 )
         if conflicts and best is not None:
             text = fill(
@@ -516,8 +519,10 @@ class Engine:
             both = _covering_both(result, matcher)
             if both is not None:
                 also = tuple(c.entry for c in result.suggestions[:2] if c.entry is not both)
+                leading = "、".join(c.entry.id for c in result.suggestions[:2])
+                because = _because(result, f"{leading} 同属一节，{both.id} 同时说明了两者")
                 return Reply(
-                    question, Kind.ANSWER, both.answer, entry=both, match=result, also=also
+                    question, Kind.ANSWER, both.answer, entry=both, match=because, also=also
                 )
             entries = tuple(c.entry for c in result.suggestions)
             return Reply(
@@ -537,6 +542,12 @@ class Engine:
             entry=entry,
             report=entry.report,
         )
+
+
+def _because(result: MatchResult, why: str) -> MatchResult:
+    """`result` with `why` the engine answered with an entry other than the best-ranked one
+    (shown by /why)."""
+    return replace(result, reason=f"{result.reason}；{why}")
 
 
 def _counting_neighbour(

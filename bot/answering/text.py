@@ -192,6 +192,8 @@ _ALREADY_KNOWN_RE = re.compile(
     r"除了(?:[^,，、。；;？?！!\s]*?(?:以外|之外)|[^,，、。；;？?！!\s]*?(?=[,，、；;\s]|还|也|另外))"
     r"[,，、；;\s]*"
 )
+# A verb said twice around 一 (审一审, 查一查, 看一看) is the verb: "have a look".
+_TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
 # 好几次, 好几个: "several", not a question of how many (which 几次 would become).
 _SEVERAL_RE = re.compile(r"好几(?=[个次件项份条名家位人])")
 # Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
@@ -301,10 +303,6 @@ class _KeptTable(dict[int, str]):
 
 
 _KEPT = _KeptTable()
-
-
-# A verb said twice around 一 (审一审, 查一查, 看一看) is the verb: "have a look".
-_TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
 
 
 @lru_cache(maxsize=8192)

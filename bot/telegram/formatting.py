@@ -278,9 +278,12 @@ def why_html(reply: Reply, ranked: Sequence[Candidate], thresholds: str) -> str:
         lines.append("<b>原因</b>：问题超过长度上限，没有匹配")
     best = reply.match.best if reply.match else None
     if reply.kind is Kind.ANSWER and best is not None:
-        lines.append(
-            f"<b>匹配</b>：条目 <code>{esc(best.entry.id)}</code> 的问法「{esc(best.phrase)}」"
-        )
+        if reply.entry is not None and reply.entry.id != best.entry.id:
+            lines.append(f"<b>回答的条目</b>：<code>{esc(reply.entry.id)}</code>")
+        else:
+            lines.append(
+                f"<b>匹配</b>：条目 <code>{esc(best.entry.id)}</code> 的问法「{esc(best.phrase)}」"
+            )
     if ranked:
         lines.append("<b>候选</b>（置信度；分数 = 问题覆盖 × 问法覆盖 × 相似度的组合）：")
         for number, candidate in enumerate(ranked, 1):
