@@ -128,9 +128,8 @@ _ORGANISATION_RE = re.compile(
 _ADMITTED_GAP_RE = re.compile(
     r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
 )
-# Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高...
-# A clause that follows the measure and says what it raises or furthers is its purpose
-# (…开展以案释法讲座，提高区级行政机关依法行政和依法履职水平).
+# Causal or purposive wording: 因民事诉讼中止审理, 为了确保, 旨在, 以提高..., and a clause after
+# the measure saying what it raises or furthers (…开展以案释法讲座，提高…依法履职水平).
 _REASON_RE = re.compile(
     r"因|由于|为了|原因|目的|旨在|以便|从而|确保|是为|用于|以提高|以防"
     r"|[，,](?:提高|提升|增强|促进|推动|保障)"
@@ -614,19 +613,21 @@ def gives_count_of(word: str, statement: Statement) -> bool:
     """Whether the entry gives a number of the thing `word` names in the measure the word
     itself ends in (165卷 for 执法案卷, or for a mistyped 执法按卷). Only such a noun says
     unmistakably what is counted: the 19家 after 案卷评查 counts departments, not reviews."""
-    head = _as_written(_head(word), statement.text)
-    return head[-1:] in _SELF_COUNTING and _counts_thing(statement.text, word)
+    return _counts_thing(statement.text, word, own_measure_only=True)
 
 
-def _counts_thing(text: str, word: str) -> bool:
+def _counts_thing(text: str, word: str, *, own_measure_only: bool = False) -> bool:
     """Whether `text` gives a number of what `word` names: of its head (案卷 of 执法案卷, as
     the text writes it), with whatever sets it apart there too (不合格案卷 are not the 165卷
-    sampled, 执法案卷 are)."""
+    sampled, 执法案卷 are); with `own_measure_only`, only of a head that ends in its measure."""
     head = _head(word)
     modifier = word[: -len(head)]
     if modifier and not _sounds_within(modifier, text):
         return False
-    return _counts(text, _as_written(head, text))
+    written = _as_written(head, text)
+    if own_measure_only and written[-1:] not in _SELF_COUNTING:
+        return False
+    return _counts(text, written)
 
 
 def _as_written(word: str, text: str) -> str:

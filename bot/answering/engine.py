@@ -588,8 +588,7 @@ def _covering_both(result: MatchResult, matcher: Matcher) -> Entry | None:
     first, second = result.suggestions[0].entry, result.suggestions[1].entry
     if first.source != second.source:
         return None
-    section = (entry for entry in matcher.kb.entries if entry.source == first.source)
-    overview = covering(section, (first, second))
+    overview = covering(matcher.section_entries(first.source), (first, second))
     if overview is None or matcher.conflicts(result.frame, overview):
         return None
     return overview

@@ -24,7 +24,7 @@ from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from itertools import chain, pairwise, repeat
 from operator import mul
 from typing import NamedTuple
@@ -661,15 +661,27 @@ class Matcher:
         """Whether `entry`'s answer gives a number of `word` (`constraints.gives_count_of`)."""
         return gives_count_of(word, self._entries[self._index_of[entry.id]].statement)
 
+    def section_entries(self, source: str) -> tuple[Entry, ...]:
+        """The entries of section `source`, in knowledge-base order."""
+        return tuple(self.kb.entries[index] for index in self._section_indexes.get(source, ()))
+
+    @cached_property
+    def _section_indexes(self) -> dict[str, tuple[int, ...]]:
+        """Section (`Entry.source`) -> the indexes of its entries, built at first use."""
+        grouped: dict[str, list[int]] = {}
+        for index, entry in enumerate(self.kb.entries):
+            grouped.setdefault(entry.source, []).append(index)
+        return {source: tuple(indexes) for source, indexes in grouped.items()}
+
     def _vocabulary(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
         """What the section of entry `index` speaks of (`constraints.vocabulary_of`)."""
         source = self.kb.entries[index].source
         vocabulary = self._vocabularies.get(source)
         if vocabulary is None:
+            members = [self._entries[member] for member in self._section_indexes[source]]
             vocabulary = self._vocabularies[source] = vocabulary_of(
                 text.norm
-                for entry, texts in zip(self.kb.entries, self._entries, strict=True)
-                if entry.source == source
+                for texts in members
                 for text in (texts.combined, texts.answer, texts.passage)
             )
         return vocabulary
