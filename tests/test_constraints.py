@@ -217,3 +217,16 @@ def test_asking_reads_what_the_full_frame_reads_of_the_kind_of_answer(
             full.measures,
             full.year_only,
         ), question
+
+
+def test_the_members_of_a_body_are_counted_by_any_count_of_people(
+    shipped_engine: Engine,
+) -> None:
+    team = state(["区政府聘任10名法学专家、知名律师组成区政府法律顾问团队。"])
+    assert not conflicts(asking("法律顾问团队有几名成员"), team)
+    assert conflicts(asking("法律顾问团队有几名成员"), state(["区里组建了法律顾问团队。"]))
+    # 多少成员 asks for a number of people, not a share (几成).
+    assert Asked.PERCENT not in asking("法律顾问团队有多少成员").asked
+    assert Asked.PERCENT in asking("受案率有几成").asked
+    reply = shipped_engine.respond("區政府法律顧問團隊有幾名成員")
+    assert reply.kind is Kind.ANSWER and "10名" in reply.text

@@ -290,3 +290,69 @@ def test_credits_cover_a_token_through_any_gram_holding_it(source: str, targets:
     target = _Text.of(" ".join(targets))
     pinyin_credit = _MATCHER.thresholds.pinyin_credit
     assert _MATCHER._credits(cut, target) == _credits_by_rule(cut, target, pinyin_credit)
+
+
+def test_a_question_about_shortcomings_costs_entries_on_what_was_done() -> None:
+    """Two entries on one subject, one on what was done and one on what falls short: a question
+    about what falls short (in words the report does not use) costs the first its share, and
+    a question that does not ask about shortcomings costs nothing."""
+    done = Entry(
+        "adviser-team",
+        "法律顾问团队",
+        ("法律顾问团队的管理", "聘请法律顾问"),
+        "区里聘请法律顾问组成团队，加强管理。",
+        "一、工作情况（九）提升法律顾问效能",
+    )
+    short = Entry(
+        "adviser-problem",
+        "法律顾问管理问题",
+        ("法律顾问管理存在什么问题",),
+        "还需进一步完善法律顾问的管理制度。",
+        "二、存在问题",
+    )
+    kb = replace(
+        load_knowledge(FIXTURE_KNOWLEDGE),
+        entries=(done, short),
+        synonyms={"欠缺": "存在问题", "什么问题": "存在问题"},
+    )
+    cost = 0.25
+    costly = Matcher(kb, Thresholds(problem_mismatch_cost=cost))
+    free = Matcher(kb, Thresholds(problem_mismatch_cost=0.0))
+
+    def scores(matcher: Matcher, question: str) -> dict[str, float]:
+        return {c.entry.id: c.score for c in matcher.rank(question)}
+
+    asked = "法律顾问团队的管理还有什么欠缺"
+    with_cost, without = scores(costly, asked), scores(free, asked)
+    assert with_cost["adviser-problem"] == without["adviser-problem"]
+    assert with_cost["adviser-team"] == pytest.approx(
+        (1 - cost) * without["adviser-team"], abs=1e-3
+    )
+    plain = "法律顾问团队的管理"
+    assert scores(costly, plain) == scores(free, plain)
+
+
+def test_the_entry_of_what_a_question_sets_aside_is_left_out() -> None:
+    """律师除了代理官司还做了什么 asks for the lawyers' other work: the entry on their lawsuits
+    answers what is set aside and leaves the ranking, unless it leads (then it holds the rest
+    too, as a breakdown does)."""
+    lawsuits = Entry(
+        "lawyers-cases",
+        "律师代理案件",
+        ("律师代理复议诉讼案件", "律师代理官司"),
+        "区政府复议诉讼案件由专业律师代理。",
+        "一、工作情况",
+    )
+    projects = Entry(
+        "lawyers-projects",
+        "律师参与专项工作",
+        ("律师参与了哪些专项工作",),
+        "律师团队参与民间融资清盘化解等专项工作。",
+        "一、工作情况",
+    )
+    matcher = Matcher(replace(load_knowledge(FIXTURE_KNOWLEDGE), entries=(lawsuits, projects)))
+    assert matcher.match("律师代理官司").best.entry.id == "lawyers-cases"  # type: ignore[union-attr]
+    result = matcher.match("律师除了代理官司还参与了什么工作")
+    assert [c.entry.id for c in result.ranked] == ["lawyers-projects"]
+    kept = matcher.match("除了律师代理官司，剩下的代理案件呢")
+    assert kept.ranked[0].entry.id == "lawyers-cases"

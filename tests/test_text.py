@@ -10,6 +10,7 @@ from bot.answering.text import (
     QUESTION_WEIGHT,
     Normaliser,
     _is_kept,
+    asks_problem,
     chinese_to_number,
     clean,
     compact,
@@ -17,7 +18,9 @@ from bot.answering.text import (
     invert_synonyms,
     is_cjk,
     is_future,
+    is_problem_section,
     question_word_mask,
+    set_aside,
     tokens,
 )
 from bot.answering.text import _whole_word as whole_word
@@ -273,3 +276,25 @@ def test_several_is_not_how_many() -> None:
 def test_what_to_prepare_is_not_a_plan() -> None:
     assert is_future("下一步准备怎么做")
     assert not is_future("办护照需要准备什么")
+
+
+def test_shortcomings_are_asked_in_the_reports_own_heading() -> None:
+    normalise = Normaliser(invert_synonyms({"存在问题": ["欠缺", "什么问题", "短板"]}))
+    assert asks_problem(normalise("管理上还有什么欠缺"))
+    assert asks_problem(normalise("执法队伍有什么问题"))
+    assert not asks_problem(normalise("执法队伍年龄结构怎么样"))
+    assert is_problem_section("二、存在问题")
+    assert not is_problem_section("一、工作情况（九）提升法律顾问效能")
+
+
+@pytest.mark.parametrize(
+    ("question", "known"),
+    [
+        ("律师们除了打官司还帮政府干了哪些大事", "律师们打官司"),
+        ("除了代理官司，还参与了哪些工作", "代理官司"),
+        ("除了复议以外还有什么", "复议"),
+        ("律师干了什么", ""),
+    ],
+)
+def test_what_a_question_sets_aside_is_read_with_its_subject(question: str, known: str) -> None:
+    assert set_aside(question) == known

@@ -69,7 +69,7 @@ _ASKED_COUNT_RE = re.compile(
 )
 _ASKED_PERCENT_RE = re.compile(
     r"(?:比例|占比|比重|百分比|率)(?:是|为|有|能|达到?|大概|大约|一共|到底)?(?:多少|几|多高|多大)|"
-    r"百分之(?:多少|几)|(?:多少|几)%|(?:多少|几)成|"
+    r"百分之(?:多少|几)|(?:多少|几)%|(?:多少|几)成(?![员果绩本])|"
     r"(?:what|how much|how high).{0,30}(?:rate|percentage|proportion|share)|"
     r"(?:rate|percentage|proportion|share).{0,12}(?:what|how)"
 )
@@ -620,6 +620,9 @@ def _counts_thing(text: str, word: str, *, own_measure_only: bool = False) -> bo
     """Whether `text` gives a number of what `word` names: of its head (案卷 of 执法案卷, as
     the text writes it), with whatever sets it apart there too (不合格案卷 are not the 165卷
     sampled, 执法案卷 are); with `own_measure_only`, only of a head that ends in its measure."""
+    if word in _MEMBERS:
+        # 成员 of a team the text counts in people (10名法学专家、知名律师组成…团队).
+        return bool(_PEOPLE_COUNT_RE.search(text))
     head = _head(word)
     modifier = word[: -len(head)]
     if modifier and not _sounds_within(modifier, text):
@@ -628,6 +631,11 @@ def _counts_thing(text: str, word: str, *, own_measure_only: bool = False) -> bo
     if own_measure_only and written[-1:] not in _SELF_COUNTING:
         return False
     return _counts(text, written)
+
+
+# Words for the people of a body, whoever they are: any count of people counts them.
+_MEMBERS = frozenset({"成员", "人数", "组成人员"})
+_PEOPLE_COUNT_RE = re.compile(r"(?<![\d.])\d+(?:余|多)?[名位人](?!次)")
 
 
 def _as_written(word: str, text: str) -> str:

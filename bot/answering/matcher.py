@@ -53,6 +53,7 @@ from bot.answering.segment import Segmenter
 from bot.answering.text import (
     QUESTION_WEIGHT,
     Normaliser,
+    asks_problem,
     clean,
     fold_numerals,
     fuzzy_pinyin,
@@ -60,7 +61,9 @@ from bot.answering.text import (
     is_future,
     is_negated,
     is_plan_section,
+    is_problem_section,
     question_word_mask,
+    set_aside,
     tokens,
 )
 
@@ -94,6 +97,9 @@ class Thresholds:
     # Share lost when a question about plans meets what was done, or the other way round
     # (讲案例: the 2019 lectures, not next year's 以案说法).
     tense_mismatch_cost: float = 0.1
+    # Share lost when a question about shortcomings (管理上还有什么欠缺) meets an entry on what
+    # was done. One way only: a question need not say "problem" to be about one (执法队伍老化吗).
+    problem_mismatch_cost: float = 0.1
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
     # The most postings the first pass walks for one gram, and in all when every gram of the
@@ -190,6 +196,7 @@ class _Text:
     pinyin_bigrams: frozenset[str]
     negated: bool  # 不予受理, 未达标: see text.is_negated
     future: bool  # asks about plans (今后, 明年打算): see text.is_future
+    problem: bool  # asks about shortcomings (有什么问题, 短板): see text.asks_problem
 
     @classmethod
     def of(cls, norm: str, shared: dict[str, str] | None = None) -> _Text:
@@ -222,6 +229,7 @@ class _Text:
             frozenset(pinyin_grams) | alone,
             is_negated(norm),
             is_future(norm),
+            asks_problem(norm),
         )
 
     @classmethod
@@ -262,6 +270,7 @@ class _Text:
             frozenset(pinyin_grams) | alone,
             is_negated(norm),
             is_future(norm),
+            asks_problem(norm),
         )
 
 
@@ -304,6 +313,7 @@ class _EntryTexts:
     statement: Statement  # what the answer states (its section's vocabulary: `conflicts`)
     answer_credit: float  # the credit for covering a word through the answer text
     plan: bool  # the entry is in a section of plans (三、下步工作打算)
+    problem: bool  # the entry is in the section of shortcomings (二、存在问题)
 
 
 # How many of the best candidates get the decision model's confidence.
@@ -427,6 +437,7 @@ class Matcher:
                 statement,
                 self._answer_credit(len(answer_text.toks)),
                 is_plan_section(entry.source),
+                is_problem_section(entry.source),
             )
             self._entries.append(texts)
             seen = {*texts.combined.toks, *texts.answer.toks, *texts.passage.toks}
@@ -637,8 +648,7 @@ class Matcher:
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
         if query.text.negated not in map(self._negated_of.__getitem__, numbers):
             score *= 1.0 - limits.negation_mismatch_cost
-        if self._entries[index].plan != query.text.future:
-            score *= 1.0 - limits.tense_mismatch_cost
+        score *= self._mood_cost(query.text, self._entries[index])
         return round(min(score * (1.0 + 1e-9), 1.0), 4)
 
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
@@ -693,8 +703,27 @@ class Matcher:
         if not norm:
             return MatchResult(question, norm, Outcome.NONE, (), "问题里没有可以匹配的文字")
         frame = self.frame(question, norm)
-        ranked = self._rank(self._query(norm), frame, ())
+        query = self._query(norm)
+        ranked = self._rank(query, frame, ())
+        # The entry of what is set aside is left out when it competes with another; when it
+        # leads, it holds what is asked as well (除了受理的那些，剩下的复议申请呢: the breakdown).
+        known = self._known_entry(question)
+        if known is not None and any(c.entry.id == known for c in ranked[1:CONFIDENT_CANDIDATES]):
+            ranked = self._rank(query, frame, (), avoid=frozenset({self._index_of[known]}))
         return self._decide(question, norm, frame, ranked)
+
+    def _known_entry(self, question: str) -> str | None:
+        """The entry that answers what the question sets aside as known (除了打官司), when one
+        answers it surely: it is not what the question asks for, nor a rival to what it
+        does (律师们除了打官司还干了什么 asks for the lawyers' other work)."""
+        known = set_aside(question)
+        norm = self._normalised(known) if known else ""
+        if not norm:
+            return None
+        ranked = self._rank(self._query(norm), self.frame(known, norm), ())
+        if ranked and ranked[0].confidence >= self.model.answer_at:
+            return ranked[0].entry.id
+        return None
 
     def _normalised(self, question: str) -> str:
         norm = self._norms.get(question)
@@ -861,9 +890,15 @@ class Matcher:
         return found / total
 
     def _rank(
-        self, query: _Weighted, frame: QuestionFrame, exclude: Collection[str]
+        self,
+        query: _Weighted,
+        frame: QuestionFrame,
+        exclude: Collection[str],
+        avoid: frozenset[int] = frozenset(),
     ) -> list[Candidate]:
-        shortlist = self._shortlisted(query, exclude)
+        """Entries best first; `exclude` leaves stored phrasings out, `avoid` whole entries
+        (by index)."""
+        shortlist = self._shortlisted(query, exclude, avoid)
         if not shortlist:
             return []
         # Second pass: full coverage scoring of the shortlist; entry-level coverage once per entry.
@@ -894,9 +929,11 @@ class Matcher:
             ranked[i] = self._confident(candidate, runner_up)
         return ranked
 
-    def _shortlisted(self, query: _Weighted, exclude: Collection[str]) -> list[int]:
+    def _shortlisted(
+        self, query: _Weighted, exclude: Collection[str], avoid: frozenset[int] = frozenset()
+    ) -> list[int]:
         """The phrasings the second pass scores: the first pass's best hits (`_shortlist`),
-        those in `exclude` left out."""
+        those in `exclude` and those of the entries in `avoid` left out."""
         if not query.text.toks:
             return []
         # First pass: weighted bigram hits per phrase, from the postings only (`_walks` says
@@ -911,6 +948,11 @@ class Matcher:
         for raw in exclude:
             for number in self._numbers_of.get(raw, ()):
                 hits.pop(number, None)
+        if avoid:
+            entry_of = self._entry_of
+            hits = {
+                number: found for number, found in hits.items() if entry_of[number] not in avoid
+            }
         return self._shortlist(hits)
 
     def _known_weight(self, query: _Weighted) -> float:
@@ -1086,9 +1128,20 @@ class Matcher:
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
         if phrase.body.text.negated != query.text.negated:
             score *= 1.0 - limits.negation_mismatch_cost
-        if self._entries[phrase.entry_index].plan != query.text.future:
-            score *= 1.0 - limits.tense_mismatch_cost
+        score *= self._mood_cost(query.text, self._entries[phrase.entry_index])
         return round(min(score, 1.0), 4), query_coverage, phrase_coverage, similarity
+
+    def _mood_cost(self, question: _Text, texts: _EntryTexts) -> float:
+        """What is left of a score when the question asks about another part of the report
+        than the entry's: plans against what was done (either way), shortcomings against
+        what was done."""
+        limits = self.thresholds
+        kept = 1.0
+        if texts.plan != question.future:
+            kept *= 1.0 - limits.tense_mismatch_cost
+        if question.problem and not texts.problem:
+            kept *= 1.0 - limits.problem_mismatch_cost
+        return kept
 
     def _decide(
         self, question: str, norm: str, frame: QuestionFrame, ranked: list[Candidate]

@@ -114,6 +114,23 @@ def is_plan_section(source: str) -> bool:
     return bool(_PLAN_SECTION_RE.search(source))
 
 
+# A question about the report's shortcomings. The synonyms bring the ways people say it
+# (有什么问题, 短板, 欠缺, 不足之处) to the report's heading 存在问题.
+_PROBLEM = "存在问题"
+# A section of shortcomings: 二、存在问题, 存在的问题与不足.
+_PROBLEM_SECTION_RE = re.compile(r"存在(?:的)?问题|问题和不足|问题与不足")
+
+
+def asks_problem(text: str) -> bool:
+    """Whether a normalised question asks what falls short rather than what was done."""
+    return _PROBLEM in text
+
+
+def is_problem_section(source: str) -> bool:
+    """Whether a section of the report sets out its shortcomings (its title says so)."""
+    return bool(_PROBLEM_SECTION_RE.search(source))
+
+
 def question_word_mask(toks: list[str] | tuple[str, ...]) -> list[float]:
     """Per token, how much of its weight to keep: 1.0 for content, `QUESTION_WEIGHT` for question
     and function words, `MEASURE_WEIGHT` for the measure word after 多少/几 (longest match wins).
@@ -192,6 +209,19 @@ _ALREADY_KNOWN_RE = re.compile(
     r"除了(?:[^,，、。；;？?！!\s]*?(?:以外|之外)|[^,，、。；;？?！!\s]*?(?=[,，、；;\s]|还|也|另外))"
     r"[,，、；;\s]*"
 )
+_SET_ASIDE_EDGES_RE = re.compile(r"^除了|(?:以外|之外)?[,，、；;\s]*$")
+
+
+def set_aside(text: str) -> str:
+    """What a question says it already knows, read with the subject before it: "律师们打官司"
+    of "律师们除了打官司还干了什么". Empty when it sets nothing aside."""
+    found = _ALREADY_KNOWN_RE.search(text)
+    if found is None:
+        return ""
+    known = _SET_ASIDE_EDGES_RE.sub("", found.group(0))
+    return text[: found.start()] + known if known else ""
+
+
 # A verb said twice around 一 (审一审, 查一查, 看一看) is the verb: "have a look".
 _TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
 # 好几次, 好几个: "several", not a question of how many (which 几次 would become).
