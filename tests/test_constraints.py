@@ -230,3 +230,19 @@ def test_the_members_of_a_body_are_counted_by_any_count_of_people(
     assert Asked.PERCENT in asking("受案率有几成").asked
     reply = shipped_engine.respond("區政府法律顧問團隊有幾名成員")
     assert reply.kind is Kind.ANSWER and "10名" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "asked"),
+    [
+        ("检查结果将作为什么的依据", Asked.REASON, False),
+        ("为什么行政诉讼下降了", Asked.REASON, True),
+        ("要是哪个部门一把手不出庭会怎样", Asked.ORGANISATION, False),
+        ("哪个部门负责行政复议", Asked.ORGANISATION, True),
+    ],
+)
+def test_words_of_asking_inside_other_words_ask_nothing(
+    question: str, kind: Asked, asked: bool
+) -> None:
+    """作为什么 holds 为什么 and 要是哪个部门 holds 哪个部门, but neither asks that."""
+    assert (kind in asking(question).asked) is asked

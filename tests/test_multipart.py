@@ -87,3 +87,8 @@ def test_two_clauses_that_find_one_fact_are_one_question(shipped_engine: Engine)
     reply = shipped_engine.respond("去年区政府当被告的官司有多少，比前年少了多少件")
     assert reply.kind is Kind.ANSWER and reply.entry is not None
     assert reply.entry.id == "administrative-lawsuits"
+
+
+def test_a_clause_that_sets_a_condition_is_context_not_a_question() -> None:
+    assert len(split_question("要是哪个部门一把手老不去法院出庭，会有什么后果吗")) == 1
+    assert len(split_question("哪个部门负责复议，复议申请有多少件")) == 2

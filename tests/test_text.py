@@ -298,3 +298,12 @@ def test_shortcomings_are_asked_in_the_reports_own_heading() -> None:
 )
 def test_what_a_question_sets_aside_is_read_with_its_subject(question: str, known: str) -> None:
     assert set_aside(question) == known
+
+
+def test_the_public_and_the_district_as_askers_weigh_little() -> None:
+    """老百姓找区里申请复议: who asks (人民群众, after the synonyms) and whom (区里) say nothing
+    about which fact is meant."""
+    mask = question_word_mask(tokens("人民群众找区里申请复议"))
+    assert mask[:4] == [QUESTION_WEIGHT] * 4
+    assert mask[5:7] == [QUESTION_WEIGHT] * 2
+    assert mask[-4:] == [1.0] * 4

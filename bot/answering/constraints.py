@@ -84,8 +84,11 @@ _ASKED_DOCUMENT_RE = re.compile(
     r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
     r"which (?:document|regulation|rule)"
 )
+# Not after 要是/如果 (要是哪个部门一把手不出庭: "whichever department", asking no name).
 _ASKED_ORGANISATION_RE = re.compile(
-    r"(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家|which (?:department|unit)"
+    r"(?<!要是)(?<!如果)(?<!假如)(?<!万一)"
+    r"(?:(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家)|"
+    r"which (?:department|unit)"
 )
 _ASKED_RANK_RE = re.compile(r"排名|排第几|排在第几|第几名|排行|名次|\brank(?:ed|ing)?\b")
 # A rank the answer gives: 排名第一, 第3名, 名列前茅.
@@ -101,8 +104,11 @@ _ASKED_LIST_RE = re.compile(
 )
 # Which kind or part of a figure the question names itself (33件…哪类最多).
 _ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
-# "为什么说…" asks for the basis of a statement, which the statement itself gives.
-_ASKED_REASON_RE = re.compile(r"(?:为什么|为何|为啥)(?!说)|什么原因|啥原因|原因是|原因有|\bwhy\b")
+# "为什么说…" asks for the basis of a statement, which the statement itself gives; 作为什么
+# (serves as what) and 成为什么 ask what, not why.
+_ASKED_REASON_RE = re.compile(
+    r"(?<![作成认以称视])(?:为什么|为何|为啥)(?!说)|什么原因|啥原因|原因是|原因有|\bwhy\b"
+)
 _ASKED_PROCEDURE_RE = re.compile(
     r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
     r"(?:查询|查到|办理|申请|投诉|举报|预约|缴费|领取|提交|咨询|报名|补办|补领|换领|报考|考试|考证|考取)|"

@@ -29,6 +29,9 @@ _SENTENCE_END_RE = re.compile(
     r"[?？!！。;；\n]+|(?:^|(?<=\s))(?:\d{1,2}[.、)）]|[(（]\d{1,2}[)）])\s*|[①②③④⑤⑥⑦⑧⑨]"
 )
 _CLAUSE_RE = re.compile(r"[,，、]+")
+# A clause that sets a condition is context, whatever it holds: its 哪/谁 are indefinite
+# (要是哪个部门一把手不出庭，会有什么后果: one question).
+_CONDITION_RE = re.compile(r"^(?:要是|如果|假如|假设|万一|若是|倘若|一旦)")
 # "X和Y(现在)各有多少" / "X、Y分别是多少": coordinated subjects sharing one question.
 _EACH_RE = re.compile(
     r"^(?P<subjects>.+?)(?P<adverb>现在|目前|如今|都)?(?:各自|各|分别)(?P<rest>.+)$"
@@ -87,7 +90,7 @@ def _question_clauses(sentence: str) -> list[str]:
     grouped: list[str] = []
     pending = ""
     for clause in clauses:
-        if _QUESTION_MARK_RE.search(clause):
+        if _QUESTION_MARK_RE.search(clause) and not _CONDITION_RE.match(clause):
             grouped.append(f"{pending}{clause}")
             pending = ""
         else:
