@@ -46,6 +46,7 @@ ANSWERABLE_FLOOR = {
     "batch-24": 0.90,
     "batch-25": 0.87,
     "batch-26": 0.93,
+    "batch-27": 0.94,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel
