@@ -224,6 +224,7 @@ def test_the_members_of_a_body_are_counted_by_any_count_of_people(
 ) -> None:
     team = state(["区政府聘任10名法学专家、知名律师组成区政府法律顾问团队。"])
     assert not conflicts(asking("法律顾问团队有几名成员"), team)
+    assert not gives_count_of("成员", team)  # 10名 counts experts and lawyers, not "members"
     assert conflicts(asking("法律顾问团队有几名成员"), state(["区里组建了法律顾问团队。"]))
     # 多少成员 asks for a number of people, not a share (几成).
     assert Asked.PERCENT not in asking("法律顾问团队有多少成员").asked

@@ -626,8 +626,9 @@ def _counts_thing(text: str, word: str, *, own_measure_only: bool = False) -> bo
     """Whether `text` gives a number of what `word` names: of its head (案卷 of 执法案卷, as
     the text writes it), with whatever sets it apart there too (不合格案卷 are not the 165卷
     sampled, 执法案卷 are); with `own_measure_only`, only of a head that ends in its measure."""
-    if word in _MEMBERS:
-        # 成员 of a team the text counts in people (10名法学专家、知名律师组成…团队).
+    if word in _MEMBERS and not own_measure_only:
+        # 成员 of a team the text counts in people (10名法学专家、知名律师组成…团队); not a
+        # noun that says unmistakably what is counted, as `gives_count_of` asks.
         return bool(_PEOPLE_COUNT_RE.search(text))
     head = _head(word)
     modifier = word[: -len(head)]

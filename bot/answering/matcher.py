@@ -720,7 +720,9 @@ class Matcher:
         norm = self._normalised(known) if known else ""
         if not norm:
             return None
-        ranked = self._rank(self._query(norm), self.frame(known, norm), ())
+        # Ranking reads only what the frame asks for (`fit`), as in `rival`.
+        frame = asking(self._cleaned_question(known))
+        ranked = self._rank(self._query(norm), frame, ())
         if ranked and ranked[0].confidence >= self.model.answer_at:
             return ranked[0].entry.id
         return None
