@@ -245,6 +245,35 @@ def test_rival_says_what_rank_says_of_any_question(question: str, entry: Entry) 
     assert _MATCHER.rival(question, entry.id, floor=_MATCHER.model.suggest_at) == expected
 
 
+@settings(max_examples=200, deadline=None)
+@given(
+    st.text(
+        alphabet="行政复议机关出庭应诉率律师法律顾问不受理案件几多少2019年的计划问题", max_size=20
+    ),
+    st.floats(min_value=0.0, max_value=1.0),
+)
+def test_a_phrasing_is_passed_over_only_when_it_cannot_beat_its_entry(
+    question: str, beat: float
+) -> None:
+    """`_scored` with `beat` (the entry's best so far) skips a phrasing only when its full
+    score would not exceed it, and otherwise gives the full score."""
+    matcher = _MATCHER
+    query = matcher._query(matcher._normalised(question))
+    for number in matcher._shortlisted(query, ()):
+        phrase = matcher._phrases[number]
+        texts = matcher._entries[phrase.entry_index]
+        coverage = matcher._covered(query, texts) / query.total if query.total > 0 else 0.0
+        for kind_fit in (1.0, 0.0):
+            full = matcher._scored(query, phrase, coverage, kind_fit)
+            assert full is not None
+            beat = round(beat, 4)
+            passed = matcher._scored(query, phrase, coverage, kind_fit, beat)
+            if passed is None:
+                assert full[0] <= beat
+            else:
+                assert passed == full
+
+
 _NORM_PARTS = st.lists(
     st.text(alphabet="行政复议案卷律所abcs1٣9.%", min_size=1, max_size=8).map(compact).filter(bool),
     min_size=1,

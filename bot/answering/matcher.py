@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from itertools import chain, pairwise, repeat
@@ -46,7 +46,7 @@ from bot.answering.constraints import (
     state,
     vocabulary_of,
 )
-from bot.answering.decision import DecisionModel, features, features_against, shipped_model
+from bot.answering.decision import DecisionModel, features_against, shipped_model
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.answering.lexicon import Bridges
 from bot.answering.segment import Segmenter
@@ -583,8 +583,10 @@ class Matcher:
             coverage = covered[index] / query.total if query.total > 0 else 0.0
             top: tuple[int, tuple[float, float, float, float]] | None = None
             for number in by_entry[index]:
-                scored = self._scored(query, self._phrases[number], coverage, kind_fit[index])
-                if top is None or scored[0] > top[1][0]:
+                beat = -1.0 if top is None else top[1][0]
+                phrase = self._phrases[number]
+                scored = self._scored(query, phrase, coverage, kind_fit[index], beat)
+                if scored is not None and (top is None or scored[0] > beat):
                     top = (number, scored)
             assert top is not None
             best[index] = top
@@ -818,10 +820,7 @@ class Matcher:
         """The weighted share of `source` that `credit` says is covered."""
         if source.total <= 0:
             return 0.0
-        covered = 0.0
-        for value, weight in zip(credit, source.weights, strict=True):
-            if value:
-                covered += value * weight
+        covered: float = sum(map(mul, credit, source.weights))
         return covered / source.total
 
     def _coverage(self, source: _Weighted, target: _Text) -> float:
@@ -907,7 +906,9 @@ class Matcher:
         known_weight = self._known_weight(query)
         words = self._word_parts(self.content_words(query.text.norm))
         entry_facts: dict[int, _EntryFacts] = {}
-        best: dict[int, Candidate] = {}
+        # Per entry, its best phrasing and what `_scored` made of it; a candidate is made only
+        # of that one.
+        best: dict[int, tuple[_Phrase, tuple[float, float, float, float]]] = {}
         for number in shortlist:
             phrase = self._phrases[number]
             index = phrase.entry_index
@@ -919,16 +920,24 @@ class Matcher:
                 facts = entry_facts[index] = self._facts(
                     query, covered, known_weight, words, texts, kind_fit
                 )
-            candidate = self._score(query, phrase, facts)
             current = best.get(index)
-            if current is None or candidate.score > current.score:
-                best[index] = candidate
-        ranked = sorted(best.values(), key=lambda c: c.score, reverse=True)
-        # Only the leading candidates are ever answered, suggested or offered; the rest keep
-        # confidence 0 (the model's call is not needed to rank them).
-        for i, candidate in enumerate(ranked[:CONFIDENT_CANDIDATES]):
-            runner_up = ranked[i + 1] if i + 1 < len(ranked) else None
-            ranked[i] = self._confident(candidate, runner_up)
+            beat = -1.0 if current is None else current[1][0]
+            scored = self._scored(query, phrase, facts.coverage, facts.kind_fit, beat)
+            if scored is not None and (current is None or scored[0] > beat):
+                best[index] = (phrase, scored)
+        order = sorted(best.items(), key=lambda item: item[1][1][0], reverse=True)
+        ranked: list[Candidate] = []
+        for place, (index, (phrase, scored)) in enumerate(order):
+            candidate = self._candidate(phrase, entry_facts[index], scored)
+            # Only the leading candidates are ever answered, suggested or offered; the rest
+            # keep confidence 0 (the model's call is not needed to rank them).
+            if place < CONFIDENT_CANDIDATES:
+                runner_up = order[place + 1][1][1][0] if place + 1 < len(order) else 0.0
+                probability = self.model.probability(features_against(candidate, runner_up))
+                candidate = self._candidate(
+                    phrase, entry_facts[index], scored, round(probability, 4)
+                )
+            ranked.append(candidate)
         return ranked
 
     def _shortlisted(
@@ -982,11 +991,6 @@ class Matcher:
             word_coverage=self._word_coverage(words, texts),
             kind_fit=kind_fit,
         )
-
-    def _confident(self, candidate: Candidate, runner_up: Candidate | None) -> Candidate:
-        """`candidate` with the decision model's confidence, judged against `runner_up`."""
-        probability = self.model.probability(features(candidate, runner_up))
-        return replace(candidate, confidence=round(probability, 4))
 
     def _walks(self, query: _Weighted) -> list[tuple[Sequence[int], float]]:
         """The postings the first pass walks for `query`, each with the weight of a hit.
@@ -1091,46 +1095,67 @@ class Matcher:
                     break
         return picked
 
-    def _score(self, query: _Weighted, phrase: _Phrase, facts: _EntryFacts) -> Candidate:
-        scored = self._scored(query, phrase, facts.coverage, facts.kind_fit)
-        return self._candidate(phrase, facts, scored)
-
     def _candidate(
-        self, phrase: _Phrase, facts: _EntryFacts, scored: tuple[float, float, float, float]
+        self,
+        phrase: _Phrase,
+        facts: _EntryFacts,
+        scored: tuple[float, float, float, float],
+        confidence: float = 0.0,
     ) -> Candidate:
         """The candidate `phrase` makes, from its entry's facts and what `_scored` made of it."""
         score, query_coverage, phrase_coverage, similarity = scored
+        # Positional: a candidate is made a dozen times per question.
         return Candidate(
-            entry=self.kb.entries[phrase.entry_index],
-            score=score,
-            phrase=phrase.raw,
-            query_coverage=round(query_coverage, 4),
-            phrase_coverage=round(phrase_coverage, 4),
-            similarity=round(similarity, 4),
-            evidence=round(facts.evidence, 4),
-            known_coverage=round(min(facts.known_coverage, 1.0), 4),
-            word_coverage=round(facts.word_coverage, 4),
-            kind_fit=round(facts.kind_fit, 4),
+            self.kb.entries[phrase.entry_index],
+            score,
+            phrase.raw,
+            round(query_coverage, 4),
+            round(phrase_coverage, 4),
+            round(similarity, 4),
+            round(facts.evidence, 4),
+            round(min(facts.known_coverage, 1.0), 4),
+            round(facts.word_coverage, 4),
+            round(facts.kind_fit, 4),
+            confidence,
         )
 
     def _scored(
-        self, query: _Weighted, phrase: _Phrase, coverage: float, kind_fit: float
-    ) -> tuple[float, float, float, float]:
+        self,
+        query: _Weighted,
+        phrase: _Phrase,
+        coverage: float,
+        kind_fit: float,
+        beat: float = -1.0,
+    ) -> tuple[float, float, float, float] | None:
         """A phrasing's score (rounded, as candidates carry it) and what it is made of: query
         coverage, phrase coverage and similarity (unrounded). `coverage` and `kind_fit` are
-        its entry's (`_EntryFacts`); `_bound` must stay an upper bound of the score."""
+        its entry's (`_EntryFacts`); `_bound` must stay an upper bound of the score.
+
+        None when the score cannot exceed `beat` (its entry's best so far: only an entry's
+        best phrasing counts). The query coverage settles that most of the time, before the
+        phrase coverage and the similarity are worked out: they can add at most their full
+        share, as in `_bound`.
+        """
         limits = self.thresholds
         covered_by_phrase = phrase.credit * self._coverage(query, phrase.body.text)
         # Words of the question may be spread over several phrasings, or appear only in the answer
         # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
         query_coverage = max(covered_by_phrase, limits.entry_credit * coverage)
+        texts = self._entries[phrase.entry_index]
+        negated = phrase.body.text.negated != query.text.negated
+        if beat >= 0.0:
+            most = query_coverage**1.5 * (1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit))
+            if negated:
+                most *= 1.0 - limits.negation_mismatch_cost
+            if most * self._mood_cost(query.text, texts) * (1.0 + 1e-9) <= beat:
+                return None
         phrase_coverage = self._coverage(phrase.body, query.text)
         similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
         score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
         score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
-        if phrase.body.text.negated != query.text.negated:
+        if negated:
             score *= 1.0 - limits.negation_mismatch_cost
-        score *= self._mood_cost(query.text, self._entries[phrase.entry_index])
+        score *= self._mood_cost(query.text, texts)
         return round(min(score, 1.0), 4), query_coverage, phrase_coverage, similarity
 
     def _mood_cost(self, question: _Text, texts: _EntryTexts) -> float:

@@ -478,8 +478,10 @@ class Normaliser:
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             # Twice: two variants side by side may together be a third (收下 + 比例 are
-            # 受理 + 占比, which is 受案率).
-            text = self._apply_synonyms(self._apply_synonyms(text))
+            # 受理 + 占比, which is 受案率). A pass that changed nothing would change nothing
+            # again.
+            once = self._apply_synonyms(text)
+            text = once if once == text else self._apply_synonyms(once)
         # After the synonyms, which may name such a form themselves (理一理 -> 梳理).
         text = _TRIED_VERB_RE.sub(r"\1", text)
         text = self._filler_re.sub(" ", text)
