@@ -9,11 +9,14 @@ from bot.answering.constraints import (
     Conflict,
     ConflictKind,
     QuestionFrame,
+    Statement,
     asking,
     conflicts,
     drafted,
     gives_count_of,
+    speaking_of,
     state,
+    vocabulary_of,
 )
 from bot.answering.engine import Engine, Kind
 from bot.answering.text import clean
@@ -247,3 +250,69 @@ def test_words_of_asking_inside_other_words_ask_nothing(
 ) -> None:
     """作为什么 holds 为什么 and 要是哪个部门 holds 哪个部门, but neither asks that."""
     assert (kind in asking(question).asked) is asked
+
+
+def test_how_long_asks_for_a_span_or_how_often() -> None:
+    """多久 asks how long or how often: an answer that gives neither cannot answer it."""
+    limit = asking("复议申请的期限是多长")
+    assert Asked.DURATION in limit.asked
+    assert Conflict(ConflictKind.ASKED, "duration") in conflicts(
+        limit, state(["对错误行政行为予以撤销，并责令限期重新答复。"])
+    )
+    often = asking("以案释法讲座多久开一次")
+    assert Asked.DURATION in often.asked
+    assert not conflicts(often, state(["区政府每季度开展一次以案释法活动。"]))
+
+
+def _told(texts: list[str]) -> Statement:
+    """The statement of an answer whose section is the answer itself."""
+    return speaking_of(state(texts), vocabulary_of(texts))
+
+
+def test_a_change_from_another_year_is_no_part_of_a_figure(shipped_engine: Engine) -> None:
+    """33件 and a fall of 89件 from 2018 give no part of the 33: asking how many of them were
+    won asks a breakdown the answer does not have."""
+    matcher = shipped_engine.matcher
+    lawsuits = _told(["2019年以区政府为被告的行政诉讼案件33件，比2018年减少89件，同比下降73%。"])
+    frame = matcher.frame("这33件被诉案件里区政府赢了几件")
+    assert Conflict(ConflictKind.ASKED, "breakdown") in conflicts(frame, lawsuits)
+    parts = _told(["2019年共收到行政复议申请29件，其中受理22件，不予受理4件。"])
+    assert not conflicts(matcher.frame("这29件申请里受理了几件"), parts)
+
+
+def test_an_action_counted_must_be_counted_by_an_answer_that_tells_of_it(
+    shipped_engine: Engine,
+) -> None:
+    """撤销了多少件 of an answer that tells of 撤销 but counts the applications; a verb the
+    answer does not use (共有) is only the question's way of asking."""
+    matcher = shipped_engine.matcher
+    told = _told(["加强复议案件审查并撤销错误行政行为。2019年共收到行政复议申请29件。"])
+    frame = matcher.frame("复议机关撤销了多少件")
+    assert Conflict(ConflictKind.COUNTED, "撤销") in conflicts(frame, told)
+    counted = _told(["2019年行政复议案件受理22件，不予受理4件。"])
+    assert not conflicts(matcher.frame("复议机关受理了多少件"), counted)
+    # (Its section says 共有 somewhere, so the word itself is no new subject.)
+    section = speaking_of(told, vocabulary_of([told.text, "共有"]))
+    assert not conflicts(matcher.frame("复议申请共有多少件"), section)
+
+
+@pytest.mark.parametrize(
+    ("text", "counts"),
+    [
+        ("随机抽取19家执法部门的各类案卷共计165卷。", True),
+        ("案卷评查随机抽取了19家执法部门。", False),
+    ],
+)
+def test_a_self_counting_noun_before_what_is_done_to_it_is_what_is_counted(
+    text: str, counts: bool
+) -> None:
+    """执法案卷评查 (how many case files were reviewed, in English word order) counts 案卷."""
+    assert gives_count_of("执法案卷评查", _told([text])) is counts
+
+
+def test_the_rule_of_law_government_is_no_body() -> None:
+    """法治政府 is what the report is about, not who issued it."""
+    asked = asking("这份报告是哪个单位发的")
+    title = _told(["报告标题为《江汉区2019年法治政府建设工作报告》。"])
+    assert conflicts(asked, title) == [Conflict(ConflictKind.ASKED, "organisation")]
+    assert not conflicts(asked, _told(["本报告的发布机构是江汉区政府。"]))

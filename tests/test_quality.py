@@ -47,6 +47,7 @@ ANSWERABLE_FLOOR = {
     "batch-25": 0.87,
     "batch-26": 0.93,
     "batch-27": 0.94,
+    "batch-28": 0.96,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel

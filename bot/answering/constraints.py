@@ -37,6 +37,7 @@ class Asked(StrEnum):
     MONEY = "money"  # 多少钱, 经费
     CONTACT = "contact"  # 电话, 地址, 网址
     RANK = "rank"  # 排名, 排第几: a place among others
+    DURATION = "duration"  # 多久, 多长时间, 期限: a span of time or how often
 
 
 class ConflictKind(StrEnum):
@@ -90,6 +91,16 @@ _ASKED_ORGANISATION_RE = re.compile(
     r"(?:(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家)|"
     r"which (?:department|unit)"
 )
+# 多久 asks how long or how often (以案释法多久搞一次: every quarter); a time limit too.
+_ASKED_DURATION_RE = re.compile(
+    r"多久|多长时间|多长的?(?:期限|时限|时间)|期限(?:是|有|为)?多长|时限(?:是|有|为)?多长|"
+    r"how long|how often"
+)
+# A span or a frequency the answer gives: 每季度一次, 每年至少两次, 定期, 3个月, 15个工作日.
+_DURATION_RE = re.compile(
+    r"每[年季月周天日个]|定期|常态化|(?<![\d.])\d{1,3}个?(?:天|日|周|星期|月|年|小时|工作日)(?!\d)|"
+    r"\d+次|[一两二三四五六七八九十]次"
+)
 _ASKED_RANK_RE = re.compile(r"排名|排第几|排在第几|第几名|排行|名次|\brank(?:ed|ing)?\b")
 # A rank the answer gives: 排名第一, 第3名, 名列前茅.
 _RANK_RE = re.compile(r"排名|第[一二三四五六七八九十\d]+名|名列|前茅|位居")
@@ -127,9 +138,10 @@ _ASKED_CONTACT_RE = re.compile(
 )
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?:年|(?!\d))")
 _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_MEASURES})?")
-# A named body: 区司法局, 得伟君尚…律师事务所, 江汉区政府, or "各部门、各街道" as a whole.
+# A named body: 区司法局, 得伟君尚…律师事务所, 江汉区政府, or "各部门、各街道" as a whole;
+# not 法治政府 (government under the rule of law, the report's subject, not a body).
 _ORGANISATION_RE = re.compile(
-    r"[\u4e00-\u9fff]{1,10}(?:政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
+    r"[\u4e00-\u9fff]{1,10}(?:(?<!法治)政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
 )
 _ADMITTED_GAP_RE = re.compile(
     r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
@@ -211,6 +223,9 @@ class QuestionFrame:
     asks_part: bool = False
     # The rates a percentage question names (败诉率): the answer must state that rate.
     rates: tuple[str, ...] = ()
+    # The verb before a count of things (撤销了多少件): an answer that speaks of that action
+    # must count it.
+    acted: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -275,7 +290,7 @@ def read_question(
     )
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.
-    counted, after, direct = _counted_words(normalised_words)
+    counted, after, direct, acted = _counted_words(normalised_words)
     given = _given_numbers(norm)
     if not measures & _NOUN_MEASURES:
         # 几次 counts actions, and a bare 多少 may ask anything (多少钱, 多少年): no counted noun,
@@ -293,6 +308,7 @@ def read_question(
         given,
         bool(_ASKED_PART_RE.search(norm)),
         _rates(normalised_words) if Asked.PERCENT in asked else (),
+        tuple(acted) if Asked.COUNT in asked else (),
     )
 
 
@@ -339,6 +355,7 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         (Asked.MONEY, _ASKED_MONEY_RE),
         (Asked.CONTACT, _ASKED_CONTACT_RE),
         (Asked.RANK, _ASKED_RANK_RE),
+        (Asked.DURATION, _ASKED_DURATION_RE),
     ):
         if pattern.search(norm):
             asked.add(kind)
@@ -385,7 +402,7 @@ def _rates(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
 
 def _counted_words(
     tagged: Sequence[tuple[str, str]],
-) -> tuple[list[str], list[str], list[str]]:
+) -> tuple[list[str], list[str], list[str], list[str]]:
     """The words right before and after each 多少/几 (glue and measure words skipped): in
     "败诉了几件" and "多少卷不合格" they say what is being counted. Also, apart, the words that
     follow a 多少/几 and its measure directly (几个部门): the counted thing itself; and of those,
@@ -394,6 +411,7 @@ def _counted_words(
     found: list[str] = []
     after_measure: list[str] = []
     direct: list[str] = []
+    acted: list[str] = []
     for index, word in enumerate(words):
         if word not in _COUNT_WORDS:
             continue
@@ -412,13 +430,24 @@ def _counted_words(
                 and words[neighbour] not in _GENERIC_COUNTED
             ):
                 found.append(words[neighbour])
+        # A verb right before a count of things (撤销了多少件, 胜诉了几件) says which of them
+        # are counted.
+        if (
+            before >= 0
+            and tagged[before][1][:1] == "v"
+            and _is_content(words[before])
+            and words[before] not in _GENERIC_COUNTED
+            and index + 1 < len(words)
+            and words[index + 1] in _NOUN_MEASURES
+        ):
+            acted.append(words[before])
         # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
         # is the thing counted: in 几个人组成 the verb after the measure is not.
         if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
             after_measure.append(words[after])
             if after == index + 1 and words[after] not in _GENERIC_COUNTED:
                 direct.append(words[after])
-    return found, after_measure, direct
+    return found, after_measure, direct, acted
 
 
 _MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本", "人次"})
@@ -524,6 +553,14 @@ def conflicts(
     found.extend(
         Conflict(ConflictKind.COUNTED, rate) for rate in frame.rates if not _states(rate, statement)
     )
+    # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An
+    # answer that does not name the action at all (共有, 变成 are only the question's way of
+    # asking) is judged by what it counts.
+    found.extend(
+        Conflict(ConflictKind.COUNTED, word)
+        for word in frame.acted
+        if word in statement.text and not _counts(statement.text, word)
+    )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
     stated = {value for value, _ in _given_numbers(statement.text)}
@@ -551,12 +588,23 @@ def _lists_before(text: str, value: str) -> bool:
     return False
 
 
+# What a change from another year is written after: 减少89件, 增加了3件, 多出5件.
+_CHANGE_BEFORE_RE = re.compile(r"(?:减少|增加|下降|上升|增长|降低|提高|多出|少了|多了)了?$")
+
+
 def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
     """A question that states the entry's own figure (165卷, 62个) and asks how many of the
     same measure (行政处罚案卷有多少卷, 街道有几个) asks for a part of it. Unless the answer
     gives another figure of that measure, it has no breakdown to offer."""
-    stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(statement.text)}
+    text = statement.text
+    stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(text)}
     stated_values = {value.rstrip("余多%" + measure): measure for value, measure in stated}
+    # A change from another year (比2018年减少89件) is no part of the figure.
+    parts = {
+        m.group(0).rstrip("余多%" + (m.group("measure") or ""))
+        for m in _NUMBER_RE.finditer(text)
+        if not _CHANGE_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
+    }
     for value, measure in frame.given:
         if stated_values.get(value) != measure:
             continue
@@ -570,7 +618,11 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
             continue
         if not any(_same_measure(asked, measure) for asked in frame.measures):
             continue
-        others = [v for v, m in stated_values.items() if v != value and _same_measure(measure, m)]
+        others = [
+            v
+            for v, m in stated_values.items()
+            if v != value and v in parts and _same_measure(measure, m)
+        ]
         if not others:
             return True
     return False
@@ -630,6 +682,20 @@ def _counts_thing(text: str, word: str, *, own_measure_only: bool = False) -> bo
         # 成员 of a team the text counts in people (10名法学专家、知名律师组成…团队); not a
         # noun that says unmistakably what is counted, as `gives_count_of` asks.
         return bool(_PEOPLE_COUNT_RE.search(text))
+    if _counts_head(text, word, own_measure_only):
+        return True
+    # A noun that counts itself, followed by what is done to it (执法案卷评查, read from "how
+    # many case files were reviewed"): the noun is what is counted.
+    inner = _SELF_COUNTED_RE.search(word[:-1])
+    return inner is not None and _counts_head(text, word[: inner.end()], own_measure_only)
+
+
+# A noun ending in a measure word that counts it (案卷, 文件, 事项), inside a longer word.
+_SELF_COUNTED_RE = re.compile(r"[\u4e00-\u9fff][卷件项份]")
+
+
+def _counts_head(text: str, word: str, own_measure_only: bool) -> bool:
+    """`_counts_thing` of the head of `word` (its last two characters), with its modifier."""
     head = _head(word)
     modifier = word[: -len(head)]
     if modifier and not _sounds_within(modifier, text):
@@ -695,6 +761,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return statement.has_reason
     if kind is Asked.RANK:
         return bool(_RANK_RE.search(statement.text))
+    if kind is Asked.DURATION:
+        return bool(_DURATION_RE.search(statement.text))
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap

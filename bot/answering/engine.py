@@ -511,7 +511,9 @@ class Engine:
             if compared is not None:  # 那2018年呢: the report gives 2018 only as a change
                 text = fill(messages["other_year"], year=compared, answer=text)
             return Reply(question, Kind.ANSWER, text, entry=best.entry, match=result, also=also)
-        quote = shelf.passages.quote(stripped)
+        offered = result.suggestions if result.outcome is Outcome.SUGGEST else ()
+        backing = [passage for c in offered for passage in c.entry.passage]
+        quote = shelf.passages.quote(stripped, backing)
         if quote is not None:
             text = fill(messages["passage"], sentence=quote.sentence.text)
             return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)

@@ -9,12 +9,13 @@ the best sentence is worth quoting (`报告原文：……`). Pure: no Telegram,
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from bot.answering.decision import DecisionModel
 from bot.answering.document import Sentence
 from bot.answering.knowledge import Entry, KnowledgeBase
-from bot.answering.matcher import Candidate, Matcher, Outcome
+from bot.answering.matcher import CONFIDENT_CANDIDATES, Candidate, Matcher, Outcome
 
 ID_PREFIX = "report-sentence-"
 
@@ -60,15 +61,32 @@ class PassageFinder:
         self.matcher = Matcher(sentences, model=model) if sentences is not None else None
         self._sentences = kb.document.sentences if kb.document is not None else ()
 
-    def quote(self, question: str) -> Quote | None:
-        """The sentence to quote for `question`, or None when none is a confident match."""
-        if self.matcher is None:
+    def quote(self, question: str, backed_by: Collection[str] = ()) -> Quote | None:
+        """The sentence to quote for `question`, or None when none is a confident match.
+
+        `backed_by`: passages of the entries the question was found close to (the ones it
+        would be offered), closest first. A sentence holding one of them, as sure and nearly
+        as close as the best sentence, is quoted instead (the one holding the first such
+        passage): the entries and the sentences then agree on it.
+        """
+        matcher = self.matcher
+        if matcher is None:
             return None
-        result = self.matcher.match(question)
+        result = matcher.match(question)
         best = result.best
         if result.outcome is not Outcome.ANSWER or best is None:
             return None
-        if self.matcher.conflicts(result.frame, best.entry) if result.frame else False:
+        model = matcher.model
+        close = [
+            c
+            for c in result.ranked[:CONFIDENT_CANDIDATES]
+            if c.score >= best.score - model.also_within and c.confidence >= model.answer_at
+        ]
+        backed = next(
+            (c for passage in backed_by for c in close if passage in c.entry.answer), None
+        )
+        chosen = best if backed is None else backed
+        if matcher.conflicts(result.frame, chosen.entry) if result.frame else False:
             return None
-        number = int(best.entry.id.removeprefix(ID_PREFIX))
-        return Quote(self._sentences[number], best)
+        number = int(chosen.entry.id.removeprefix(ID_PREFIX))
+        return Quote(self._sentences[number], chosen)
