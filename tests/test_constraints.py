@@ -316,3 +316,19 @@ def test_the_rule_of_law_government_is_no_body() -> None:
     title = _told(["报告标题为《江汉区2019年法治政府建设工作报告》。"])
     assert conflicts(asked, title) == [Conflict(ConflictKind.ASKED, "organisation")]
     assert not conflicts(asked, _told(["本报告的发布机构是江汉区政府。"]))
+
+
+def test_a_close_neighbour_gives_a_count_in_the_measure_asked(shipped_engine: Engine) -> None:
+    """多少卷 of an entry that counts departments (19家): a neighbour of its section, nearly
+    as close and free of conflicts, counts the case files (165卷)."""
+    reply = shipped_engine.respond("执法按卷一共抽查了多少卷")
+    assert reply.kind is Kind.ANSWER and "165卷" in reply.text
+
+
+def test_a_far_neighbour_with_only_the_measure_in_common_is_no_count(
+    shipped_engine: Engine,
+) -> None:
+    """几件 of the cases revoked: the section's summary counts applications in 件 too, but it
+    is far from the question, and 件 alone does not say what its numbers are of."""
+    reply = shipped_engine.respond("因信访答复方式错误被撤销的信息公开案件有几件")
+    assert not reply.answered

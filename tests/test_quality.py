@@ -48,7 +48,7 @@ ANSWERABLE_FLOOR = {
     "batch-26": 0.93,
     "batch-27": 0.94,
     "batch-28": 0.96,
-    "batch-29": 0.95,
+    "batch-29": 0.96,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel

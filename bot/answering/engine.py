@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.answering.broad import broad_sections
 from bot.answering.citation import cite
-from bot.answering.constraints import Conflict, ConflictKind, years_in
+from bot.answering.constraints import Asked, Conflict, ConflictKind, years_in
 from bot.answering.covering import covering
 from bot.answering.decision import shipped_models
 from bot.answering.document import Sentence, SourceDocument
@@ -57,6 +57,8 @@ FOLLOW_UP_MARGIN = 0.1
 FOLLOW_UP_CANDIDATES = 3
 # How far down the ranking a count the best entry lacks is looked for (`_counting_neighbour`).
 _COUNTING_DEPTH = 5
+# 几个 counts anything: the measure that names nothing in particular.
+_ANY_MEASURE = frozenset({"个"})
 
 
 class Kind(StrEnum):
@@ -561,17 +563,29 @@ def _counting_neighbour(
     entry gives no number (19家执法部门). A lower-ranked entry of the same section that
     counts exactly that thing (共计165卷), and is otherwise free of conflicts, is the answer.
     A count asked only by its measure (有几个) is not enough: a section gives many numbers in
-    the common measures, and the one that happens to be there is not the one asked for."""
-    if not conflicts or any(c.kind is not ConflictKind.COUNTED for c in conflicts):
-        return None
+    the common measures, and the one that happens to be there is not the one asked for. A
+    measure that names what it counts (多少卷, 几人次) is, from a neighbour nearly as close to
+    the question (within the suggestion window): the best entry gives no number in that
+    measure, and the neighbour, free of conflicts, does."""
     assert result.frame is not None
+    measured = bool(result.frame.measures - _ANY_MEASURE)
+    if not conflicts or any(
+        c.kind is not ConflictKind.COUNTED
+        and not (measured and c.kind is ConflictKind.ASKED and c.detail == Asked.COUNT.value)
+        for c in conflicts
+    ):
+        return None
+    counted = [c for c in conflicts if c.kind is ConflictKind.COUNTED]
+    # Without a counted word, only the measure says what the neighbour's number is of.
+    floor = best.score - matcher.thresholds.suggest_window if not counted else 0.0
     return next(
         (
             c
             for c in result.ranked[1:_COUNTING_DEPTH]
             if c.entry.source == best.entry.source
             and c.confidence >= matcher.model.suggest_at
-            and all(matcher.gives_count_of(conflict.detail, c.entry) for conflict in conflicts)
+            and c.score >= floor
+            and all(matcher.gives_count_of(conflict.detail, c.entry) for conflict in counted)
             and not matcher.conflicts(result.frame, c.entry)
         ),
         None,
