@@ -332,3 +332,16 @@ def test_a_far_neighbour_with_only_the_measure_in_common_is_no_count(
     is far from the question, and 件 alone does not say what its numbers are of."""
     reply = shipped_engine.respond("因信访答复方式错误被撤销的信息公开案件有几件")
     assert not reply.answered
+
+
+def test_a_runner_up_from_elsewhere_stands_in_only_if_as_much_about_the_question(
+    shipped_engine: Engine,
+) -> None:
+    """The title of the normative document: the report's own title (another section, fewer of
+    the question's words) holds a 《title》, but it is not the document asked about. Within
+    a section the close runner-up that holds what is asked still answers (165卷)."""
+    reply = shipped_engine.respond("2019年制发的那件规范性文件标题叫什么")
+    assert reply.kind is Kind.PARTIAL and reply.entry is not None
+    assert reply.entry.id == "normative-documents-count"
+    counted = shipped_engine.respond("执法案卷评差一共抽了多少卷")
+    assert counted.answered and "165卷" in counted.text

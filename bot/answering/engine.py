@@ -484,6 +484,9 @@ class Engine:
                     for c in result.ranked[1:3]
                     if c.score >= best.score - matcher.model.also_within
                     and c.confidence >= matcher.model.suggest_at
+                    and (
+                        c.entry.source == best.entry.source or c.word_coverage >= best.word_coverage
+                    )
                     and not matcher.conflicts(result.frame, c.entry)
                 ),
                 None,
