@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from dataclasses import replace
+from dataclasses import fields, replace
 from functools import lru_cache
 from pathlib import Path
 
@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from bot.answering.decision import shipped_model
 from bot.answering.engine import Engine
 from bot.answering.knowledge import Entry, load_knowledge
-from bot.answering.matcher import Matcher, Outcome, Rival, Thresholds, _Text
+from bot.answering.matcher import Candidate, Matcher, Outcome, Rival, Thresholds, _Shown, _Text
 from bot.answering.text import compact
 from bot.authoring.audit import audit_matcher
 from bot.config import SHIPPED_KNOWLEDGE
@@ -385,3 +385,8 @@ def test_the_entry_of_what_a_question_sets_aside_is_left_out() -> None:
     assert [c.entry.id for c in result.ranked] == ["lawyers-projects"]
     kept = matcher.match("除了律师代理官司，剩下的代理案件呢")
     assert kept.ranked[0].entry.id == "lawyers-cases"
+
+
+def test_a_candidate_is_made_positionally_from_what_it_shows() -> None:
+    """`Candidate(*shown, confidence)`: the fields must stay in the same order."""
+    assert (*_Shown._fields, "confidence") == tuple(f.name for f in fields(Candidate))

@@ -19,6 +19,7 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
+from operator import mul, sub, truediv
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -59,17 +60,16 @@ def features(candidate: Scored, runner_up: Scored | None) -> list[float]:
 
 def features_against(candidate: Scored, runner_up_score: float) -> list[float]:
     """`features`, of which the runner-up gives only its score (0.0 when there is none)."""
-    lead = candidate.score - runner_up_score
-    values = {
-        "score": candidate.score,
-        "query_coverage": candidate.query_coverage,
-        "phrase_coverage": candidate.phrase_coverage,
-        "known_coverage": candidate.known_coverage,
-        "word_coverage": candidate.word_coverage,
-        "log_evidence": math.log1p(candidate.evidence),
-        "lead": lead,
-    }
-    return [values[name] for name in FEATURES]
+    # In the order of FEATURES.
+    return [
+        candidate.score,
+        candidate.query_coverage,
+        candidate.phrase_coverage,
+        candidate.known_coverage,
+        candidate.word_coverage,
+        math.log1p(candidate.evidence),
+        candidate.score - runner_up_score,
+    ]
 
 
 @dataclass(frozen=True)
@@ -94,9 +94,12 @@ class DecisionModel:
 
     def probability(self, values: Sequence[float]) -> float:
         """P(the candidate is the entry the question asks for)."""
+        if len(values) != len(self.weights):
+            raise ValueError(f"{len(values)} features for a model of {len(self.weights)}")
+        # w * (x - m) / s per feature, summed in order, the loop run in C (the matcher asks
+        # this of six candidates per question).
         z = self.bias + sum(
-            w * (x - m) / s
-            for w, x, m, s in zip(self.weights, values, self.mean, self.scale, strict=True)
+            map(truediv, map(mul, self.weights, map(sub, values, self.mean)), self.scale)
         )
         return 1.0 / (1.0 + math.exp(-max(-60.0, min(60.0, z))))
 

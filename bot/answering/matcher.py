@@ -293,6 +293,22 @@ class _Phrase:
     credit: float = 1.0
 
 
+class _Shown(NamedTuple):
+    """A candidate's fields but its confidence (`Candidate`, in order), which the decision
+    model reads to give it one."""
+
+    entry: Entry
+    score: float
+    phrase: str
+    query_coverage: float
+    phrase_coverage: float
+    similarity: float
+    evidence: float
+    known_coverage: float
+    word_coverage: float
+    kind_fit: float
+
+
 class _EntryFacts(NamedTuple):
     """What one entry as a whole covers of one question (computed once per entry and query;
     a named tuple, being made a dozen times per question)."""
@@ -928,16 +944,14 @@ class Matcher:
         order = sorted(best.items(), key=lambda item: item[1][1][0], reverse=True)
         ranked: list[Candidate] = []
         for place, (index, (phrase, scored)) in enumerate(order):
-            candidate = self._candidate(phrase, entry_facts[index], scored)
+            shown = self._shown(phrase, entry_facts[index], scored)
             # Only the leading candidates are ever answered, suggested or offered; the rest
             # keep confidence 0 (the model's call is not needed to rank them).
+            confidence = 0.0
             if place < CONFIDENT_CANDIDATES:
                 runner_up = order[place + 1][1][1][0] if place + 1 < len(order) else 0.0
-                probability = self.model.probability(features_against(candidate, runner_up))
-                candidate = self._candidate(
-                    phrase, entry_facts[index], scored, round(probability, 4)
-                )
-            ranked.append(candidate)
+                confidence = round(self.model.probability(features_against(shown, runner_up)), 4)
+            ranked.append(Candidate(*shown, confidence))
         return ranked
 
     def _shortlisted(
@@ -1103,9 +1117,14 @@ class Matcher:
         confidence: float = 0.0,
     ) -> Candidate:
         """The candidate `phrase` makes, from its entry's facts and what `_scored` made of it."""
+        return Candidate(*self._shown(phrase, facts, scored), confidence)
+
+    def _shown(
+        self, phrase: _Phrase, facts: _EntryFacts, scored: tuple[float, float, float, float]
+    ) -> _Shown:
+        """What a candidate shows of `phrase` and its entry, rounded as candidates carry it."""
         score, query_coverage, phrase_coverage, similarity = scored
-        # Positional: a candidate is made a dozen times per question.
-        return Candidate(
+        return _Shown(
             self.kb.entries[phrase.entry_index],
             score,
             phrase.raw,
@@ -1116,7 +1135,6 @@ class Matcher:
             round(min(facts.known_coverage, 1.0), 4),
             round(facts.word_coverage, 4),
             round(facts.kind_fit, 4),
-            confidence,
         )
 
     def _scored(
