@@ -345,3 +345,13 @@ def test_a_runner_up_from_elsewhere_stands_in_only_if_as_much_about_the_question
     assert reply.entry.id == "normative-documents-count"
     counted = shipped_engine.respond("执法案卷评差一共抽了多少卷")
     assert counted.answered and "165卷" in counted.text
+
+
+def test_a_list_asked_of_a_figure_counted_in_another_measure_is_a_breakdown(
+    shipped_engine: Engine,
+) -> None:
+    """195个事项 is the answer's 195项 (个 counts anything): asking which they are asks for
+    items the answer does not list."""
+    frame = shipped_engine.matcher.frame("马上办那195个事项包括哪些")
+    immediate = _told(["江汉区“马上办”事项由过去的28项增加到195项，占比从7.9%提高到55.08%。"])
+    assert Conflict(ConflictKind.ASKED, "breakdown") in conflicts(frame, immediate)

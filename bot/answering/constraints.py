@@ -606,7 +606,9 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
         if not _CHANGE_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
     }
     for value, measure in frame.given:
-        if stated_values.get(value) != measure:
+        stated_measure = stated_values.get(value)
+        # 195个事项 is the answer's 195项: 个 counts anything.
+        if stated_measure is None or not _same_measure(measure, stated_measure):
             continue
         if frame.asks_part:  # 哪类最多: the answer would have to name its kinds
             if "、" not in statement.text:
