@@ -355,3 +355,17 @@ def test_a_list_asked_of_a_figure_counted_in_another_measure_is_a_breakdown(
     frame = shipped_engine.matcher.frame("马上办那195个事项包括哪些")
     immediate = _told(["江汉区“马上办”事项由过去的28项增加到195项，占比从7.9%提高到55.08%。"])
     assert Conflict(ConflictKind.ASKED, "breakdown") in conflicts(frame, immediate)
+
+
+@pytest.mark.parametrize(
+    ("question", "person"),
+    [
+        ("律所 名单", False),
+        ("合作律师事务所名单", False),
+        ("联席会议成员单位名单", False),
+        ("法律顾问团队专家名单", True),
+    ],
+)
+def test_a_list_of_bodies_is_no_list_of_people(question: str, person: bool) -> None:
+    """名单 after a firm, unit or department lists bodies; after experts, people."""
+    assert (Asked.PERSON in asking(question).asked) is person

@@ -49,7 +49,7 @@ ANSWERABLE_FLOOR = {
     "batch-27": 0.94,
     "batch-28": 0.96,
     "batch-29": 0.96,
-    "batch-30": 0.94,
+    "batch-30": 0.95,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel
