@@ -40,3 +40,9 @@ def test_the_engine_quotes_the_sentence_its_suggestions_rest_on(shipped_engine: 
     reply = shipped_engine.respond(QUESTION)
     assert reply.kind is Kind.PASSAGE and reply.quote is not None
     assert reply.quote.text.startswith(STUDY)
+
+
+def test_a_sentence_within_a_longer_passage_is_backed(shipped_engine: Engine) -> None:
+    study = next(s.text for s in shipped_engine.kb.document.sentences if s.text.startswith(STUDY))
+    quote = shipped_engine.passages.quote(QUESTION, [f"{study}另一句话。"])
+    assert quote is not None and quote.sentence.text == study

@@ -65,9 +65,9 @@ class PassageFinder:
         """The sentence to quote for `question`, or None when none is a confident match.
 
         `backed_by`: passages of the entries the question was found close to (the ones it
-        would be offered), closest first. A sentence holding one of them, as sure and nearly
-        as close as the best sentence, is quoted instead (the one holding the first such
-        passage): the entries and the sentences then agree on it.
+        would be offered), closest first. A sentence holding one of them, or part of one, as
+        sure and nearly as close as the best sentence, is quoted instead (the one of the first
+        such passage): the entries and the sentences then agree on it.
         """
         matcher = self.matcher
         if matcher is None:
@@ -82,8 +82,15 @@ class PassageFinder:
             for c in result.ranked[:CONFIDENT_CANDIDATES]
             if c.score >= best.score - model.also_within and c.confidence >= model.answer_at
         ]
+        # A passage may be one sentence, part of one, or several (a sentence within it).
         backed = next(
-            (c for passage in backed_by for c in close if passage in c.entry.answer), None
+            (
+                c
+                for passage in backed_by
+                for c in close
+                if passage in c.entry.answer or c.entry.answer in passage
+            ),
+            None,
         )
         chosen = best if backed is None else backed
         if matcher.conflicts(result.frame, chosen.entry) if result.frame else False:
