@@ -629,8 +629,8 @@ class Matcher:
             )
             if coverage is not None:
                 facts = facts._replace(word_coverage=coverage)
-            candidate = self._candidate(self._phrases[number], facts, scored)
-            return round(self.model.probability(features_against(candidate, runner_up)), 4)
+            shown = self._shown(self._phrases[number], facts, scored)
+            return round(self.model.probability(features_against(shown, runner_up)), 4)
 
         # The model is monotonic in each feature: the word coverage at its ends bounds it.
         ends = [confidence([], end) for end in (0.0, 1.0)]
@@ -1108,16 +1108,6 @@ class Matcher:
                 if len(picked) == limits.candidate_phrases:
                     break
         return picked
-
-    def _candidate(
-        self,
-        phrase: _Phrase,
-        facts: _EntryFacts,
-        scored: tuple[float, float, float, float],
-        confidence: float = 0.0,
-    ) -> Candidate:
-        """The candidate `phrase` makes, from its entry's facts and what `_scored` made of it."""
-        return Candidate(*self._shown(phrase, facts, scored), confidence)
 
     def _shown(
         self, phrase: _Phrase, facts: _EntryFacts, scored: tuple[float, float, float, float]
