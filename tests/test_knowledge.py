@@ -283,10 +283,27 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
 
 
 def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
-    """A knowledge folder from before `missing_rank` existed still loads, and says it."""
+    """A knowledge folder from before `missing_rank` and `missing_duration` existed still
+    loads, and says them."""
     from bot.answering.knowledge import DEFAULT_MESSAGES
     from tests.conftest import FIXTURE_KNOWLEDGE
 
-    assert "missing_rank" not in (FIXTURE_KNOWLEDGE / "replies.yaml").read_text(encoding="utf-8")
+    written = (FIXTURE_KNOWLEDGE / "replies.yaml").read_text(encoding="utf-8")
     kb = load_knowledge(FIXTURE_KNOWLEDGE)
-    assert kb.replies["missing_rank"] == DEFAULT_MESSAGES["missing_rank"]
+    for added in ("missing_rank", "missing_duration"):
+        assert added not in written
+        assert kb.replies[added] == DEFAULT_MESSAGES[added]
+
+
+def test_every_kind_of_missing_detail_has_words_in_any_folder() -> None:
+    """What the report lacks is said with `missing_<kind>`: every kind a conflict can name
+    is required of replies.yaml or has a default, so no folder lacks one at run time."""
+    from bot.answering.constraints import Asked, ConflictKind
+    from bot.answering.knowledge import DEFAULT_MESSAGES, REQUIRED_MESSAGES
+
+    details = [a.value for a in Asked] + [
+        k.value for k in ConflictKind if k is not ConflictKind.ASKED
+    ]
+    for detail in [*details, "breakdown"]:
+        key = f"missing_{detail}"
+        assert key in REQUIRED_MESSAGES or key in DEFAULT_MESSAGES, key

@@ -154,7 +154,10 @@ class Replies:
 # Every reply the code uses; replies.yaml must define each one.
 # Messages added after knowledge folders were already in use: a folder without them gets
 # these words, so that an upgrade never breaks a running bot's replies.yaml.
-DEFAULT_MESSAGES: Mapping[str, str] = {"missing_rank": "没有给出排名或名次"}
+DEFAULT_MESSAGES: Mapping[str, str] = {
+    "missing_rank": "没有给出排名或名次",
+    "missing_duration": "没有写具体的期限或频次",
+}
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
     "help",
