@@ -369,3 +369,14 @@ def test_a_list_asked_of_a_figure_counted_in_another_measure_is_a_breakdown(
 def test_a_list_of_bodies_is_no_list_of_people(question: str, person: bool) -> None:
     """名单 after a firm, unit or department lists bodies; after experts, people."""
     assert (Asked.PERSON in asking(question).asked) is person
+
+
+def test_a_rough_figure_is_the_answers_figure_near_above_it(shipped_engine: Engine) -> None:
+    """一千多人 is the asker's rounding of 1300余名, not another figure; 五千多人 is not it."""
+    reviewed = _told(["对全区1300余名行政执法人员进行了审核。"])
+    rough = shipped_engine.matcher.frame("审核的执法人员有一千多人吧，到底多少")
+    assert not any(c.kind is ConflictKind.FIGURE for c in conflicts(rough, reviewed))
+    far = shipped_engine.matcher.frame("审核的执法人员有五千多人吧，到底多少")
+    assert Conflict(ConflictKind.FIGURE, "5000人") in conflicts(far, reviewed)
+    exact = shipped_engine.matcher.frame("审核的执法人员是1000人吗")
+    assert Conflict(ConflictKind.FIGURE, "1000人") in conflicts(exact, reviewed)

@@ -228,6 +228,8 @@ class QuestionFrame:
     # The verb before a count of things (撤销了多少件): an answer that speaks of that action
     # must count it.
     acted: tuple[str, ...] = ()
+    # The figures of `given` the question states roughly (一千多人, 300余人次).
+    approximate: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -311,6 +313,7 @@ def read_question(
         bool(_ASKED_PART_RE.search(norm)),
         _rates(normalised_words) if Asked.PERCENT in asked else (),
         tuple(acted) if Asked.COUNT in asked else (),
+        _rough_numbers(norm),
     )
 
 
@@ -374,6 +377,15 @@ def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
         (m.group(0).rstrip("余多%" + (m.group("measure") or "")), m.group("measure") or "")
         for m in _NUMBER_RE.finditer(text)
         if not _is_year(m) and m.group("measure")
+    )
+
+
+def _rough_numbers(text: str) -> tuple[str, ...]:
+    """The figures of `_given_numbers` written with 多 or 余 after them (1000多人 -> "1000")."""
+    return tuple(
+        m.group(0).rstrip("余多%" + (m.group("measure") or ""))
+        for m in _NUMBER_RE.finditer(text)
+        if not _is_year(m) and m.group("measure") and re.search(r"\d[余多]", m.group(0))
     )
 
 
@@ -565,13 +577,26 @@ def conflicts(
     )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
-    stated = {value for value, _ in _given_numbers(statement.text)}
+    figures = _given_numbers(statement.text)
+    stated = {value for value, _ in figures}
     found.extend(
         Conflict(ConflictKind.FIGURE, f"{value}{measure}")
         for value, measure in frame.given
-        if value not in stated and _is_figure(value, measure)
+        if value not in stated
+        and _is_figure(value, measure)
+        and not (value in frame.approximate and _near_above(value, measure, figures))
     )
     return found
+
+
+def _near_above(value: str, measure: str, figures: Sequence[tuple[str, str]]) -> bool:
+    """Whether a figure in `figures` is what "`value`多" (一千多人) may mean: at least `value`,
+    under twice it, in a measure that counts the same things (1300余名)."""
+    low = float(value)
+    return any(
+        low <= float(number) < 2 * low and _same_measure(measure, stated)
+        for number, stated in figures
+    )
 
 
 def _is_figure(value: str, measure: str) -> bool:
