@@ -364,10 +364,13 @@ def test_a_list_asked_of_a_figure_counted_in_another_measure_is_a_breakdown(
         ("合作律师事务所名单", False),
         ("联席会议成员单位名单", False),
         ("法律顾问团队专家名单", True),
+        ("签协议的四家律师事务所叫什么名字", False),
+        ("那几个部门的名字", False),
+        ("法律顾问团队的专家叫什么名字", True),
     ],
 )
 def test_a_list_of_bodies_is_no_list_of_people(question: str, person: bool) -> None:
-    """名单 after a firm, unit or department lists bodies; after experts, people."""
+    """名单 or 名字 after a firm, unit or department names bodies; after experts, people."""
     assert (Asked.PERSON in asking(question).asked) is person
 
 

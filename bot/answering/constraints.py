@@ -105,7 +105,10 @@ _ASKED_RANK_RE = re.compile(r"排名|排第几|排在第几|第几名|排行|名
 # A rank the answer gives: 排名第一, 第3名, 名列前茅.
 _RANK_RE = re.compile(r"排名|第[一二三四五六七八九十\d]+名|名列|前茅|位居")
 _ASKED_PERSON_RE = re.compile(
-    r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)(?:名字|姓名)|分别是谁|都是谁|是哪几位|"
+    r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)"
+    # The name of a firm, unit or department (四家律师事务所叫什么名字) is no person's.
+    r"(?<![所位门构])(?<![所位门构]的)(?<![所位门构]叫什么)(?<![所位门构]都叫什么)"
+    r"(?:名字|姓名)|分别是谁|都是谁|是哪几位|"
     # A 名单 of firms, units or departments lists bodies, not people.
     r"(?<![所位门构])(?<![所位门构] )名单|"
     r"是哪些人|有哪些人|哪几个人|哪些专家(?!座谈|咨询|论证)|哪些律师(?!事务所|所|团队|行)|"
