@@ -92,3 +92,12 @@ def test_two_clauses_that_find_one_fact_are_one_question(shipped_engine: Engine)
 def test_a_clause_that_sets_a_condition_is_context_not_a_question() -> None:
     assert len(split_question("要是哪个部门一把手老不去法院出庭，会有什么后果吗")) == 1
     assert len(split_question("哪个部门负责复议，复议申请有多少件")) == 2
+
+
+def test_a_part_read_with_the_first_parts_subject_may_be_answered_by_a_quote(
+    shipped_engine: Engine,
+) -> None:
+    """A later part that leaves out its subject is read with the first part's; what that
+    finds counts when it answers from the report, by an entry or by a quoted sentence."""
+    reply = shipped_engine.respond("区政府拍板大事之前要走哪些流程？别又是拍脑袋决定的吧")
+    assert reply.answered

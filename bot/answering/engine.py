@@ -428,11 +428,11 @@ class Engine:
         """One question of a several-question message; a part that cannot be answered alone
         because it leaves out its subject (一共多少卷) is read with the first part's."""
         reply = self._respond_one(served, shelf, part.text, part.text)
-        if part.with_subject is None or reply.kind is Kind.ANSWER:
+        if part.with_subject is None or reply.answered:
             return reply
         # Read alone, it may find nothing, or only what the report lacks of another subject.
         fuller = self._respond_one(served, shelf, part.text, part.with_subject)
-        if fuller.kind is Kind.ANSWER:
+        if fuller.answered:
             return fuller
         if reply.kind is not Kind.PARTIAL and fuller.kind is Kind.PARTIAL:
             return fuller
