@@ -660,13 +660,11 @@ class Matcher:
         """
         if len(query.text.toks) < 2:
             return 1.0
-        limits = self.thresholds
         coverage = covered / query.total if query.total > 0 else 0.0
         score: float = coverage**1.5 * (0.55 + 0.3 + 0.15)
-        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
-        if query.text.negated not in map(self._negated_of.__getitem__, numbers):
-            score *= 1.0 - limits.negation_mismatch_cost
-        score *= self._mood_cost(query.text, self._entries[index])
+        negated = query.text.negated not in map(self._negated_of.__getitem__, numbers)
+        for kept in self._kept(query.text, self._entries[index], kind_fit, negated):
+            score *= kept
         return round(min(score * (1.0 + 1e-9), 1.0), 4)
 
     def frame(self, question: str, norm: str | None = None) -> QuestionFrame:
@@ -1149,34 +1147,40 @@ class Matcher:
         # Words of the question may be spread over several phrasings, or appear only in the answer
         # (a law firm's name, say); the entry as a whole can cover what one phrasing does not.
         query_coverage = max(covered_by_phrase, limits.entry_credit * coverage)
-        texts = self._entries[phrase.entry_index]
         negated = phrase.body.text.negated != query.text.negated
+        costs = self._kept(query.text, self._entries[phrase.entry_index], kind_fit, negated)
         if beat >= 0.0:
-            most = query_coverage**1.5 * (1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit))
-            if negated:
-                most *= 1.0 - limits.negation_mismatch_cost
-            if most * self._mood_cost(query.text, texts) * (1.0 + 1e-9) <= beat:
+            most = query_coverage**1.5
+            for kept in costs:
+                most *= kept
+            if most * (1.0 + 1e-9) <= beat:
                 return None
         phrase_coverage = self._coverage(phrase.body, query.text)
         similarity = fuzz.ratio(query.text.norm, phrase.body.text.norm) / 100.0
         score = query_coverage**1.5 * (0.55 + 0.3 * phrase_coverage + 0.15 * similarity)
-        score *= 1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit)
-        if negated:
-            score *= 1.0 - limits.negation_mismatch_cost
-        score *= self._mood_cost(query.text, texts)
+        for kept in costs:
+            score *= kept
         return round(min(score, 1.0), 4), query_coverage, phrase_coverage, similarity
 
-    def _mood_cost(self, question: _Text, texts: _EntryTexts) -> float:
-        """What is left of a score when the question asks about another part of the report
-        than the entry's: plans against what was done (either way), shortcomings against
-        what was done."""
+    def _kept(
+        self, question: _Text, texts: _EntryTexts, kind_fit: float, negated: bool
+    ) -> tuple[float, float, float]:
+        """The shares of a score its costs leave, applied in turn by `_scored` and `_bound`:
+        the kind of answer (`kind_fit`), negation (`negated`: the question and the phrasing
+        disagree), and the mood, when the question asks about another part of the report
+        than the entry's (plans against what was done, either way; shortcomings against what
+        was done)."""
         limits = self.thresholds
-        kept = 1.0
+        mood = 1.0
         if texts.plan != question.future:
-            kept *= 1.0 - limits.tense_mismatch_cost
+            mood *= 1.0 - limits.tense_mismatch_cost
         if question.problem and not texts.problem:
-            kept *= 1.0 - limits.problem_mismatch_cost
-        return kept
+            mood *= 1.0 - limits.problem_mismatch_cost
+        return (
+            1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit),
+            1.0 - limits.negation_mismatch_cost if negated else 1.0,
+            mood,
+        )
 
     def _decide(
         self, question: str, norm: str, frame: QuestionFrame, ranked: list[Candidate]
