@@ -14,7 +14,7 @@ Pure: no Telegram, no database.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
@@ -56,6 +56,8 @@ class Conflict:
     detail: str  # the year, the place, or the Asked value the entry lacks
 
 
+# The measure that counts anything (几个部门, 规范性文件发了几个: 1件), naming no thing of its own.
+ANY_MEASURE = "个"
 # Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
 _MEASURE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("个家名人位"),
@@ -374,22 +376,32 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
     return norm, asked, measures, year_only
 
 
+def _figure_value(match: re.Match[str]) -> str:
+    """A `_NUMBER_RE` match's number alone: 1300余名 -> "1300", 92.3% -> "92.3"."""
+    return match.group(0).rstrip("余多%" + (match.group("measure") or ""))
+
+
+def _figures(text: str) -> Iterator[tuple[str, str, bool]]:
+    """The figures `text` states with a measure word, years left out: each number, its
+    measure and whether it is given roughly (1000多人 -> ("1000", "人", True))."""
+    for match in _NUMBER_RE.finditer(text):
+        if not _is_year(match) and match.group("measure"):
+            rough = _ROUGH_RE.search(match.group(0)) is not None
+            yield _figure_value(match), match.group("measure"), rough
+
+
+# A number given roughly: 一千多, 300余.
+_ROUGH_RE = re.compile(r"\d[余多]")
+
+
 def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
     """The figures a question itself states, with their measure words (165卷 -> ("165", "卷"))."""
-    return tuple(
-        (m.group(0).rstrip("余多%" + (m.group("measure") or "")), m.group("measure") or "")
-        for m in _NUMBER_RE.finditer(text)
-        if not _is_year(m) and m.group("measure")
-    )
+    return tuple((value, measure) for value, measure, _ in _figures(text))
 
 
 def _rough_numbers(text: str) -> tuple[str, ...]:
     """The figures of `_given_numbers` written with 多 or 余 after them (1000多人 -> "1000")."""
-    return tuple(
-        m.group(0).rstrip("余多%" + (m.group("measure") or ""))
-        for m in _NUMBER_RE.finditer(text)
-        if not _is_year(m) and m.group("measure") and re.search(r"\d[余多]", m.group(0))
-    )
+    return tuple(value for value, _, rough in _figures(text) if rough)
 
 
 _COUNT_WORDS = frozenset({"多少", "几", "几个"})
@@ -627,14 +639,14 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
     same measure (行政处罚案卷有多少卷, 街道有几个) asks for a part of it. Unless the answer
     gives another figure of that measure, it has no breakdown to offer."""
     text = statement.text
-    stated = {(m.group(0), m.group("measure") or "") for m in _NUMBER_RE.finditer(text)}
-    stated_values = {value.rstrip("余多%" + measure): measure for value, measure in stated}
-    # A change from another year (比2018年减少89件) is no part of the figure.
-    parts = {
-        m.group(0).rstrip("余多%" + (m.group("measure") or ""))
-        for m in _NUMBER_RE.finditer(text)
-        if not _CHANGE_BEFORE_RE.search(text, max(0, m.start() - 4), m.start())
-    }
+    stated_values: dict[str, str] = {}  # each number the answer gives -> its measure
+    parts: set[str] = set()  # those that may be parts of a figure
+    for match in _NUMBER_RE.finditer(text):
+        value = _figure_value(match)
+        stated_values[value] = match.group("measure") or ""
+        # A change from another year (比2018年减少89件) is no part of the figure.
+        if not _CHANGE_BEFORE_RE.search(text, max(0, match.start() - 4), match.start()):
+            parts.add(value)
     for value, measure in frame.given:
         stated_measure = stated_values.get(value)
         # 195个事项 is the answer's 195项: 个 counts anything.
@@ -803,8 +815,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
 
 def _same_measure(asked: str, stated: str) -> bool:
     # 几个 is the all-purpose count: 规范性文件发了几个 is answered by 1件.
-    return (
-        asked == stated or asked == "个" or any(asked in g and stated in g for g in _MEASURE_GROUPS)
+    return asked in (stated, ANY_MEASURE) or any(
+        asked in g and stated in g for g in _MEASURE_GROUPS
     )
 
 

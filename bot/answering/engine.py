@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.answering.broad import broad_sections
 from bot.answering.citation import cite
-from bot.answering.constraints import Asked, Conflict, ConflictKind, years_in
+from bot.answering.constraints import ANY_MEASURE, Asked, Conflict, ConflictKind, years_in
 from bot.answering.covering import covering
 from bot.answering.decision import shipped_models
 from bot.answering.document import Sentence, SourceDocument
@@ -57,8 +57,6 @@ FOLLOW_UP_MARGIN = 0.1
 FOLLOW_UP_CANDIDATES = 3
 # How far down the ranking a count the best entry lacks is looked for (`_counting_neighbour`).
 _COUNTING_DEPTH = 5
-# 几个 counts anything: the measure that names nothing in particular.
-_ANY_MEASURE = frozenset({"个"})
 
 
 class Kind(StrEnum):
@@ -571,7 +569,7 @@ def _counting_neighbour(
     the question (within the suggestion window): the best entry gives no number in that
     measure, and the neighbour, free of conflicts, does."""
     assert result.frame is not None
-    measured = bool(result.frame.measures - _ANY_MEASURE)
+    measured = bool(result.frame.measures - {ANY_MEASURE})
     if not conflicts or any(
         c.kind is not ConflictKind.COUNTED
         and not (measured and c.kind is ConflictKind.ASKED and c.detail == Asked.COUNT.value)
