@@ -300,7 +300,8 @@ def read_question(
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.
     counted, after, direct, acted = _counted_words(normalised_words)
-    given = _given_numbers(norm)
+    figures = list(_figures(norm))
+    given = tuple((value, measure) for value, measure, _ in figures)
     if not measures & _NOUN_MEASURES:
         # 几次 counts actions, and a bare 多少 may ask anything (多少钱, 多少年): no counted noun,
         # unless a question asking for a count has a noun right after its 多少 (多少执法案卷;
@@ -318,7 +319,7 @@ def read_question(
         bool(_ASKED_PART_RE.search(norm)),
         _rates(normalised_words) if Asked.PERCENT in asked else (),
         tuple(acted) if Asked.COUNT in asked else (),
-        _rough_numbers(norm),
+        tuple(value for value, _, rough in figures if rough),
     )
 
 
@@ -397,11 +398,6 @@ _ROUGH_RE = re.compile(r"\d[余多]")
 def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
     """The figures a question itself states, with their measure words (165卷 -> ("165", "卷"))."""
     return tuple((value, measure) for value, measure, _ in _figures(text))
-
-
-def _rough_numbers(text: str) -> tuple[str, ...]:
-    """The figures of `_given_numbers` written with 多 or 余 after them (1000多人 -> "1000")."""
-    return tuple(value for value, _, rough in _figures(text) if rough)
 
 
 _COUNT_WORDS = frozenset({"多少", "几", "几个"})
