@@ -126,6 +126,19 @@ def test_a_count_of_a_self_counting_noun_needs_that_measure(shipped_engine: Engi
     assert "165卷" in reply.text
 
 
+def test_an_action_done_to_all_its_things_answers_how_many(shipped_engine: Engine) -> None:
+    """取消了多少 is answered by 全部取消 without a number; a count of something the answer
+    does not say was done in full still needs one."""
+    matcher = shipped_engine.matcher
+    in_full = _told(["对省、市要求取消的证明事项，江汉区已全部取消。"])
+    assert not conflicts(matcher.frame("要求取消的证明事项取消了多少"), in_full)
+    assert not conflicts(matcher.frame("证明事项取消了几项"), in_full)
+    asked = Conflict(ConflictKind.ASKED, Asked.COUNT.value)
+    assert asked in conflicts(matcher.frame("证明事项清理了多少"), in_full)
+    reply = shipped_engine.respond("省、市要求取消的证明事项取消了多少")
+    assert reply.answered and "全部取消" in reply.text
+
+
 @pytest.mark.parametrize(
     ("text", "counts"),
     [

@@ -781,7 +781,7 @@ def _spoken_of(word: str, statement: Statement) -> bool:
 def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
     if kind is Asked.COUNT:
         if not statement.has_number:
-            return False
+            return _all_of(frame.counted, statement.text)
         return not frame.measures or any(
             _same_measure(asked, stated)
             for asked in frame.measures
@@ -807,6 +807,16 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap
     return False  # the report names no people, no contact details and no citizens' procedures
+
+
+# What says an action took in every one of its things: 已全部取消, 均已整改, 一律公开.
+_IN_FULL = ("全部", "全都", "均已", "一律", "悉数")
+
+
+def _all_of(counted: Sequence[str], text: str) -> bool:
+    """Whether `text` says the counted action was done to all of its things: 取消了多少 is
+    answered by 全部取消, although no number is given."""
+    return any(f"{whole}{word}" in text for word in counted for whole in _IN_FULL)
 
 
 def _same_measure(asked: str, stated: str) -> bool:
