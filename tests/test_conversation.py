@@ -172,6 +172,18 @@ def test_english_stop_words_and_glossary_come_from_the_knowledge_base(
     assert reply.kind is Kind.ANSWER and "得伟君尚" in reply.text
 
 
+def test_an_english_phrase_is_read_before_its_words(shipped_engine: Engine) -> None:
+    """ "Credentials reviewed" is the 审核 of the officers, not their 证件; a pronoun says
+    nothing of what is asked."""
+    normalise = shipped_engine.matcher.normalise
+    assert normalise("their credentials reviewed") == normalise("审核")
+    assert normalise("credentials") == normalise("行政执法证件")
+    reply = shipped_engine.respond(
+        "How many law enforcement officers had their credentials reviewed?"
+    )
+    assert reply.kind is Kind.ANSWER and "1300" in reply.text
+
+
 def test_a_channel_without_triggers_or_examples_is_refused(kb_dir: Path) -> None:
     (kb_dir / "channels.yaml").write_text(
         "channels:\n  - id: x\n    name: 热线\n    reply: 请拨打热线\n", encoding="utf-8"

@@ -173,10 +173,10 @@ def _mask_run(mask: list[float], run: str, start: int) -> None:
 # count against a match, which is what rejects gibberish such as "qwerty").
 ENGLISH_STOPWORDS: frozenset[str] = frozenset(
     """a an the of in on at to for by with from and or is are was were be been being do does did
-    what which who whom whose when where why how there this that these those it its i we you they
-    me my our your please tell can could would should will about any some much has have had
-    many mention mentioned say said list show give get got know describe explain regarding
-    concerning according also still""".split()
+    what which who whom whose when where why how there this that these those it its i we you
+    they their them he she him his her us me my our your please tell can could would should will
+    about any some much has have had many mention mentioned say said list show give get got know
+    describe explain regarding concerning according also still""".split()
 )
 
 _CN_DIGITS = {
