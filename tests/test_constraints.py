@@ -127,12 +127,13 @@ def test_a_count_of_a_self_counting_noun_needs_that_measure(shipped_engine: Engi
 
 
 def test_an_action_done_to_all_its_things_answers_how_many(shipped_engine: Engine) -> None:
-    """取消了多少 is answered by 全部取消 without a number; a count of something the answer
-    does not say was done in full still needs one."""
+    """取消了多少 is answered by 全部取消 without a number; a count in a measure (取消了几项:
+    the number of items) or of something the answer does not say was done in full still
+    needs one."""
     matcher = shipped_engine.matcher
     in_full = _told(["对省、市要求取消的证明事项，江汉区已全部取消。"])
     assert not conflicts(matcher.frame("要求取消的证明事项取消了多少"), in_full)
-    assert not conflicts(matcher.frame("证明事项取消了几项"), in_full)
+    assert conflicts(matcher.frame("证明事项一共取消了几项"), in_full)
     asked = Conflict(ConflictKind.ASKED, Asked.COUNT.value)
     assert asked in conflicts(matcher.frame("证明事项清理了多少"), in_full)
     reply = shipped_engine.respond("省、市要求取消的证明事项取消了多少")
@@ -307,6 +308,25 @@ def test_an_action_counted_must_be_counted_by_an_answer_that_tells_of_it(
     # (Its section says 共有 somewhere, so the word itself is no new subject.)
     section = speaking_of(told, vocabulary_of([told.text, "共有"]))
     assert not conflicts(matcher.frame("复议申请共有多少件"), section)
+
+
+def test_an_action_the_section_tells_of_elsewhere_is_not_counted_by_other_figures(
+    shipped_engine: Engine,
+) -> None:
+    """撤销了几件 (几件 is merged into 多少 by normalising) of an answer that counts the
+    applications but says nothing of 撤销, while its section tells of 撤销 elsewhere: the
+    answer counts other things. An action its section never tells of is left to what the
+    answer counts (共有 is only the question's way of asking)."""
+    matcher = shipped_engine.matcher
+    counts = state(["2019年收到的29件行政复议申请中：受理22件，不予受理4件。"])
+    said = ["对错误行政行为予以撤销", "共有"]
+    elsewhere = speaking_of(counts, vocabulary_of([counts.text, *said], says=said[:1]))
+    frame = matcher.frame("受理的22件复议案件最后撤销了几件")
+    assert frame.acted == ("撤销",)
+    assert Conflict(ConflictKind.COUNTED, "撤销") in conflicts(frame, elsewhere)
+    assert not conflicts(matcher.frame("复议申请共有多少件"), elsewhere)
+    reply = shipped_engine.respond("受理的22件复议案件最后撤销了几件、维持了几件？")
+    assert not reply.answered
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
+from typing import NamedTuple
 
 from bot.answering.text import fuzzy_pinyin
 
@@ -260,6 +261,8 @@ class Statement:
     sounds: frozenset[str] = frozenset()
     # Whether the answer can give the items of a list at all (see `drafted`).
     lists: bool = True
+    # What the section's answers and passages say, normalised: the report's own words there.
+    section_says: str = ""
 
 
 def read_question(
@@ -299,7 +302,7 @@ def read_question(
     )
     # What a 多少 asks about (败诉了几件, 平均年龄是多少) must be something the entry speaks of,
     # whether it asks for a count or for a value.
-    counted, after, direct, acted = _counted_words(normalised_words)
+    counted, after, direct, acted = _counted_words(normalised_words, written=norm)
     figures = list(_figures(norm))
     given = tuple((value, measure) for value, measure, _ in figures)
     if not measures & _NOUN_MEASURES:
@@ -426,12 +429,14 @@ def _rates(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
 
 
 def _counted_words(
-    tagged: Sequence[tuple[str, str]],
+    tagged: Sequence[tuple[str, str]], *, written: str = ""
 ) -> tuple[list[str], list[str], list[str], list[str]]:
     """The words right before and after each 多少/几 (glue and measure words skipped): in
     "败诉了几件" and "多少卷不合格" they say what is being counted. Also, apart, the words that
     follow a 多少/几 and its measure directly (几个部门): the counted thing itself; and of those,
-    the ones right after the 多少/几 with no measure word between (多少执法案卷)."""
+    the ones right after the 多少/几 with no measure word between (多少执法案卷). Last, the
+    verbs right before a count of things (撤销了多少件; or 撤销了几件 as `written`, the
+    question before normalising merged 几件 into 多少)."""
     words = [word for word, _ in tagged]
     found: list[str] = []
     after_measure: list[str] = []
@@ -462,8 +467,10 @@ def _counted_words(
             and tagged[before][1][:1] == "v"
             and _is_content(words[before])
             and words[before] not in _GENERIC_COUNTED
-            and index + 1 < len(words)
-            and words[index + 1] in _NOUN_MEASURES
+            and (
+                (index + 1 < len(words) and words[index + 1] in _NOUN_MEASURES)
+                or _counts_things_after(words[before], written)
+            )
         ):
             acted.append(words[before])
         # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
@@ -478,6 +485,12 @@ def _counted_words(
 _MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本", "人次"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
 _NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
+
+
+def _counts_things_after(verb: str, written: str) -> bool:
+    """Whether `written` counts things right after `verb`: 撤销了几件, 维持了多少个."""
+    measures = "".join(sorted(_NOUN_MEASURES))
+    return bool(re.search(f"{re.escape(verb)}了?(?:几|多少)[{measures}]", written))
 
 
 def _is_content(word: str) -> bool:
@@ -519,18 +532,30 @@ def drafted(statement: Statement) -> Statement:
     return replace(statement, lists=bool(_ENUMERATION_RE.search(statement.text)))
 
 
-def vocabulary_of(texts: Iterable[str]) -> tuple[frozenset[str], frozenset[str]]:
-    """The characters of `texts` (a section's normalised texts) and their folded pinyin."""
+class Vocabulary(NamedTuple):
+    """What a section speaks of: the characters of all its normalised texts, phrasings
+    included, their folded pinyin, and what its answers and passages say."""
+
+    chars: frozenset[str]
+    sounds: frozenset[str]
+    says: str
+
+
+def vocabulary_of(texts: Iterable[str], says: Iterable[str] = ()) -> Vocabulary:
+    """The vocabulary of a section from its normalised texts and, apart, those of its answers
+    and passages (`says`)."""
     chars = frozenset(ch for ch in set("".join(texts)) if not ch.isspace())
-    return chars, frozenset(fuzzy_pinyin(ch) for ch in chars)
+    return Vocabulary(chars, frozenset(fuzzy_pinyin(ch) for ch in chars), " ".join(says))
 
 
-def speaking_of(
-    statement: Statement, vocabulary: tuple[frozenset[str], frozenset[str]]
-) -> Statement:
+def speaking_of(statement: Statement, vocabulary: Vocabulary) -> Statement:
     """`statement` with its section's vocabulary (see `vocabulary_of`)."""
-    chars, sounds = vocabulary
-    return replace(statement, vocabulary=chars, sounds=sounds)
+    return replace(
+        statement,
+        vocabulary=vocabulary.chars,
+        sounds=vocabulary.sounds,
+        section_says=vocabulary.says,
+    )
 
 
 def _is_year(match: re.Match[str]) -> bool:
@@ -584,7 +609,13 @@ def conflicts(
     found.extend(
         Conflict(ConflictKind.COUNTED, word)
         for word in frame.acted
-        if word in statement.text and not _counts(statement.text, word)
+        if (
+            not (_counts(statement.text, word) or _all_of(frame, (word,), statement.text))
+            if word in statement.text
+            # The section tells of the action elsewhere (撤销 of wrong acts): an answer that
+            # does not is counting other things.
+            else word in statement.section_says
+        )
     )
     if frame.given and _asks_breakdown(frame, statement):
         found.append(Conflict(ConflictKind.ASKED, "breakdown"))
@@ -781,7 +812,7 @@ def _spoken_of(word: str, statement: Statement) -> bool:
 def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
     if kind is Asked.COUNT:
         if not statement.has_number:
-            return _all_of(frame.counted, statement.text)
+            return _all_of(frame, frame.counted, statement.text)
         return not frame.measures or any(
             _same_measure(asked, stated)
             for asked in frame.measures
@@ -813,10 +844,13 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
 _IN_FULL = ("全部", "全都", "均已", "一律", "悉数")
 
 
-def _all_of(counted: Sequence[str], text: str) -> bool:
+def _all_of(frame: QuestionFrame, counted: Sequence[str], text: str) -> bool:
     """Whether `text` says the counted action was done to all of its things: 取消了多少 is
-    answered by 全部取消, although no number is given."""
-    return any(f"{whole}{word}" in text for word in counted for whole in _IN_FULL)
+    answered by 全部取消, although no number is given. Not a count in a measure (取消了多少项
+    wants the number of items, which "all" does not tell)."""
+    return not frame.measures and any(
+        f"{whole}{word}" in text for word in counted for whole in _IN_FULL
+    )
 
 
 def _same_measure(asked: str, stated: str) -> bool:

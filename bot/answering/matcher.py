@@ -35,6 +35,7 @@ from bot.answering.constraints import (
     Conflict,
     QuestionFrame,
     Statement,
+    Vocabulary,
     asking,
     conflicts,
     drafted,
@@ -462,7 +463,7 @@ class Matcher:
             word_df.update(words)
         # What each section speaks of, for the counted-word check (`conflicts`): read when
         # the section's first conflict is looked for (ranking does not need it).
-        self._vocabularies: dict[str, tuple[frozenset[str], frozenset[str]]] = {}
+        self._vocabularies: dict[str, Vocabulary] = {}
         total = max(len(self.kb.entries), 1)
         self._char_idf = {t: math.log(1 + total / df) for t, df in char_df.items()}
         self._pinyin_idf = {t: math.log(1 + total / df) for t, df in pinyin_df.items()}
@@ -699,16 +700,19 @@ class Matcher:
             grouped.setdefault(entry.source, []).append(index)
         return {source: tuple(indexes) for source, indexes in grouped.items()}
 
-    def _vocabulary(self, index: int) -> tuple[frozenset[str], frozenset[str]]:
+    def _vocabulary(self, index: int) -> Vocabulary:
         """What the section of entry `index` speaks of (`constraints.vocabulary_of`)."""
         source = self.kb.entries[index].source
         vocabulary = self._vocabularies.get(source)
         if vocabulary is None:
             members = [self._entries[member] for member in self._section_indexes[source]]
             vocabulary = self._vocabularies[source] = vocabulary_of(
-                text.norm
-                for texts in members
-                for text in (texts.combined, texts.answer, texts.passage)
+                (
+                    text.norm
+                    for texts in members
+                    for text in (texts.combined, texts.answer, texts.passage)
+                ),
+                says=(text.norm for texts in members for text in (texts.answer, texts.passage)),
             )
         return vocabulary
 
