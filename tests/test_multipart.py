@@ -12,6 +12,16 @@ def test_sentences_that_each_ask_something_are_parts() -> None:
     assert [p.text for p in parts] == ["2019年复议申请有多少件", "出庭应诉率又是多少"]
 
 
+def test_a_clause_telling_of_several_things_is_no_question_of_its_own(
+    shipped_engine: Engine,
+) -> None:
+    """几个部门 before a question of how tells of several departments: one question."""
+    message = "安全生产领域几个部门职责分不清，区里是怎么处理的"
+    assert len(split_question(message)) == 1
+    reply = shipped_engine.respond(message)
+    assert reply.kind is Kind.ANSWER and "执法权责" in reply.text
+
+
 def test_a_later_part_without_its_subject_is_also_read_with_the_first_ones() -> None:
     first, second = split_question("案卷评查抽了几家部门？一共多少卷？")
     assert second.text == "一共多少卷" and second.with_subject == "案卷评查一共多少卷"

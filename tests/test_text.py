@@ -21,6 +21,7 @@ from bot.answering.text import (
     is_problem_section,
     question_word_mask,
     set_aside,
+    several,
     tokens,
 )
 from bot.answering.text import _whole_word as whole_word
@@ -307,3 +308,24 @@ def test_the_public_and_the_district_as_askers_weigh_little() -> None:
     assert mask[:4] == [QUESTION_WEIGHT] * 4
     assert mask[5:7] == [QUESTION_WEIGHT] * 2
     assert mask[4] == mask[7] == mask[-1] == 1.0
+
+
+@pytest.mark.parametrize(
+    ("text", "marked"),
+    [
+        ("好几次申请", "若干次申请"),
+        ("几个部门职责分不清 区里是怎么处理的", "若干个部门职责分不清 区里是怎么处理的"),
+        ("区里几家单位为什么没有达标", "区里若干家单位为什么没有达标"),
+        # Asked of, or with nothing asked how: a count.
+        ("区里有几个部门 怎么协调的", "区里有几个部门 怎么协调的"),
+        ("几个部门参加了", "几个部门参加了"),
+        ("收到几件申请 怎么处理的", "收到几件申请 怎么处理的"),
+    ],
+)
+def test_several_is_told_from_how_many(text: str, marked: str) -> None:
+    assert several(text) == marked
+
+
+@given(st.text(alphabet="几个家好次有是怎么为什么部门 ，", max_size=40))
+def test_several_with_a_one_character_mark_keeps_the_length(text: str) -> None:
+    assert len(several(text, "若")) == len(text)

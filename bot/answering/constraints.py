@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.answering.text import fuzzy_pinyin
+from bot.answering.text import fuzzy_pinyin, several
 
 
 class Asked(StrEnum):
@@ -346,9 +346,8 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
     kinds of answer it asks for, their measure words, and whether it asks only for a year."""
     # 几个/好几 opening a clause, or 几 as the object of 把/将/对/被, means "several"
     # (几个部门之间互相推诿, 把几次申请一并回复), not "how many".
-    norm = re.sub(
-        r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])|好几", "若干", cleaned
-    )
+    norm = re.sub(r"(?:^|(?<=\s))几(?=个)|(?<=[把将对被])几(?=[个次件项份条])", "若干", cleaned)
+    norm = several(norm)
     asked: set[Asked] = set()
     measures: set[str] = set()
     for match in _ASKED_COUNT_RE.finditer(norm):

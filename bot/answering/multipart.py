@@ -14,7 +14,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from bot.answering.text import to_simplified
+from bot.answering.text import several, to_simplified
 
 MAX_PARTS = 3
 
@@ -87,10 +87,13 @@ def _question_clauses(sentence: str) -> list[str]:
     """Comma-separated clauses regrouped: a clause without a question word is context and
     joins the question clause after it (or before it, at the end of the sentence)."""
     clauses = [c.strip() for c in _CLAUSE_RE.split(sentence) if c.strip()]
+    # The same clauses with each 几 that means "several" in the sentence marked (a text of the
+    # same length): 几个部门职责分不清，区里是怎么处理的 asks one thing.
+    marked = [c.strip() for c in _CLAUSE_RE.split(several(sentence, "若")) if c.strip()]
     grouped: list[str] = []
     pending = ""
-    for clause in clauses:
-        if _QUESTION_MARK_RE.search(clause) and not _CONDITION_RE.match(clause):
+    for clause, asks in zip(clauses, marked, strict=True):
+        if _QUESTION_MARK_RE.search(asks) and not _CONDITION_RE.match(clause):
             grouped.append(f"{pending}{clause}")
             pending = ""
         else:

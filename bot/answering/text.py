@@ -105,6 +105,13 @@ _FUTURE_RE = re.compile(
 _PLAN_SECTION_RE = re.compile(r"打算|计划|下一?步|展望|今后")
 
 
+def several(text: str, mark: str = "若干") -> str:
+    """`text` with each 几 that means "several" rather than "how many" as 若干 (好几次,
+    几个部门职责分不清…怎么处理); with a one-character `mark`, a text as long as `text`."""
+    pair = mark * 2 if len(mark) == 1 else mark  # for 好几
+    return _SEVERAL_BEFORE_HOW_RE.sub(mark, _SEVERAL_RE.sub(pair, text))
+
+
 def is_future(text: str) -> bool:
     """Whether a normalised question asks about plans rather than what was done."""
     return bool(_FUTURE_RE.search(text))
@@ -227,6 +234,11 @@ def set_aside(text: str) -> str:
 _TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
 # 好几次, 好几个: "several", not a question of how many (which 几次 would become).
 _SEVERAL_RE = re.compile(r"好几(?=[个次件项份条名家位人])")
+# 几个/几家 inside a clause, not asked of (有几个, 共几家), in a question that goes on to ask
+# how or why: 几个部门职责分不清，区里是怎么处理的 tells of several departments.
+_SEVERAL_BEFORE_HOW_RE = re.compile(
+    r"(?<![有了共是])几(?=[个家].*?(?:怎么|怎样|如何|咋|为什么|为啥|靠什么))"
+)
 # Markup people paste along with a question (<b>, </script>, <br/>) says nothing about it.
 _TAG_RE = re.compile(r"</?[a-z][a-z0-9-]*(?:\s[^<>]*)?/?>")
 
@@ -474,7 +486,7 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
         # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
-        text = _SEVERAL_RE.sub("若干", clean(_ALREADY_KNOWN_RE.sub(" ", text)))
+        text = several(clean(_ALREADY_KNOWN_RE.sub(" ", text)))
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             # Twice: two variants side by side may together be a third (收下 + 比例 are
