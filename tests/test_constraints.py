@@ -416,3 +416,16 @@ def test_a_rough_figure_is_the_answers_figure_near_above_it(shipped_engine: Engi
     assert Conflict(ConflictKind.FIGURE, "5000人") in conflicts(far, reviewed)
     exact = shipped_engine.matcher.frame("审核的执法人员是1000人吗")
     assert Conflict(ConflictKind.FIGURE, "1000人") in conflicts(exact, reviewed)
+
+
+@pytest.mark.parametrize(
+    "question", ["被抽查的执法案卷都是哪些类型的", "案卷分哪几类", "有什么种类"]
+)
+def test_kinds_asked_for_are_a_list(question: str) -> None:
+    """哪些类型 asks for the kinds, which an answer that says its list is not given cannot
+    name."""
+    frame = asking(question)
+    assert Asked.LIST in frame.asked
+    gap = _told(["案卷评查随机抽取了19家执法部门（报告未列出部门名单）。"])
+    assert Conflict(ConflictKind.ASKED, Asked.LIST.value) in conflicts(frame, gap)
+    assert not conflicts(frame, _told(["评查案卷包括行政许可、处罚、强制和其他类型案卷。"]))

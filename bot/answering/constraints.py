@@ -119,7 +119,8 @@ _ASKED_PERSON_RE = re.compile(
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
 _ASKED_LIST_RE = re.compile(
-    r"具体\S{0,3}?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是|列了哪些|列出哪些"
+    r"具体\S{0,3}?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是|列了哪些|列出哪些|"
+    r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种"
 )
 # Which kind or part of a figure the question names itself (33件…哪类最多).
 _ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
