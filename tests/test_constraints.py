@@ -429,3 +429,13 @@ def test_kinds_asked_for_are_a_list(question: str) -> None:
     gap = _told(["案卷评查随机抽取了19家执法部门（报告未列出部门名单）。"])
     assert Conflict(ConflictKind.ASKED, Asked.LIST.value) in conflicts(frame, gap)
     assert not conflicts(frame, _told(["评查案卷包括行政许可、处罚、强制和其他类型案卷。"]))
+
+
+def test_a_count_of_one_kind_asks_for_that_kind(shipped_engine: Engine) -> None:
+    """信息公开类的有多少件 counts applications of one kind; the total of all kinds is no
+    answer."""
+    frame = shipped_engine.matcher.frame("2019年行政复议申请中信息公开类的有多少件")
+    assert "信息公开" in frame.counted_after
+    total = _told(["2019年江汉区共收到行政复议申请29件。", "对多次信息公开申请一并回复"])
+    assert Conflict(ConflictKind.COUNTED, "信息公开") in conflicts(frame, total)
+    assert not shipped_engine.respond("2019年行政复议申请中信息公开类的有多少件").answered

@@ -453,6 +453,10 @@ def _counted_words(
             words[after] in _MEASURE_WORDS or words[after] in _COUNT_GLUE
         ):
             after += 1
+        # 信息公开类有多少件: the things of that kind are what is counted.
+        if before >= 1 and words[before] in _OF_KIND and _is_content(words[before - 1]):
+            after_measure.append(words[before - 1])
+            before -= 1
         for neighbour in (before, after):
             if (
                 0 <= neighbour < len(words)
@@ -483,6 +487,8 @@ def _counted_words(
 
 
 _MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本", "人次"})
+# "Of the kind" after the kind a count asks about (征收类有几件), as the segmenter cuts it.
+_OF_KIND = frozenset({"类", "类有", "类的", "类型", "类型的"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
 _NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
 
