@@ -439,3 +439,22 @@ def test_a_count_of_one_kind_asks_for_that_kind(shipped_engine: Engine) -> None:
     total = _told(["2019年江汉区共收到行政复议申请29件。", "对多次信息公开申请一并回复"])
     assert Conflict(ConflictKind.COUNTED, "信息公开") in conflicts(frame, total)
     assert not shipped_engine.respond("2019年行政复议申请中信息公开类的有多少件").answered
+
+
+@pytest.mark.parametrize(
+    ("question", "acted"),
+    [
+        ("受理的22件复议案件里，有几件撤销了原行政行为", ("撤销",)),  # the count, then the action
+        ("复议案件里有几件最后被撤销了", ("撤销",)),
+        ("2019年复议机关撤销的错误行政行为具体有几件", ("撤销",)),  # the action qualifies them
+        ("复议机关撤销了几件", ("撤销",)),
+        # A clause of its own after the count, or a count of no things.
+        ("行政诉讼案件比2018年少了多少件？降幅是多少？", ("减少",)),
+        ("执法案卷评查工作随机抽取了多少家执法部门", ()),
+        ("复议申请一共多少", ()),
+    ],
+)
+def test_the_action_that_picks_out_the_things_counted(
+    shipped_engine: Engine, question: str, acted: tuple[str, ...]
+) -> None:
+    assert shipped_engine.matcher.frame(question).acted == acted

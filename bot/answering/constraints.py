@@ -442,6 +442,12 @@ def _counted_words(
     after_measure: list[str] = []
     direct: list[str] = []
     acted: list[str] = []
+    # Whether each 多少/几 as written counts things (几件), which normalising may have merged
+    # away (几件 -> 多少); read in order when both have as many.
+    written_counts = [bool(m.group(1)) for m in _WRITTEN_COUNT_RE.finditer(written)]
+    if len(written_counts) != sum(word in _COUNT_WORDS for word in words):
+        written_counts = []
+    ordinal = 0
     for index, word in enumerate(words):
         if word not in _COUNT_WORDS:
             continue
@@ -465,18 +471,37 @@ def _counted_words(
             ):
                 found.append(words[neighbour])
         # A verb right before a count of things (撤销了多少件, 胜诉了几件) says which of them
-        # are counted.
-        if (
-            before >= 0
-            and tagged[before][1][:1] == "v"
-            and _is_content(words[before])
-            and words[before] not in _GENERIC_COUNTED
-            and (
-                (index + 1 < len(words) and words[index + 1] in _NOUN_MEASURES)
-                or _counts_things_after(words[before], written)
+        # are counted; so does one right after it (有几件被撤销) or one that qualifies the
+        # thing counted (撤销的错误行政行为有几件, its 的 gone with normalising).
+        things = (index + 1 < len(words) and words[index + 1] in _NOUN_MEASURES) or (
+            ordinal < len(written_counts) and written_counts[ordinal]
+        )
+        ordinal += 1
+        if before >= 0 and _is_action(tagged[before]):
+            if things or _counts_things_after(words[before], written):
+                acted.append(words[before])
+        elif things and before >= 0 and tagged[before][1] in ("n", ""):
+            acted.extend(
+                word
+                for word, tag in tagged[max(0, before - 2) : before]
+                if _is_action((word, tag), strict=True)
             )
+        # After the count, only where the count is the subject of the action: 有几件 (被)撤销,
+        # 几件最后撤销了; not 少了多少件 and then 下降, a clause of its own.
+        following = index + 1
+        while following < len(words) and words[following] in _MEASURE_WORDS:
+            following += 1
+        linked = index > 0 and words[index - 1] == "有"
+        while following < len(words) and words[following] in _BEFORE_ACTION:
+            following += 1
+            linked = True
+        if (
+            things
+            and linked
+            and following < len(words)
+            and _is_action(tagged[following], strict=True)
         ):
-            acted.append(words[before])
+            acted.append(words[following])
         # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
         # is the thing counted: in 几个人组成 the verb after the measure is not.
         if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
@@ -491,6 +516,20 @@ _MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天�
 _OF_KIND = frozenset({"类", "类有", "类的", "类型", "类型的"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
 _NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
+
+
+# What may come between a count of things and the action that picks them out: 有几件被撤销,
+# 几件最后撤销了.
+_BEFORE_ACTION = frozenset("被 最后 最终 后来 都 已 已经 是 给 予以".split())
+_WRITTEN_COUNT_RE = re.compile(f"(?:几|多少)([{''.join(sorted(_NOUN_MEASURES))}])?")
+
+
+def _is_action(word: tuple[str, str], *, strict: bool = False) -> bool:
+    """Whether a tagged word is a verb that may pick out some of the things counted; with
+    `strict`, a plain verb only (not 工作, a verbal noun, beside what it names)."""
+    text, tag = word
+    verb = tag == "v" if strict else tag[:1] == "v"
+    return verb and _is_content(text) and text not in _GENERIC_COUNTED
 
 
 def _counts_things_after(verb: str, written: str) -> bool:
