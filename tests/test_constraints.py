@@ -458,3 +458,15 @@ def test_the_action_that_picks_out_the_things_counted(
     shipped_engine: Engine, question: str, acted: tuple[str, ...]
 ) -> None:
     assert shipped_engine.matcher.frame(question).acted == acted
+
+
+def test_a_level_required_is_given_only_by_a_stated_minimum(shipped_engine: Engine) -> None:
+    """达标线 and 要达到多少才算 ask for a standard: a rate reached (92.3%) is none; a stated
+    minimum (每年至少两次) is."""
+    frame = asking("出庭应诉率要达到多少才算达标")
+    assert frame.asked == {Asked.STANDARD}
+    reached = _told(["2019年负责人出庭应诉率达92.3%。"])
+    assert conflicts(frame, reached) == [Conflict(ConflictKind.ASKED, Asked.STANDARD.value)]
+    assert not conflicts(asking("学法的最低要求是什么"), _told(["每年至少开展两次专题学法。"]))
+    reply = shipped_engine.respond("出庭应诉率的达标线具体是多少")
+    assert reply.kind is Kind.PARTIAL and "标准" in reply.text

@@ -39,6 +39,7 @@ class Asked(StrEnum):
     CONTACT = "contact"  # 电话, 地址, 网址
     RANK = "rank"  # 排名, 排第几: a place among others
     DURATION = "duration"  # 多久, 多长时间, 期限: a span of time or how often
+    STANDARD = "standard"  # 达标线, 标准是多少, 要达到多少才算: a level required
 
 
 class ConflictKind(StrEnum):
@@ -105,6 +106,14 @@ _DURATION_RE = re.compile(
     r"\d+次|[一两二三四五六七八九十]次"
 )
 _ASKED_RANK_RE = re.compile(r"排名|排第几|排在第几|第几名|排行|名次|\brank(?:ed|ing)?\b")
+# A level something must reach: 达标线, 考核标准是多少, 要达到多少才算合格, 最低要求.
+_ASKED_STANDARD_RE = re.compile(
+    r"达标线|达标标准|合格线|及格线|(?:考核|达标|合格)?标准是(?:多少|什么|几)|"
+    r"要(?:求)?达到多少|达到多少才|才算(?:达标|合格|及格)|最低要求|底线是多少|"
+    r"\b(?:threshold|target|benchmark|minimum)\b"
+)
+# A required level the answer states: 每年至少两次, 不低于90%.
+_STANDARD_RE = re.compile(r"至少|不低于|不少于|不得低于|不得少于|最低|\d+(?:\.\d+)?%以上")
 # A rank the answer gives: 排名第一, 第3名, 名列前茅.
 _RANK_RE = re.compile(r"排名|第[一二三四五六七八九十\d]+名|名列|前茅|位居")
 _ASKED_PERSON_RE = re.compile(
@@ -370,13 +379,17 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         (Asked.CONTACT, _ASKED_CONTACT_RE),
         (Asked.RANK, _ASKED_RANK_RE),
         (Asked.DURATION, _ASKED_DURATION_RE),
+        (Asked.STANDARD, _ASKED_STANDARD_RE),
     ):
         if pattern.search(norm):
             asked.add(kind)
     if Asked.PERCENT in asked and not measures:
         asked.discard(Asked.COUNT)  # "受案率是多少" asks for a rate, not a count
-    if Asked.MONEY in asked or Asked.RANK in asked:
-        asked.discard(Asked.COUNT)  # 排第几 asks for a place, not a count
+    if Asked.MONEY in asked or Asked.RANK in asked or Asked.STANDARD in asked:
+        # 排第几 asks for a place, 要达到多少才算达标 for a level, not a count or a rate
+        asked.discard(Asked.COUNT)
+    if Asked.STANDARD in asked:
+        asked.discard(Asked.PERCENT)
     return norm, asked, measures, year_only
 
 
@@ -879,6 +892,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return bool(_RANK_RE.search(statement.text))
     if kind is Asked.DURATION:
         return bool(_DURATION_RE.search(statement.text))
+    if kind is Asked.STANDARD:
+        return bool(_STANDARD_RE.search(statement.text))
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap

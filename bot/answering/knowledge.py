@@ -157,6 +157,7 @@ class Replies:
 DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_rank": "没有给出排名或名次",
     "missing_duration": "没有写具体的期限或频次",
+    "missing_standard": "没有给出要达到的标准或要求",
 }
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
