@@ -27,6 +27,8 @@ NEAR_MISSES = [
     ("2020年收到多少件行政复议申请", ConflictKind.YEAR, "2020"),
     ("2018年区政府领导出庭应诉率是多少", ConflictKind.YEAR, "2018"),
     ("洪山区的出庭应诉率是多少", ConflictKind.PLACE, "洪山区"),
+    ("武汉市全市2019年行政诉讼出庭应诉率是多少", ConflictKind.PLACE, "全市"),
+    ("区政府给四家律师事务所付了多少法律服务费", ConflictKind.ASKED, Asked.MONEY.value),
     ("区政府法律顾问团队里的专家叫什么名字", ConflictKind.ASKED, Asked.PERSON.value),
     ("区政府请法律顾问团队一年要付多少律师费", ConflictKind.ASKED, Asked.MONEY.value),
     ("得伟君尚律师事务所的电话是多少", ConflictKind.ASKED, Asked.CONTACT.value),

@@ -148,6 +148,7 @@ _ASKED_PROCEDURE_RE = re.compile(
 )
 _ASKED_MONEY_RE = re.compile(
     r"多少钱|经费|资金|费用|预算|金额|总额|花了多少|花多少|投入了?多少|律师费|报酬|拨款|"
+    r"[付支]付?了?多少|服务费|顾问费|咨询费|代理费|薪酬|酬劳|工资|补贴|"
     r"罚款(?:总额|数额|收入|是?多少|有多少)|罚没|罚了多少|罚多少|多少罚款|"
     r"how much money|budget|cost|funding|fee"
 )
@@ -192,6 +193,8 @@ WUHAN_DISTRICTS: tuple[str, ...] = (
     "经开区",
 )
 _PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
+# A scope wider than the district's own (全区): the whole city, province or country.
+_WIDER_SCOPE_RE = re.compile(r"全市|全省|全国|全武汉|整个武汉")
 
 
 @lru_cache(maxsize=4096)
@@ -295,7 +298,7 @@ def read_question(
     """
     norm, asked, measures, year_only = _asked(cleaned)
     years = frozenset(int(y) for y in _YEAR_RE.findall(f"{cleaned} {normalised}"))
-    places = [d for d in WUHAN_DISTRICTS if d in norm]
+    places = [d for d in WUHAN_DISTRICTS if d in norm] + _WIDER_SCOPE_RE.findall(norm)
     said = "".join(word for word, _ in tagged)
     start = 0
     for word, tag in tagged:
