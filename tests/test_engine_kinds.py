@@ -40,6 +40,19 @@ def test_a_close_runner_up_is_offered_beside_the_answer(shipped_engine: Engine) 
     assert reply.entry not in reply.also and len(reply.also) <= 2
 
 
+def test_a_plan_named_is_answered_by_its_own_entry_not_the_plans_summary(
+    shipped_engine: Engine,
+) -> None:
+    """共性问题 names one of the plans; the summary of all of them is offered beside it. A
+    question of plans in general still gets the summary."""
+    reply = shipped_engine.respond("对于区里发现的共性问题，下一步准备怎么处理？")
+    assert reply.kind is Kind.ANSWER
+    assert reply.entry is not None and reply.entry.id == "plan-power-oversight"
+    assert [entry.id for entry in reply.also] == ["plans-summary"]
+    general = shipped_engine.respond("下一步有什么打算")
+    assert general.entry is not None and general.entry.id == "plans-summary"
+
+
 def test_short_section_drops_the_chapter() -> None:
     assert short_section("一、工作情况（二）加强复议机关监督职能") == "加强复议机关监督职能"
     assert short_section("二、存在问题") == "存在问题"

@@ -508,6 +508,19 @@ class Engine:
                 question, Kind.PARTIAL, text, entry=best.entry, match=result, conflicts=conflicts
             )
         if result.outcome is Outcome.ANSWER and best is not None:
+            detail = _detail_under(result, best, matcher)
+            if detail is not None:
+                because = _because(
+                    result, f"{detail.entry.id} 是 {best.entry.id} 所总述一节中的具体内容"
+                )
+                return Reply(
+                    question,
+                    Kind.ANSWER,
+                    detail.entry.answer,
+                    entry=detail.entry,
+                    match=because,
+                    also=(best.entry,),
+                )
             also = tuple(c.entry for c in result.also)
             text = best.entry.answer
             compared = _compared_year(result, best.entry, matcher, _own_years(served))
@@ -553,6 +566,26 @@ def _because(result: MatchResult, why: str) -> MatchResult:
     """`result` with `why` the engine answered with an entry other than the best-ranked one
     (shown by /why)."""
     return replace(result, reason=f"{result.reason}；{why}")
+
+
+def _detail_under(result: MatchResult, best: Ranked, matcher: Matcher) -> Ranked | None:
+    """A runner-up from a subsection of the best entry's section, when the best sums that
+    section up: 共性问题下一步怎么处理 names one of the plans, and the summary of all the plans
+    found it only through its 下一步 and a mention in passing. The detail must be as sure an
+    answer on its own, hold more of the question's words (a question of plans in general holds
+    no more of them in any one plan), and state what the question pins down."""
+    section = best.entry.source
+    for candidate in result.ranked[1:3]:
+        source = candidate.entry.source
+        if (
+            source != section
+            and source.startswith(section)
+            and candidate.confidence >= matcher.model.answer_at
+            and candidate.word_coverage > best.word_coverage
+            and (result.frame is None or not matcher.conflicts(result.frame, candidate.entry))
+        ):
+            return candidate
+    return None
 
 
 def _counting_neighbour(
