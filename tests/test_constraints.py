@@ -32,6 +32,7 @@ NEAR_MISSES = [
     ("区政府法律顾问团队里的专家叫什么名字", ConflictKind.ASKED, Asked.PERSON.value),
     ("区政府请法律顾问团队一年要付多少律师费", ConflictKind.ASKED, Asked.MONEY.value),
     ("得伟君尚律师事务所的电话是多少", ConflictKind.ASKED, Asked.CONTACT.value),
+    ("网上办的事项在哪个网站或者APP上办理", ConflictKind.ASKED, Asked.CONTACT.value),
     ("宪法宣誓仪式是哪天举行的", ConflictKind.ASKED, Asked.DATE.value),
     ("2019年区政府行政诉讼败诉了几件", ConflictKind.COUNTED, "败诉"),
     ("用信访答复方式回复信息公开申请的是哪几个单位", ConflictKind.ASKED, "organisation"),

@@ -153,7 +153,8 @@ _ASKED_MONEY_RE = re.compile(
     r"how much money|budget|cost|funding|fee"
 )
 _ASKED_CONTACT_RE = re.compile(
-    r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|phone|address|website|email"
+    r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|哪个网站|什么网站|哪个app|"
+    r"什么app|哪个小程序|哪个公众号|phone|address|website|email"
 )
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?:年|(?!\d))")
 _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_MEASURES})?")
