@@ -329,3 +329,10 @@ def test_several_is_told_from_how_many(text: str, marked: str) -> None:
 @given(st.text(alphabet="几个家好次有是怎么为什么部门 ，", max_size=40))
 def test_several_with_a_one_character_mark_keeps_the_length(text: str) -> None:
     assert len(several(text, "若")) == len(text)
+
+
+def test_chat_urgings_are_fillers() -> None:
+    """急急急, 在线等: how the asker feels, not what is asked."""
+    normalise = Normaliser({})
+    assert normalise("网上办占比多少呀 急急急") == normalise("网上办占比多少")
+    assert normalise("复议申请有几件 在线等 多谢") == normalise("复议申请有几件")
