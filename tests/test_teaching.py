@@ -99,19 +99,19 @@ def test_the_preview_lists_moved_answers_and_counts_new_ones(engine: Engine, kb_
     path = kb_dir / WORK
     path.write_text(
         path.read_text(encoding="utf-8").replace(
-            "      - 复议申请数量\n", "      - 复议申请数量\n      - 复议一共受理多少件\n"
+            "      - 复议申请数量\n", "      - 复议申请数量\n      - 复议受理情况\n"
         ),
         encoding="utf-8",
     )
     candidate = Engine.from_directory(kb_dir)
-    questions = regression_questions(["复议一共受理了多少件", "法律顾问覆盖情况"], None)
-    preview = compare(engine, candidate, questions, focus=["复议一共受理多少件"])
-    assert [c.question for c in preview.moved] == ["复议一共受理了多少件"]
+    questions = regression_questions(["复议受理情况怎么样", "法律顾问覆盖情况"], None)
+    preview = compare(engine, candidate, questions, focus=["复议受理情况"])
+    assert [c.question for c in preview.moved] == ["复议受理情况怎么样"]
     moved = preview.moved[0]
     assert moved.before.targets == ("reconsideration-acceptance",)
     assert moved.after.targets == ("reconsideration-applications",)
     text = format_preview(preview, "预览：测试")
-    assert "· 复议一共受理了多少件：「行政复议受案率」 → 「行政复议申请数量」" in text
+    assert "· 复议受理情况怎么样：「行政复议受案率」 → 「行政复议申请数量」" in text
     assert "用 3 个问题回放检验" in text
 
 

@@ -187,13 +187,14 @@ async def test_a_preview_shows_a_moved_answer_and_cancel_writes_nothing(
     kbbot: RunningBot, kb_dir: Path
 ) -> None:
     # Answered lately with 行政复议受案率: part of the regression set the preview replays.
-    answered = await kbbot.ask("复议一共受理了多少件")
+    # (Not a count: 受理了多少件 would stay unanswered by 复议申请数量, which counts no 受理.)
+    answered = await kbbot.ask("复议受理情况怎么样")
     assert "22件" in answered.result["text"]
     # Logged unanswered earlier; an admin attaches it to the wrong entry, 复议申请数量.
-    await _log_unanswered(kbbot, "复议一共受理多少件")
+    await _log_unanswered(kbbot, "复议受理情况")
     await kbbot.rows()
     original = (kb_dir / WORK_FILE).read_bytes()
-    card = await _card(kbbot, "复议一共受理多少件")
+    card = await _card(kbbot, "复议受理情况")
     others = await _edited(kbbot, await _press(kbbot, card, "UO:"))
     pick = next(d for d in callback_data(others) if d.endswith(":reconsideration-applications"))
     mark = kbbot.api.mark()
@@ -201,7 +202,7 @@ async def test_a_preview_shows_a_moved_answer_and_cancel_writes_nothing(
     preview = await _edited(kbbot, mark)
     text = preview.result["text"]
     assert "答案会变的问题" in text
-    assert "· 复议一共受理了多少件：「行政复议受案率」 → 「行政复议申请数量」" in text
+    assert "· 复议受理情况怎么样：「行政复议受案率」 → 「行政复议申请数量」" in text
 
     mark = await _press(kbbot, preview, "KN:")
     cancelled = await _edited(kbbot, mark)
@@ -210,7 +211,7 @@ async def test_a_preview_shows_a_moved_answer_and_cancel_writes_nothing(
     assert (kb_dir / WORK_FILE).read_bytes() == original
     # The cluster was not handled: it is still there to attach correctly.
     listing = await kbbot.ask("/unanswered", user_id=ADMIN_ID)
-    assert "复议一共受理多少件" in listing.result["text"]
+    assert "复议受理情况" in listing.result["text"]
 
 
 async def test_undo_restores_the_file_byte_for_byte(kbbot: RunningBot, kb_dir: Path) -> None:
