@@ -54,6 +54,7 @@ ANSWERABLE_FLOOR = {
     "batch-32": 0.95,
     "batch-33": 0.92,
     "batch-34": 0.94,
+    "batch-35": 0.91,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel
