@@ -57,3 +57,12 @@ def test_short_section_drops_the_chapter() -> None:
     assert short_section("一、工作情况（二）加强复议机关监督职能") == "加强复议机关监督职能"
     assert short_section("二、存在问题") == "存在问题"
     assert short_section("报告导语") == "报告导语"
+
+
+def test_the_preamble_as_a_whole_is_asked_of_its_own_entry(shipped_engine: Engine) -> None:
+    """报告开头讲了啥 asks what the whole preamble says; a question about its opening words
+    (who the district works under) gets the whole of it, leadership included."""
+    whole = shipped_engine.respond("报告导语说了什么")
+    assert whole.entry is not None and whole.entry.id == "preamble"
+    asked = shipped_engine.respond("报告开头讲这些工作是在谁的领导下开展的")
+    assert asked.kind is Kind.ANSWER and "区委的正确领导" in asked.text
