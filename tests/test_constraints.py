@@ -473,3 +473,9 @@ def test_a_level_required_is_given_only_by_a_stated_minimum(shipped_engine: Engi
     assert not conflicts(asking("学法的最低要求是什么"), _told(["每年至少开展两次专题学法。"]))
     reply = shipped_engine.respond("出庭应诉率的达标线具体是多少")
     assert reply.kind is Kind.PARTIAL and "标准" in reply.text
+
+
+def test_a_position_word_after_a_count_is_not_what_is_counted(shipped_engine: Engine) -> None:
+    """几位外部法学专家 counts experts; 外部 says where they come from."""
+    frame = shipped_engine.matcher.frame("区里请了几位外部法学专家")
+    assert "外部" not in frame.counted and "法学专家" in frame.counted_after

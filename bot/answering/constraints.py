@@ -471,9 +471,11 @@ def _counted_words(
         before = index - 1
         while before >= 0 and words[before] in _COUNT_GLUE:
             before -= 1
+        # Measure words, glue and position words (几位外部专家: 外部 says where they come from)
+        # stand between a count and what it counts.
         after = index + 1
         while after < len(words) and (
-            words[after] in _MEASURE_WORDS or words[after] in _COUNT_GLUE
+            words[after] in _MEASURE_WORDS or words[after] in _COUNT_GLUE or tagged[after][1] == "f"
         ):
             after += 1
         # 信息公开类有多少件: the things of that kind are what is counted.
