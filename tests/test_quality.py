@@ -55,6 +55,7 @@ ANSWERABLE_FLOOR = {
     "batch-33": 0.92,
     "batch-34": 0.94,
     "batch-35": 0.91,
+    "batch-36": 0.93,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel
