@@ -540,7 +540,8 @@ _NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
 # What may come between a count of things and the action that picks them out: 有几件被撤销,
 # 几件最后撤销了.
 _BEFORE_ACTION = frozenset("被 最后 最终 后来 都 已 已经 是 给 予以".split())
-_WRITTEN_COUNT_RE = re.compile(f"(?:几|多少)([{''.join(sorted(_NOUN_MEASURES))}])?")
+_NOUN_MEASURE_CLASS = "[" + "".join(sorted(_NOUN_MEASURES)) + "]"
+_WRITTEN_COUNT_RE = re.compile(f"(?:几|多少)({_NOUN_MEASURE_CLASS})?")
 
 
 def _is_action(word: tuple[str, str], *, strict: bool = False) -> bool:
@@ -553,8 +554,7 @@ def _is_action(word: tuple[str, str], *, strict: bool = False) -> bool:
 
 def _counts_things_after(verb: str, written: str) -> bool:
     """Whether `written` counts things right after `verb`: 撤销了几件, 维持了多少个."""
-    measures = "".join(sorted(_NOUN_MEASURES))
-    return bool(re.search(f"{re.escape(verb)}了?(?:几|多少)[{measures}]", written))
+    return bool(re.search(f"{re.escape(verb)}了?(?:几|多少){_NOUN_MEASURE_CLASS}", written))
 
 
 def _is_content(word: str) -> bool:
