@@ -209,6 +209,43 @@ def test_documents_counted_in_fen_are_answered_by_jian(shipped_engine: Engine) -
 
 
 @pytest.mark.parametrize(
+    ("question", "figure"),
+    [
+        ("抽查执法档案一共查了多少份", "165卷"),  # 份 counts case files as well as documents
+        ("机构改革以后新发了多少张执法证", "181人次"),  # 张 counts a card in any measure
+        ("执法证换新的换了多少张旧的？", "300余人次"),  # 张旧 as the segmenter glues it
+    ],
+)
+def test_case_files_and_certificates_are_counted_in_the_measures_people_use(
+    shipped_engine: Engine, question: str, figure: str
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.answered and figure in reply.text
+
+
+def test_cases_and_case_files_do_not_count_each_other() -> None:
+    """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
+    frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())
+    assert conflicts(frame, state(["不符合要求的一律不发，共制发规范性文件1件。"]))
+    assert not conflicts(frame, state(["抽取案卷共计165卷。"]))
+    in_fen = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"份"}), frozenset(), ())
+    assert not conflicts(in_fen, state(["共制发规范性文件1件。"]))
+
+
+def test_a_certificate_is_not_counted_by_the_jian_it_ends_in() -> None:
+    """证件 ends in 件 but is counted in 张 or 人次, as the report counts it."""
+    statement = state(["开展行政执法证件换发工作，办理新证181人次。"])
+    frame = QuestionFrame(
+        frozenset({Asked.COUNT}),
+        frozenset({"张"}),
+        frozenset(),
+        (),
+        counted_after=("行政执法证件",),
+    )
+    assert not conflicts(frame, statement)
+
+
+@pytest.mark.parametrize(
     ("question", "answered"),
     [("区政府行政诉讼的败诉率是多少", False), ("行政复议受按率多少", True)],
 )

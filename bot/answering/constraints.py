@@ -60,13 +60,18 @@ class Conflict:
 
 # The measure that counts anything (几个部门, 规范性文件发了几个: 1件), naming no thing of its own.
 ANY_MEASURE = "个"
+# 张 counts flat things of any kind: cards and certificates (多少张执法证 ~ 181人次).
+LOOSE_MEASURES = frozenset({ANY_MEASURE, "张"})
 # Measure words whose counts answer each other (多少个部门 ~ 62个部门; 几名 ~ 10名).
 _MEASURE_GROUPS: tuple[frozenset[str], ...] = (
     frozenset("个家名人位"),
-    frozenset("件单份"),  # 几单 counts cases and applications, 几份 documents (1件)
+    # 几单 counts cases and applications, 几份 documents too (1件); 几份/几本 count case
+    # files (165卷), which are not cases.
+    frozenset("件单份"),
+    frozenset("卷份本"),
     frozenset({"人次", "次"}),
 )
-_MEASURES = "人次|[件名个家卷项次人位条份类种单岁天年元]"
+_MEASURES = "人次|[件名个家卷项次人位条份类种单岁天年元本张]"
 # "电话是多少" asks what the number is, not how many: a bare 是多少 asks for no count.
 _ASKED_COUNT_RE = re.compile(
     rf"(?<!哪)(?:多少|几)(?P<measure>{_MEASURES})|(?<![是为])多少|(?<!哪)几(?!乎)|数量|总数|"
@@ -454,6 +459,7 @@ def _counted_words(
     the ones right after the 多少/几 with no measure word between (多少执法案卷). Last, the
     verbs right before a count of things (撤销了多少件; or 撤销了几件 as `written`, the
     question before normalising merged 几件 into 多少)."""
+    tagged = _measures_apart(tagged)
     words = [word for word, _ in tagged]
     found: list[str] = []
     after_measure: list[str] = []
@@ -530,11 +536,31 @@ def _counted_words(
     return found, after_measure, direct, acted
 
 
-_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本", "人次"})
+def _measures_apart(tagged: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The words with a measure word the segmenter glued onto what follows a 多少/几 cut off:
+    多少张旧的 comes as 张旧 (taken for a name, 张 being a surname), 多少份文件 as 份文件. A
+    two-character word that is no name (家庭, 个人) stays whole."""
+    apart: list[tuple[str, str]] = []
+    for word, tag in tagged:
+        if (
+            apart
+            and apart[-1][0] in _COUNT_WORDS
+            and len(word) >= 2
+            and word[0] in _NOUN_MEASURES
+            and (tag == "nr" or len(word) >= 3)
+        ):
+            # The rest's own tag is unknown; untagged, it is read as a term would be.
+            apart += [(word[0], "q"), (word[1:], "" if tag == "nr" else tag)]
+        else:
+            apart.append((word, tag))
+    return apart
+
+
+_MEASURE_WORDS = frozenset({*"件名个家卷项次人位条份类种单岁天年元本张", "人次"})
 # "Of the kind" after the kind a count asks about (征收类有几件), as the segmenter cuts it.
 _OF_KIND = frozenset({"类", "类有", "类的", "类型", "类型的"})
 # Measure words that count things (几个部门, 多少名执法人员), not times or amounts.
-_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本")
+_NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本张")
 
 
 # What may come between a count of things and the action that picks them out: 有几件被撤销,
@@ -773,7 +799,7 @@ def _counts(text: str, word: str) -> bool:
     the same sentence (案卷共计165卷; 行政复议案件中，因民事诉讼中止审理1件). Years and
     percentages count nothing. A noun that ends in a measure word is counted by that measure:
     案卷 by 卷 (165卷), not by the 家 of 19家执法部门 in the same sentence."""
-    own = word[-1] if word[-1:] in _SELF_COUNTING else ""
+    own = word[-1] if _counts_itself(word) else ""
     for sentence in _SENTENCE_RE.finditer(text):
         whole = sentence.group(0)
         for clause in _CLAUSE_RE.finditer(whole):
@@ -793,6 +819,13 @@ def _counts(text: str, word: str) -> bool:
 # Measure words that end the nouns they count (案卷 165卷, 文件 1件, 事项 195项, 材料 3份);
 # not 家, 人 or 名, which end nouns they do not count (专家 10名, 个人, 姓名).
 _SELF_COUNTING = frozenset("卷件项份")
+# Nouns that end in such a measure but are counted otherwise: 证件 in 张 or 人次 (办理新证181人次).
+_COUNTED_OTHERWISE = frozenset({"证件", "条件", "软件", "硬件", "附件", "零件"})
+
+
+def _counts_itself(word: str) -> bool:
+    """Whether `word` ends in the measure word that counts it (案卷: 165卷)."""
+    return word[-1:] in _SELF_COUNTING and not word.endswith(tuple(_COUNTED_OTHERWISE))
 
 
 def _states(rate: str, statement: Statement) -> bool:
@@ -836,7 +869,7 @@ def _counts_head(text: str, word: str, own_measure_only: bool) -> bool:
     if modifier and not _sounds_within(modifier, text):
         return False
     written = _as_written(head, text)
-    if own_measure_only and written[-1:] not in _SELF_COUNTING:
+    if own_measure_only and not _counts_itself(written):
         return False
     return _counts(text, written)
 
@@ -921,8 +954,10 @@ def _all_of(frame: QuestionFrame, counted: Sequence[str], text: str) -> bool:
 
 def _same_measure(asked: str, stated: str) -> bool:
     # 几个 is the all-purpose count: 规范性文件发了几个 is answered by 1件.
-    return asked in (stated, ANY_MEASURE) or any(
-        asked in g and stated in g for g in _MEASURE_GROUPS
+    return (
+        asked == stated
+        or asked in LOOSE_MEASURES
+        or any(asked in g and stated in g for g in _MEASURE_GROUPS)
     )
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bot.answering.broad import broad_sections
 from bot.answering.citation import cite
-from bot.answering.constraints import ANY_MEASURE, Asked, Conflict, ConflictKind, years_in
+from bot.answering.constraints import LOOSE_MEASURES, Asked, Conflict, ConflictKind, years_in
 from bot.answering.covering import covering
 from bot.answering.decision import shipped_models
 from bot.answering.document import Sentence, SourceDocument
@@ -602,7 +602,7 @@ def _counting_neighbour(
     the question (within the suggestion window): the best entry gives no number in that
     measure, and the neighbour, free of conflicts, does."""
     assert result.frame is not None
-    measured = bool(result.frame.measures - {ANY_MEASURE})
+    measured = bool(result.frame.measures - LOOSE_MEASURES)
     if not conflicts or any(
         c.kind is not ConflictKind.COUNTED
         and not (measured and c.kind is ConflictKind.ASKED and c.detail == Asked.COUNT.value)
