@@ -223,6 +223,15 @@ def test_case_files_and_certificates_are_counted_in_the_measures_people_use(
     assert reply.answered and figure in reply.text
 
 
+def test_a_count_in_person_times_typed_by_its_sound_is_read_as_person_times(
+    shipped_engine: Engine,
+) -> None:
+    reply = shipped_engine.respond("执法人员换证 新证办了多少人此")
+    assert reply.kind is Kind.ANSWER and "181人次" in reply.text
+    frame = shipped_engine.matcher.match("执法人员换证 新证办了多少人此").frame
+    assert frame is not None and frame.measures == {"人次"}
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

@@ -360,6 +360,13 @@ def asking(cleaned: str) -> QuestionFrame:
     )
 
 
+def _measure_as_meant(measure: str, following: str) -> str:
+    """The measure word of a count, a 人次 typed by its sound (多少人此, 几人刺) included."""
+    if measure == "人" and following and fuzzy_pinyin(following) == fuzzy_pinyin("次"):
+        return "人次"
+    return measure
+
+
 def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
     """What `read_question` reads first: the question with 几个 as "several" set aside, the
     kinds of answer it asks for, their measure words, and whether it asks only for a year."""
@@ -372,7 +379,9 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
     for match in _ASKED_COUNT_RE.finditer(norm):
         asked.add(Asked.COUNT)
         if match.group("measure"):
-            measures.add(match.group("measure"))
+            measures.add(
+                _measure_as_meant(match.group("measure"), norm[match.end() : match.end() + 1])
+            )
     date = _ASKED_DATE_RE.search(norm)
     year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
     for kind, pattern in (
