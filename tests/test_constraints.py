@@ -232,6 +232,34 @@ def test_a_count_in_person_times_typed_by_its_sound_is_read_as_person_times(
     assert frame is not None and frame.measures == {"人次"}
 
 
+def test_which_days_asks_for_dates_not_a_list(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("法制专题联席会议具体是哪几天开的")
+    assert not reply.answered
+    assert Conflict(ConflictKind.ASKED, Asked.DATE.value) in reply.conflicts
+
+
+def test_a_term_asked_to_be_named_must_be_named_by_the_answer(shipped_engine: Engine) -> None:
+    """哪些律师事务所 asks for the firms: the team their lawyers sit on does not name them."""
+    reply = shipped_engine.respond("区里的法律顾问团队跟哪些律所有合作")
+    assert reply.answered and "得伟君尚" in reply.text
+    # A common noun after 哪个 is answered by a name alone (区司法局), not by the word 部门.
+    moved = shipped_engine.respond("原区法治办、法制办的职能整合到了哪个部门")
+    assert moved.answered and "区司法局" in moved.text
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["铁路沿线附近哪家酒店最好", "What's the best hotel near Wuhan railway station?"],
+)
+def test_what_is_near_a_place_the_report_names_is_not_answered(
+    shipped_engine: Engine, question: str
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert not reply.answered
+    assert Conflict(ConflictKind.ASKED, Asked.NEARBY.value) in reply.conflicts
+    assert "周边" in reply.text
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

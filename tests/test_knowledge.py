@@ -283,14 +283,22 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
 
 
 def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
-    """A knowledge folder from before `missing_rank`, `missing_duration` and
-    `missing_standard` existed still loads, and says them."""
+    """A knowledge folder from before `missing_rank`, `missing_duration`,
+    `missing_standard`, `missing_nearby` and `missing_named` existed still loads, and says
+    them."""
     from bot.answering.knowledge import DEFAULT_MESSAGES
     from tests.conftest import FIXTURE_KNOWLEDGE
 
     written = (FIXTURE_KNOWLEDGE / "replies.yaml").read_text(encoding="utf-8")
     kb = load_knowledge(FIXTURE_KNOWLEDGE)
-    for added in ("missing_rank", "missing_duration", "missing_standard"):
+    added_later = (
+        "missing_rank",
+        "missing_duration",
+        "missing_standard",
+        "missing_nearby",
+        "missing_named",
+    )
+    for added in added_later:
         assert added not in written
         assert kb.replies[added] == DEFAULT_MESSAGES[added]
 

@@ -40,6 +40,7 @@ class Asked(StrEnum):
     RANK = "rank"  # 排名, 排第几: a place among others
     DURATION = "duration"  # 多久, 多长时间, 期限: a span of time or how often
     STANDARD = "standard"  # 达标线, 标准是多少, 要达到多少才算: a level required
+    NEARBY = "nearby"  # 附近哪家酒店好, near the station: what is around a place
 
 
 class ConflictKind(StrEnum):
@@ -48,6 +49,7 @@ class ConflictKind(StrEnum):
     ASKED = "asked"
     COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
     FIGURE = "figure"  # the question states a figure the entry does not (19家 of another fact)
+    NAMED = "named"  # 哪些律师事务所 of an answer that names no firm
 
 
 @dataclass(frozen=True)
@@ -85,7 +87,7 @@ _ASKED_PERCENT_RE = re.compile(
 )
 # Numerals are digits by now: 哪一天 reads 哪1天.
 _ASKED_DATE_RE = re.compile(
-    r"什么时候|什么时间|哪[一1]?天|何时|几月|几号|哪个月|日期|when|what date|"
+    r"什么时候|什么时间|哪[一1几]?天|哪些天|哪些日子|何时|几月|几号|哪[个几]个?月|日期|when|what date|"
     r"(?P<year>哪[一1]?年|什么年份|which year)"
 )
 _ASKED_DOCUMENT_RE = re.compile(
@@ -133,7 +135,8 @@ _ASKED_PERSON_RE = re.compile(
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
 _ASKED_LIST_RE = re.compile(
-    r"具体\S{0,3}?(?:哪些|哪几|什么)|包括哪些|有哪些|分别是|列了哪些|列出哪些|"
+    # 具体是哪几天 asks for dates, not a list
+    r"具体\S{0,3}?(?:哪些|哪几|什么)(?![天日月年号])|包括哪些|有哪些|分别是|列了哪些|列出哪些|"
     r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种"
 )
 # Which kind or part of a figure the question names itself (33件…哪类最多).
@@ -160,6 +163,12 @@ _ASKED_MONEY_RE = re.compile(
 _ASKED_CONTACT_RE = re.compile(
     r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|哪个网站|什么网站|哪个app|"
     r"什么app|哪个小程序|哪个公众号|phone|address|website|email"
+)
+# What is around a landmark (铁路沿线附近哪家酒店最好, a hotel near the station): a work report
+# names a place only as where work was done, never what is near it.
+_ASKED_NEARBY_RE = re.compile(
+    r"(?:附近|周边|周围|旁边)(?:的|有)?(?:哪|什么|啥|有没有|最|好吃|好玩|推荐)|"
+    r"(?:推荐|找|介绍)\S{0,6}(?:附近|周边)|\bnear(?:by)?\b"
 )
 _YEAR_RE = re.compile(r"(?<!\d)(19[89]\d|20[0-4]\d)(?:年|(?!\d))")
 _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_MEASURES})?")
@@ -255,6 +264,8 @@ class QuestionFrame:
     acted: tuple[str, ...] = ()
     # The figures of `given` the question states roughly (一千多人, 300余人次).
     approximate: tuple[str, ...] = ()
+    # The kind of thing a 哪些/哪家 asks to have named (哪些律师事务所): the answer names it.
+    named: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -342,6 +353,7 @@ def read_question(
         _rates(normalised_words) if Asked.PERCENT in asked else (),
         tuple(acted) if Asked.COUNT in asked else (),
         tuple(value for value, _, rough in figures if rough),
+        _named_kinds(normalised_words),
     )
 
 
@@ -398,6 +410,7 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         (Asked.RANK, _ASKED_RANK_RE),
         (Asked.DURATION, _ASKED_DURATION_RE),
         (Asked.STANDARD, _ASKED_STANDARD_RE),
+        (Asked.NEARBY, _ASKED_NEARBY_RE),
     ):
         if pattern.search(norm):
             asked.add(kind)
@@ -543,6 +556,34 @@ def _counted_words(
             if after == index + 1 and words[after] not in _GENERIC_COUNTED:
                 direct.append(words[after])
     return found, after_measure, direct, acted
+
+
+def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The knowledge base's terms right after a 哪些/哪家 (measure words skipped): 跟哪些律师事务所
+    合作 asks for the firms by name, which an answer about the team the firms' lawyers sit on
+    does not give. Common nouns (哪个部门, 哪个文件) are answered by a name alone (区司法局,
+    《…》), and words for "ways" or "matters" (哪些方面, 哪些短板) by the list itself."""
+    words = [word for word, _ in tagged]
+    found: list[str] = []
+    for index, word in enumerate(words[:-1]):
+        if word not in _WHICH_WORDS:
+            continue
+        after = index + 1
+        while after < len(words) - 1 and words[after] in _MEASURE_WORDS:
+            after += 1
+        noun, tag = tagged[after]
+        if _is_content(noun) and tag == "" and noun not in _ANSWERED_UNNAMED:
+            found.append(noun)
+    return tuple(found)
+
+
+_WHICH_WORDS = frozenset({"哪些", "哪几", "哪几个", "哪几家", "哪家", "哪个", "哪些个"})
+# What a 哪些 asks about that an answer lists without naming the word again.
+_ANSWERED_UNNAMED = frozenset(
+    "方面 措施 举措 工作 内容 问题 情况 东西 事情 事儿 地方 做法 办法 手段 途径 渠道 环节 "
+    "方式 形式 领域 类型 种类 类别 时候 时间 时间段 原因 成绩 成效 亮点 变化 特点 经验 要求 "
+    "任务 目标 重点 难点 短板 不足 打算 计划 安排 存在问题 下步工作打算".split()
+)
 
 
 def _measures_apart(tagged: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -701,6 +742,11 @@ def conflicts(
     )
     found.extend(
         Conflict(ConflictKind.COUNTED, rate) for rate in frame.rates if not _states(rate, statement)
+    )
+    found.extend(
+        Conflict(ConflictKind.NAMED, kind)
+        for kind in frame.named
+        if not _sounds_within(kind, statement.text)
     )
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An
     # answer that does not name the action at all (共有, 变成 are only the question's way of
@@ -945,7 +991,9 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap
-    return False  # the report names no people, no contact details and no citizens' procedures
+    # The report names no people, no contact details, no citizens' procedures and nothing
+    # around a place.
+    return False
 
 
 # What says an action took in every one of its things: 已全部取消, 均已整改, 一律公开.

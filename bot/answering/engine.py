@@ -491,6 +491,8 @@ class Engine:
             )
             if fitting is None:
                 fitting = _counting_neighbour(result, best, conflicts, matcher)
+            if fitting is None:
+                fitting = _naming_neighbour(result, best, conflicts, matcher)
             if fitting is not None:
                 because = _because(
                     result, f"{best.entry.id} 没有给出所问的内容，{fitting.entry.id} 给出了"
@@ -620,6 +622,26 @@ def _counting_neighbour(
             and c.confidence >= matcher.model.suggest_at
             and c.score >= floor
             and all(matcher.gives_count_of(conflict.detail, c.entry) for conflict in counted)
+            and not matcher.conflicts(result.frame, c.entry)
+        ),
+        None,
+    )
+
+
+def _naming_neighbour(
+    result: MatchResult, best: Ranked, conflicts: tuple[Conflict, ...], matcher: Matcher
+) -> Ranked | None:
+    """An entry of the best entry's section that names what the question asks to have named
+    (跟哪些律师事务所合作: the firms), when the best one speaks of the team but names none."""
+    assert result.frame is not None
+    if any(c.kind is not ConflictKind.NAMED for c in conflicts):
+        return None
+    return next(
+        (
+            c
+            for c in result.ranked[1:_COUNTING_DEPTH]
+            if c.entry.source == best.entry.source
+            and c.confidence >= matcher.model.suggest_at
             and not matcher.conflicts(result.frame, c.entry)
         ),
         None,

@@ -158,6 +158,8 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_rank": "没有给出排名或名次",
     "missing_duration": "没有写具体的期限或频次",
     "missing_standard": "没有给出要达到的标准或要求",
+    "missing_nearby": "没有介绍任何地方周边的场所",
+    "missing_named": "没有列出具体的{detail}",
 }
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
