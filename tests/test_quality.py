@@ -56,17 +56,16 @@ ANSWERABLE_FLOOR = {
     "batch-34": 0.94,
     "batch-35": 0.91,
     "batch-36": 0.93,
+    "batch-37": 0.96,
 }
 
-# Sets that joined below the shared out-of-scope bar keep what they reached. Batch 9: a hotel
-# by the railway, in English, answered with the lawyers' work along the railway. Batch 17:
+# Sets that joined below the shared out-of-scope bar keep what they reached. Batch 17:
 # Wuhan's car restrictions (武汉…规定), offered the city's court-appearance rules, answered with
 # the summary that states both. Batch 20: Wuhan's population, in English (武汉市 alone finds
 # the same rules). Batch 21: write me a year-end summary (年终总结 is a wording of 年度述职).
 # Batch 25: the university entrance exam's date (read as the report's issue date) and Hubei's
 # scenic spots (offered Hubei's rules on normative documents, answered with their summary).
 OUT_OF_SCOPE_FLOOR = {
-    "batch-9": 0.94,
     "batch-17": 0.94,
     "batch-20": 0.94,
     "batch-21": 0.94,
