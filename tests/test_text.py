@@ -336,3 +336,10 @@ def test_chat_urgings_are_fillers() -> None:
     normalise = Normaliser({})
     assert normalise("网上办占比多少呀 急急急") == normalise("网上办占比多少")
     assert normalise("复议申请有几件 在线等 多谢") == normalise("复议申请有几件")
+
+
+def test_how_much_of_a_thing_said_in_passing_is_a_filler() -> None:
+    """开一大堆证明 is 开证明, which a synonym then reads as 证明事项."""
+    normalise = Normaliser({"开证明": "证明事项"})
+    assert normalise("现在去办事还要开一大堆证明吗") == normalise("现在去办事还要开证明吗")
+    assert "证明事项" in normalise("以后办事还要开那么多证明吗")

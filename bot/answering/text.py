@@ -46,6 +46,12 @@ DEFAULT_FILLERS: tuple[str, ...] = (
     "在线等",
     "求解答",
     "求告知",
+    # How much of a thing, said in passing (开一大堆证明, 降了这么多): the thing is what is asked.
+    "一大堆",
+    "一大摞",
+    "一堆",
+    "那么多",
+    "这么多",
     "你好",
     "您好",
     "请问",
