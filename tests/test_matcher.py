@@ -390,3 +390,16 @@ def test_the_entry_of_what_a_question_sets_aside_is_left_out() -> None:
 def test_a_candidate_is_made_positionally_from_what_it_shows() -> None:
     """`Candidate(*shown, confidence)`: the fields must stay in the same order."""
     assert (*_Shown._fields, "confidence") == tuple(f.name for f in fields(Candidate))
+
+
+@pytest.mark.parametrize("question", ["两法衔接下一步咋搞", "两法鲜接下一步咋搞"])
+def test_a_plan_named_with_next_steps_is_that_plan_not_the_summary_of_all(
+    shipped_engine: Engine, question: str
+) -> None:
+    """The summary of the plans names 两法衔接 in passing; the plan's own entries speak for
+    their chapter (下步工作打算) as well."""
+    reply = shipped_engine.respond(question)
+    assert reply.answered and reply.entry is not None
+    assert reply.entry.id != "plans-summary" and "两法衔接" in reply.entry.topic
+    summary = shipped_engine.respond("下一步打算是什么")
+    assert summary.entry is not None and summary.entry.id == "plans-summary"

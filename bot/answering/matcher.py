@@ -345,6 +345,15 @@ def _post(postings: defaultdict[str, list[int]], grams: Iterable[str], number: i
     deque(map(list.append, map(postings.__getitem__, grams), repeat(number)), maxlen=0)
 
 
+def _chapter(source: str) -> str:
+    """The chapter a subsection belongs to, without its number (下步工作打算 of
+    三、下步工作打算（一）…); "" for a section that is no subsection."""
+    if "（" not in source:
+        return ""
+    head = source.split("（", 1)[0]
+    return re.sub(r"^[一二三四五六七八九十]+、", "", head)
+
+
 def _statement(entry: Entry, default_years: frozenset[int]) -> Statement:
     """What an entry states: its answer, or for a draft the fact it was drafted for (its
     claim), not the whole sentence it quotes."""
@@ -432,6 +441,12 @@ class Matcher:
             )
             # The phrasings together, cut from the parts already cut (`_Text.joined`).
             phrased = [text_of(norm) for _, norm in normalised if norm]
+            # An entry of the plans or the shortcomings speaks for its chapter too: 两法衔接
+            # 下一步咋搞 is the 两法衔接 plan's, not the summary of all plans that names it in
+            # passing and holds 下步工作打算 among its phrasings.
+            chapter = _chapter(entry.source)
+            if chapter and (is_plan_section(entry.source) or is_problem_section(entry.source)):
+                phrased.append(text_of(normalise(chapter)))
             combined_norm = " ".join(text.norm for text in phrased)
             combined = cut.get(combined_norm)
             if combined is None:
