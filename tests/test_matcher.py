@@ -403,3 +403,11 @@ def test_a_plan_named_with_next_steps_is_that_plan_not_the_summary_of_all(
     assert reply.entry.id != "plans-summary" and "两法衔接" in reply.entry.topic
     summary = shipped_engine.respond("下一步打算是什么")
     assert summary.entry is not None and summary.entry.id == "plans-summary"
+
+
+def test_the_year_and_the_whole_said_in_everyday_words(shipped_engine: Engine) -> None:
+    """这一年 is the report's year; 整体来看 asks for the overall result (总体)."""
+    overall = shipped_engine.respond("整体来看这一年法治政府建设干得怎么样")
+    assert overall.answered and "圆满完成" in overall.text
+    counted = shipped_engine.respond("这一年来区里复议申请收了多少件")
+    assert counted.answered and "29件" in counted.text
