@@ -411,3 +411,9 @@ def test_the_year_and_the_whole_said_in_everyday_words(shipped_engine: Engine) -
     assert overall.answered and "圆满完成" in overall.text
     counted = shipped_engine.respond("这一年来区里复议申请收了多少件")
     assert counted.answered and "29件" in counted.text
+
+
+def test_spoken_verbs_of_the_case_file_review(shipped_engine: Engine) -> None:
+    """抽出来 is 抽取 and 先看一遍 is 初审, as people say them."""
+    who = shipped_engine.respond("卷宗抽出来之后由谁先看一遍")
+    assert who.answered and "区司法局" in who.text
