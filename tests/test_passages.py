@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.answering.engine import Engine, Kind
+from bot.answering.passages import passage_knowledge
 
 # Two sentences score close for this question: the joint meetings (组织…执法部门…法律) and the
 # departments' own study (执法部门…学法). The entries it comes near are the study's.
@@ -46,3 +47,12 @@ def test_a_sentence_within_a_longer_passage_is_backed(shipped_engine: Engine) ->
     study = next(s.text for s in shipped_engine.kb.document.sentences if s.text.startswith(STUDY))
     quote = shipped_engine.passages.quote(QUESTION, [f"{study}另一句话。"])
     assert quote is not None and quote.sentence.text == study
+
+
+def test_a_sentence_that_lists_nothing_is_not_quoted_for_a_list(shipped_engine: Engine) -> None:
+    """具体负责打哪些官司 asks for the kinds of case: the court-appearance rate, which shares
+    its 负责 and 诉讼, names none."""
+    reply = shipped_engine.respond("给政府当顾问的律师具体负责打哪些官司")
+    assert reply.kind is not Kind.PASSAGE
+    sentences = passage_knowledge(shipped_engine.kb)
+    assert sentences is not None and all(entry.draft for entry in sentences.entries)

@@ -41,6 +41,9 @@ def passage_knowledge(kb: KnowledgeBase) -> KnowledgeBase | None:
             answer=sentence.text,
             source=sentence.section,
             passage=(sentence.text,),
+            # A sentence is read as a draft is: it gives the items of a list only where it
+            # lists some (`constraints.drafted`), as it cannot say what the report leaves out.
+            draft=True,
         )
         for number, sentence in enumerate(kb.document.sentences)
     )
