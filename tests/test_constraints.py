@@ -260,6 +260,19 @@ def test_what_is_near_a_place_the_report_names_is_not_answered(
     assert "周边" in reply.text
 
 
+def test_a_one_character_verb_glued_to_its_le_picks_out_what_is_counted(
+    shipped_engine: Engine,
+) -> None:
+    """审了多少个: the officers reviewed (1300余名), not the certificates issued (181人次),
+    whose answer tells of no review though its section does."""
+    reply = shipped_engine.respond("持证执法的人员这次一共审了多少个")
+    assert not (reply.answered and "181人次" in reply.text)
+    assert Conflict(ConflictKind.COUNTED, "审") in reply.conflicts
+    # 查了多少份 of the case files is still their count (165卷).
+    files = shipped_engine.respond("抽查执法档案一共查了多少份")
+    assert files.answered and "165卷" in files.text
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

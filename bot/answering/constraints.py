@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.answering.text import fuzzy_pinyin, several
+from bot.answering.text import fuzzy_pinyin, is_cjk, several
 
 
 class Asked(StrEnum):
@@ -524,7 +524,10 @@ def _counted_words(
             ordinal < len(written_counts) and written_counts[ordinal]
         )
         ordinal += 1
-        if before >= 0 and _is_action(tagged[before]):
+        glued = _glued_verb(tagged[before]) if before >= 0 else ""
+        if glued and things:
+            acted.append(glued)
+        elif before >= 0 and _is_action(tagged[before]):
             if things or _counts_things_after(words[before], written):
                 acted.append(words[before])
         elif things and before >= 0 and tagged[before][1] in ("n", ""):
@@ -631,6 +634,18 @@ def _is_action(word: tuple[str, str], *, strict: bool = False) -> bool:
 def _counts_things_after(verb: str, written: str) -> bool:
     """Whether `written` counts things right after `verb`: 撤销了几件, 维持了多少个."""
     return bool(re.search(f"{re.escape(verb)}了?(?:几|多少){_NOUN_MEASURE_CLASS}", written))
+
+
+def _glued_verb(word: tuple[str, str]) -> str:
+    """A one-character verb the segmenter glued to its 了 (审了, 换了): the verb, else ""."""
+    text, _ = word
+    if len(text) == 2 and text[1] == "了" and is_cjk(text[0]) and text[0] not in _NOT_VERBS:
+        return text[0]
+    return ""
+
+
+# Characters before a 了 that are no action picking out what is counted (有了, 少了, 到了).
+_NOT_VERBS = frozenset("有是到为多少被给共达成变算过")
 
 
 def _is_content(word: str) -> bool:
