@@ -273,6 +273,24 @@ def test_a_one_character_verb_glued_to_its_le_picks_out_what_is_counted(
     assert files.answered and "165卷" in files.text
 
 
+def test_an_entry_naming_only_the_other_of_two_distinct_terms_does_not_answer(
+    shipped_engine: Engine,
+) -> None:
+    """复议的案子 shares 行政…案件 and 比2018年减少 with the lawsuits' fall (减少89件), but
+    行政复议 and 行政诉讼 are a distinct group: the reconsideration cases' fall answers."""
+    reply = shipped_engine.respond("去年区里复议的案子比前年少了多少")
+    assert reply.answered and "减少10件" in reply.text and "89件" not in reply.text
+    frame = shipped_engine.matcher.match("去年区里复议的案子比前年少了多少").frame
+    assert frame is not None and frame.distinct == (("行政复议", ("行政诉讼",)),)
+    lawsuits = shipped_engine.kb.by_id["administrative-lawsuits"]
+    assert Conflict(ConflictKind.TERM, "行政复议") in shipped_engine.matcher.conflicts(
+        frame, lawsuits
+    )
+    # Naming both pins neither down.
+    both = shipped_engine.matcher.match("行政复议和行政诉讼分别有多少件").frame
+    assert both is not None and both.distinct == ()
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

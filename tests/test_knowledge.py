@@ -284,8 +284,8 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
 
 def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
     """A knowledge folder from before `missing_rank`, `missing_duration`,
-    `missing_standard`, `missing_nearby` and `missing_named` existed still loads, and says
-    them."""
+    `missing_standard`, `missing_nearby`, `missing_named` and `missing_term` existed still
+    loads, and says them."""
     from bot.answering.knowledge import DEFAULT_MESSAGES
     from tests.conftest import FIXTURE_KNOWLEDGE
 
@@ -297,6 +297,7 @@ def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
         "missing_standard",
         "missing_nearby",
         "missing_named",
+        "missing_term",
     )
     for added in added_later:
         assert added not in written
@@ -315,3 +316,49 @@ def test_every_kind_of_missing_detail_has_words_in_any_folder() -> None:
     for detail in [*details, "breakdown"]:
         key = f"missing_{detail}"
         assert key in REQUIRED_MESSAGES or key in DEFAULT_MESSAGES, key
+
+
+def test_distinct_groups_are_read_from_the_synonyms_file(kb_dir: Path) -> None:
+    synonyms = (kb_dir / "synonyms.yaml").read_text(encoding="utf-8")
+    write(kb_dir, "synonyms.yaml", "distinct:\n  - [行政复议, 行政诉讼]\n" + synonyms)
+    kb = load_knowledge(kb_dir)
+    assert kb.distinct == (("行政复议", "行政诉讼"),)
+
+
+@pytest.mark.parametrize(
+    ("distinct", "complaint"),
+    [
+        ("  - [行政复议]\n", "至少要有两个"),
+        ("  - [行政复议, 行政诉讼]\n  - [行政诉讼, 出庭应诉]\n", "只能在一组"),
+        ("  行政复议: 行政诉讼\n", "词组的列表"),
+    ],
+)
+def test_a_malformed_distinct_group_is_an_error(
+    kb_dir: Path, distinct: str, complaint: str
+) -> None:
+    synonyms = (kb_dir / "synonyms.yaml").read_text(encoding="utf-8")
+    write(kb_dir, "synonyms.yaml", "distinct:\n" + distinct + synonyms)
+    assert any(complaint in p.message for p in errors_of(kb_dir))
+
+
+def test_a_distinct_term_is_written_in_the_reports_words(kb_dir: Path) -> None:
+    """A variant the synonyms rewrite is an error; a term no entry uses, a warning."""
+    write(
+        kb_dir,
+        "synonyms.yaml",
+        "distinct:\n  - [复议, 行政诉讼, 行政强制]\nsynonyms:\n  行政复议: [复议]\n",
+    )
+    assert any("`复议` 是 `行政复议` 的同义说法" in p.message for p in errors_of(kb_dir))
+    write(
+        kb_dir,
+        "synonyms.yaml",
+        "distinct:\n  - [行政诉讼, 行政强制]\nsynonyms:\n  行政复议: [复议]\n",
+    )
+    warned = [p.message for p in load_knowledge(kb_dir).warnings]
+    assert any("`行政强制` 没有出现在任何条目里" in message for message in warned)
+
+
+def test_a_changed_distinct_group_is_reported_on_reload(kb_dir: Path) -> None:
+    before = load_knowledge(kb_dir)
+    after = dataclasses.replace(before, distinct=(("行政复议", "行政诉讼"),))
+    assert "synonyms changed" in describe_reload(before, after)

@@ -50,6 +50,7 @@ class ConflictKind(StrEnum):
     COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
     FIGURE = "figure"  # the question states a figure the entry does not (19家 of another fact)
     NAMED = "named"  # 哪些律师事务所 of an answer that names no firm
+    TERM = "term"  # 行政复议 of an answer about 行政诉讼 alone (a group of distinct terms)
 
 
 @dataclass(frozen=True)
@@ -266,6 +267,9 @@ class QuestionFrame:
     approximate: tuple[str, ...] = ()
     # The kind of thing a 哪些/哪家 asks to have named (哪些律师事务所): the answer names it.
     named: tuple[str, ...] = ()
+    # Each term of a group of distinct terms the question names (行政复议), with the group's
+    # other terms (行政诉讼): an answer naming only those speaks of something else.
+    distinct: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -762,6 +766,11 @@ def conflicts(
         Conflict(ConflictKind.NAMED, kind)
         for kind in frame.named
         if not _sounds_within(kind, statement.text)
+    )
+    found.extend(
+        Conflict(ConflictKind.TERM, term)
+        for term, others in frame.distinct
+        if term not in statement.text and any(other in statement.text for other in others)
     )
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An
     # answer that does not name the action at all (共有, 变成 are only the question's way of

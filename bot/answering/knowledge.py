@@ -160,6 +160,7 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_standard": "没有给出要达到的标准或要求",
     "missing_nearby": "没有介绍任何地方周边的场所",
     "missing_named": "没有列出具体的{detail}",
+    "missing_term": "在这一点上没有讲到“{detail}”",
 }
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
@@ -308,6 +309,10 @@ class KnowledgeBase:
     stopwords: frozenset[str] = ENGLISH_STOPWORDS
     # Several reports side by side, oldest first; () for a base of one report.
     reports: tuple[ReportPart, ...] = ()
+    # Groups of terms that name different things though worded alike (行政复议, 行政诉讼):
+    # an answer that names only another term of a question's group speaks of something else
+    # (knowledge/synonyms.yaml, `distinct:`).
+    distinct: tuple[tuple[str, ...], ...] = ()
     by_id: Mapping[str, Entry] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -377,7 +382,7 @@ def describe_reload(before: KnowledgeBase, after: KnowledgeBase) -> str:
     others = [
         name
         for name, differs in (
-            ("synonyms", before.synonyms != after.synonyms),
+            ("synonyms", (before.synonyms, before.distinct) != (after.synonyms, after.distinct)),
             ("replies", before.replies != after.replies),
             ("glossary", before.stopwords != after.stopwords),
             ("report", before.document != after.document),
@@ -526,6 +531,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         raise KnowledgeError(problems)
     entries: list[Entry] = []
     synonyms: dict[str, str] = {}
+    distinct: tuple[tuple[str, ...], ...] = ()
     replies = Replies(messages={})
     channels: list[Referral] = []
     glossary: dict[str, str] = {}
@@ -535,7 +541,7 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         if root is None:
             continue
         if path.name == SYNONYMS_FILE:
-            synonyms = _read_synonyms(path, root, problems)
+            synonyms, distinct = _read_synonyms(path, root, problems)
         elif path.name == GLOSSARY_FILE:
             glossary, stopwords = _read_glossary(path, root, problems)
         elif path.name == REPLIES_FILE:
@@ -565,7 +571,9 @@ def load_knowledge(directory: Path) -> KnowledgeBase:
         replies=replies,
         fingerprint=stamp,
         stopwords=ENGLISH_STOPWORDS if stopwords is None else stopwords,
+        distinct=distinct,
     )
+    _check_distinct(distinct, synonyms, entries, str(directory / SYNONYMS_FILE), problems)
     folders = _report_folders(directory, names, problems)
     if folders:
         return _load_several(directory, names, entries, folders, shared, problems)
@@ -602,7 +610,7 @@ def load_synonyms(directory: Path) -> dict[str, str]:
         if root is None:
             continue
         if name == SYNONYMS_FILE:
-            synonyms = _read_synonyms(path, root, problems)
+            synonyms, _ = _read_synonyms(path, root, problems)
         else:
             glossary, _ = _read_glossary(path, root, problems)
     if any(p.severity == "error" for p in problems):
@@ -1087,9 +1095,97 @@ def _passage(node: yaml.Node, name: str, problems: list[Problem]) -> list[str]:
     return [text] if text is not None else []
 
 
-def _read_synonyms(path: Path, root: yaml.Node, problems: list[Problem]) -> dict[str, str]:
-    groups = _top_mapping(path, root, "synonyms", problems)
-    return {} if groups is None else _read_groups(str(path), "synonyms", groups, problems)
+def _read_synonyms(
+    path: Path, root: yaml.Node, problems: list[Problem]
+) -> tuple[dict[str, str], tuple[tuple[str, ...], ...]]:
+    """knowledge/synonyms.yaml: `synonyms:` groups, and the optional `distinct:` groups of
+    terms that must not stand in for each other."""
+    name = str(path)
+    if not isinstance(root, yaml.MappingNode):
+        problems.append(
+            Problem(name, _line(root), "文件顶层应该是 `synonyms:`（可选 `distinct:`）")
+        )
+        return {}, ()
+    groups: yaml.Node | None = None
+    distinct: tuple[tuple[str, ...], ...] = ()
+    for key, value, line in _pairs(root):
+        if key == "synonyms":
+            groups = value
+        elif key == "distinct":
+            distinct = _read_distinct(name, value, problems)
+        else:
+            problems.append(
+                Problem(name, line, f"未知的顶层字段 `{key}`（允许：synonyms、distinct）")
+            )
+    if groups is None:
+        problems.append(Problem(name, _line(root), "缺少顶层字段 `synonyms:`"))
+        return {}, distinct
+    return _read_groups(name, "synonyms", groups, problems), distinct
+
+
+def _read_distinct(
+    name: str, node: yaml.Node, problems: list[Problem]
+) -> tuple[tuple[str, ...], ...]:
+    """`distinct: [[行政复议, 行政诉讼], ...]`: each group two or more different terms, no term
+    in two groups."""
+    if not isinstance(node, yaml.SequenceNode):
+        problems.append(
+            Problem(name, _line(node), "`distinct` 应该是词组的列表，例如 `- [行政复议, 行政诉讼]`")
+        )
+        return ()
+    groups: list[tuple[str, ...]] = []
+    seen: dict[str, int] = {}
+    for item in node.value:
+        line = _line(item)
+        terms = tuple(dict.fromkeys(_text_list(item, name, "distinct 的一组", problems)))
+        if len(terms) < 2:
+            problems.append(Problem(name, line, "`distinct` 的每一组至少要有两个不同的词"))
+            continue
+        for term in terms:
+            if term in seen:
+                problems.append(
+                    Problem(
+                        name, line, f"`{term}` 已在第 {seen[term]} 行的一组里，一个词只能在一组"
+                    )
+                )
+            seen.setdefault(term, line)
+        groups.append(terms)
+    return tuple(groups)
+
+
+def _check_distinct(
+    distinct: tuple[tuple[str, ...], ...],
+    synonyms: Mapping[str, str],
+    entries: list[Entry],
+    name: str,
+    problems: list[Problem],
+) -> None:
+    """Each distinct term is compared as the question is, normalised: it must be written in
+    the report's own words (not a variant the synonyms rewrite), and some entry should use it."""
+    if not distinct:
+        return
+    from bot.answering.text import Normaliser  # as in `_cross_check`: one-way dependency
+
+    normalise = Normaliser(synonyms)
+    said = " ".join(
+        normalise(text)
+        for entry in entries
+        for text in (*entry.questions, *entry.keywords, entry.topic, entry.answer)
+    )
+    for group in distinct:
+        for term in group:
+            if synonyms.get(term, term) != term:
+                problems.append(
+                    Problem(
+                        name,
+                        0,
+                        f"distinct 里的 `{term}` 是 `{synonyms[term]}` 的同义说法，请写规范词",
+                    )
+                )
+            elif entries and normalise(term) not in said:
+                problems.append(
+                    Problem(name, 0, f"distinct 里的 `{term}` 没有出现在任何条目里", "warning")
+                )
 
 
 def _read_glossary(

@@ -22,7 +22,7 @@ import math
 import re
 from collections import Counter, defaultdict, deque
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property, lru_cache
 from itertools import chain, pairwise, repeat
@@ -33,6 +33,7 @@ from rapidfuzz import fuzz
 
 from bot.answering.constraints import (
     Conflict,
+    ConflictKind,
     QuestionFrame,
     Statement,
     Vocabulary,
@@ -410,6 +411,10 @@ class Matcher:
             return text
 
         self.segmenter = Segmenter(self._terms(normalise))
+        # The distinct groups as questions and answers are compared: 一次办 as 1次办.
+        self._distinct = tuple(
+            tuple(normalise(term) for term in group) for group in self.kb.distinct
+        )
         # Segmented once too: entries may share an answer, and a passage is often the answer.
         segmented: dict[str, list[str]] = {}
 
@@ -687,7 +692,17 @@ class Matcher:
         """What the question pins down (years, places) and the kind of answer it asks for."""
         norm = self._normalised(question) if norm is None else norm
         tagged = self.segmenter.tagged(norm)
-        return read_question(self._cleaned_question(question), norm, tagged, self._home, tagged)
+        frame = read_question(self._cleaned_question(question), norm, tagged, self._home, tagged)
+        # A term of a distinct group the question names, and the group's terms it does not
+        # (a question naming both, 复议和诉讼各有多少, pins neither down).
+        distinct = tuple(
+            (term, tuple(other for other in group if other not in norm))
+            for group in self._distinct
+            if any(term in norm for term in group) and not all(term in norm for term in group)
+            for term in group
+            if term in norm
+        )
+        return replace(frame, distinct=distinct) if distinct else frame
 
     def _cleaned_question(self, question: str) -> str:
         cleaned = self._cleaned.get(question)
@@ -743,8 +758,19 @@ class Matcher:
         # The entry of what is set aside is left out when it competes with another; when it
         # leads, it holds what is asked as well (除了受理的那些，剩下的复议申请呢: the breakdown).
         known = self._known_entry(question)
+        avoid: set[int] = set()
         if known is not None and any(c.entry.id == known for c in ranked[1:CONFIDENT_CANDIDATES]):
-            ranked = self._rank(query, frame, (), avoid=frozenset({self._index_of[known]}))
+            avoid.add(self._index_of[known])
+        # An entry about the other term of a distinct pair (行政诉讼 for 行政复议) is about
+        # something else: it neither leads nor sets the bar the leader is judged against.
+        if frame.distinct:
+            avoid.update(
+                self._index_of[c.entry.id]
+                for c in ranked[:CONFIDENT_CANDIDATES]
+                if any(k.kind is ConflictKind.TERM for k in self.conflicts(frame, c.entry))
+            )
+        if avoid:
+            ranked = self._rank(query, frame, (), avoid=frozenset(avoid))
         return self._decide(question, norm, frame, ranked)
 
     def _known_entry(self, question: str) -> str | None:

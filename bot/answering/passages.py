@@ -53,6 +53,7 @@ def passage_knowledge(kb: KnowledgeBase) -> KnowledgeBase | None:
         replies=kb.replies,
         fingerprint=kb.fingerprint,
         document=kb.document,
+        distinct=kb.distinct,
     )
 
 
