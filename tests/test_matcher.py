@@ -417,3 +417,19 @@ def test_spoken_verbs_of_the_case_file_review(shipped_engine: Engine) -> None:
     """抽出来 is 抽取 and 先看一遍 is 初审, as people say them."""
     who = shipped_engine.respond("卷宗抽出来之后由谁先看一遍")
     assert who.answered and "区司法局" in who.text
+
+
+def test_a_question_of_how_something_is_learnt_is_not_answered_with_a_shortcoming(
+    shipped_engine: Engine,
+) -> None:
+    """怎么学习法律知识 asks what is done (每周或每月学法); the team's uneven quality is a
+    shortcoming and tells nothing of that."""
+    question = "执法队伍平时是怎么学习法律知识的"
+    reply = shipped_engine.respond(question)
+    assert reply.answered and reply.entry is not None
+    assert "参差不齐" not in reply.entry.answer and "学法" in reply.entry.answer
+    problem, done = (
+        next(c for c in shipped_engine.matcher.rank(question) if c.entry.id == entry_id)
+        for entry_id in ("problem-enforcement-team", "enforcement-study-system")
+    )
+    assert done.score > problem.score

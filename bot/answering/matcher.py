@@ -56,6 +56,7 @@ from bot.answering.text import (
     QUESTION_WEIGHT,
     Normaliser,
     asks_problem,
+    asks_remedy,
     clean,
     fold_numerals,
     fuzzy_pinyin,
@@ -100,7 +101,9 @@ class Thresholds:
     # (讲案例: the 2019 lectures, not next year's 以案说法).
     tense_mismatch_cost: float = 0.1
     # Share lost when a question about shortcomings (管理上还有什么欠缺) meets an entry on what
-    # was done. One way only: a question need not say "problem" to be about one (执法队伍老化吗).
+    # was done. The other way only for a question of how something is improved (怎么提高业务
+    # 水平), which a shortcoming does not tell: a question need not say "problem" to be about
+    # one (执法队伍老化吗).
     problem_mismatch_cost: float = 0.1
     stop_gram_share: float = 0.05
     stop_gram_floor: int = 200
@@ -199,6 +202,7 @@ class _Text:
     negated: bool  # 不予受理, 未达标: see text.is_negated
     future: bool  # asks about plans (今后, 明年打算): see text.is_future
     problem: bool  # asks about shortcomings (有什么问题, 短板): see text.asks_problem
+    remedy: bool  # asks how something is improved (怎么提高业务水平): see text.asks_remedy
 
     @classmethod
     def of(cls, norm: str, shared: dict[str, str] | None = None) -> _Text:
@@ -232,6 +236,7 @@ class _Text:
             is_negated(norm),
             is_future(norm),
             asks_problem(norm),
+            asks_remedy(norm),
         )
 
     @classmethod
@@ -273,6 +278,7 @@ class _Text:
             is_negated(norm),
             is_future(norm),
             asks_problem(norm),
+            asks_remedy(norm),
         )
 
 
@@ -1219,7 +1225,9 @@ class Matcher:
         mood = 1.0
         if texts.plan != question.future:
             mood *= 1.0 - limits.tense_mismatch_cost
-        if question.problem and not texts.problem:
+        # A question of shortcomings against what was done, or of remedies against a
+        # shortcoming.
+        if (question.problem and not texts.problem) or (question.remedy and texts.problem):
             mood *= 1.0 - limits.problem_mismatch_cost
         return (
             1.0 - limits.kind_mismatch_cost * (1.0 - kind_fit),

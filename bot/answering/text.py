@@ -146,6 +146,16 @@ def asks_problem(text: str) -> bool:
     return _PROBLEM in text
 
 
+# How something is made better or learnt: 怎么提高业务水平, 平时是怎么学习法律知识的.
+_REMEDY_RE = re.compile(r"(?:怎么|如何|怎样|咋)\S{0,2}(?:提高|提升|加强|增强|改进|学)")
+
+
+def asks_remedy(text: str) -> bool:
+    """Whether a normalised question asks how something is improved or learnt: what is done
+    about it, which a shortcoming (素质能力水平参差不齐) does not tell."""
+    return bool(_REMEDY_RE.search(text))
+
+
 def is_problem_section(source: str) -> bool:
     """Whether a section of the report sets out its shortcomings (its title says so)."""
     return bool(_PROBLEM_SECTION_RE.search(source))
