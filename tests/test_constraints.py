@@ -291,6 +291,19 @@ def test_an_entry_naming_only_the_other_of_two_distinct_terms_does_not_answer(
     assert both is not None and both.distinct == ()
 
 
+def test_the_form_something_is_done_through_is_a_kind_of_answer(shipped_engine: Engine) -> None:
+    """靠什么形式督促: the plan (借助联席会、交流会等形式), not the definition of the three
+    systems, which gives no form and which the words of the question lead to."""
+    reply = shipped_engine.respond("三项制度以后靠什么形式来督促指导")
+    assert reply.answered and "法制工作联席会" in reply.text
+    frame = shipped_engine.matcher.match("三项制度以后靠什么形式来督促指导").frame
+    assert frame is not None and Asked.MEANS in frame.asked
+    defined = shipped_engine.kb.by_id["three-systems-definition"]
+    assert shipped_engine.matcher.conflicts(frame, defined) == [
+        Conflict(ConflictKind.ASKED, Asked.MEANS.value)
+    ]
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

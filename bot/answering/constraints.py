@@ -41,6 +41,7 @@ class Asked(StrEnum):
     DURATION = "duration"  # 多久, 多长时间, 期限: a span of time or how often
     STANDARD = "standard"  # 达标线, 标准是多少, 要达到多少才算: a level required
     NEARBY = "nearby"  # 附近哪家酒店好, near the station: what is around a place
+    MEANS = "means"  # 靠什么形式, 通过什么方式: the form or channel something is done through
 
 
 class ConflictKind(StrEnum):
@@ -165,6 +166,12 @@ _ASKED_CONTACT_RE = re.compile(
     r"电话|地址|网址|邮箱|联系方式|怎么联系|如何联系|官网|链接|哪个网站|什么网站|哪个app|"
     r"什么app|哪个小程序|哪个公众号|phone|address|website|email"
 )
+# The form or channel something is done through (以后靠什么形式督促指导: 借助联席会…等形式);
+# not 办法 or 措施, which any account of what was done answers.
+_ASKED_MEANS_RE = re.compile(
+    r"(?:什么|啥|哪些|哪种|哪几种)(?:形式|方式|渠道|途径|载体)|by what means|in what way"
+)
+_MEANS_RE = re.compile(r"通过|借助|形式|方式|结合|利用|依托|采取|采用|运用|渠道|途径|平台")
 # What is around a landmark (铁路沿线附近哪家酒店最好, a hotel near the station): a work report
 # names a place only as where work was done, never what is near it.
 _ASKED_NEARBY_RE = re.compile(
@@ -415,6 +422,7 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         (Asked.DURATION, _ASKED_DURATION_RE),
         (Asked.STANDARD, _ASKED_STANDARD_RE),
         (Asked.NEARBY, _ASKED_NEARBY_RE),
+        (Asked.MEANS, _ASKED_MEANS_RE),
     ):
         if pattern.search(norm):
             asked.add(kind)
@@ -1012,6 +1020,8 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return bool(_DURATION_RE.search(statement.text))
     if kind is Asked.STANDARD:
         return bool(_STANDARD_RE.search(statement.text))
+    if kind is Asked.MEANS:
+        return bool(_MEANS_RE.search(statement.text))
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
         return statement.lists and not statement.admits_gap

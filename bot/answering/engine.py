@@ -631,16 +631,22 @@ def _counting_neighbour(
 def _naming_neighbour(
     result: MatchResult, best: Ranked, conflicts: tuple[Conflict, ...], matcher: Matcher
 ) -> Ranked | None:
-    """An entry of the best entry's section that names what the question asks to have named
-    (跟哪些律师事务所合作: the firms), when the best one speaks of the team but names none."""
+    """An entry of the best entry's section, or of a subsection of it, that gives what the
+    best one lacks of a kind only a few entries of a section give: the names asked for
+    (跟哪些律师事务所合作: the firms, where the best speaks of the team) or the form something
+    is done through (三项制度以后靠什么形式督促: 借助联席会…等形式, where the best defines them)."""
     assert result.frame is not None
-    if any(c.kind is not ConflictKind.NAMED for c in conflicts):
+    if any(
+        c.kind is not ConflictKind.NAMED
+        and not (c.kind is ConflictKind.ASKED and c.detail == Asked.MEANS.value)
+        for c in conflicts
+    ):
         return None
     return next(
         (
             c
             for c in result.ranked[1:_COUNTING_DEPTH]
-            if c.entry.source == best.entry.source
+            if c.entry.source.startswith(best.entry.source)
             and c.confidence >= matcher.model.suggest_at
             and not matcher.conflicts(result.frame, c.entry)
         ),

@@ -161,6 +161,7 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_nearby": "没有介绍任何地方周边的场所",
     "missing_named": "没有列出具体的{detail}",
     "missing_term": "在这一点上没有讲到“{detail}”",
+    "missing_means": "没有说明具体通过什么形式或方式",
 }
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",
