@@ -433,3 +433,11 @@ def test_a_question_of_how_something_is_learnt_is_not_answered_with_a_shortcomin
         for entry_id in ("problem-enforcement-team", "enforcement-study-system")
     )
     assert done.score > problem.score
+
+
+def test_everyday_wordings_of_acceptance_and_online_service(shipped_engine: Engine) -> None:
+    """被接下来 is 受理 (accepted) and 网上就能搞定 is 网上办."""
+    accepted = shipped_engine.respond("交上去的复议申请有多少件被接下来了")
+    assert accepted.answered and "22件" in accepted.text
+    online = shipped_engine.respond("网上就能搞定的事项有多少项")
+    assert online.answered and "226项" in online.text
