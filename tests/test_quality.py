@@ -57,6 +57,8 @@ ANSWERABLE_FLOOR = {
     "batch-35": 0.91,
     "batch-36": 0.93,
     "batch-37": 0.96,
+    "batch-38": 0.95,
+    "batch-39": 0.95,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 17:
