@@ -304,6 +304,17 @@ def test_the_form_something_is_done_through_is_a_kind_of_answer(shipped_engine: 
     ]
 
 
+def test_a_share_asked_before_its_word_is_a_percentage_and_counts_nothing(
+    shipped_engine: Engine,
+) -> None:
+    """占多大比例, 占多少: the share asked the other way round; the segmenter's 占多大 is no
+    thing counted."""
+    frame = shipped_engine.matcher.match("当场就能办的事项有多少个，占多大比例").frame
+    assert frame is not None and Asked.PERCENT in frame.asked and "占多大" not in frame.counted
+    reply = shipped_engine.respond("当场就能办的事项有多少个，占多大比例")
+    assert reply.answered and "55.08%" in reply.text
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

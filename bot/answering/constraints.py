@@ -83,6 +83,7 @@ _ASKED_COUNT_RE = re.compile(
 )
 _ASKED_PERCENT_RE = re.compile(
     r"(?:比例|占比|比重|百分比|率)(?:是|为|有|能|达到?|大概|大约|一共|到底)?(?:多少|几|多高|多大)|"
+    r"(?:多大|多高)的?(?:比例|占比|比重)|占多大|占多少|"
     r"百分之(?:多少|几)|(?:多少|几)%|(?:多少|几)成(?![员果绩本])|"
     r"(?:what|how much|how high).{0,30}(?:rate|percentage|proportion|share)|"
     r"(?:rate|percentage|proportion|share).{0,12}(?:what|how)"
@@ -661,7 +662,15 @@ _NOT_VERBS = frozenset("有是到为多少被给共达成变算过")
 
 
 def _is_content(word: str) -> bool:
-    return len(word) >= 2 and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+    # A word the segmenter cut around a question word (占多大) asks; it names nothing.
+    return (
+        len(word) >= 2
+        and all("\u4e00" <= ch <= "\u9fff" for ch in word)
+        and not _ASKING_INSIDE_RE.search(word)
+    )
+
+
+_ASKING_INSIDE_RE = re.compile(r"多大|多少|多高|多久|几")
 
 
 def state(texts: Iterable[str], default_years: frozenset[int] = frozenset()) -> Statement:
