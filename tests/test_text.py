@@ -343,3 +343,10 @@ def test_how_much_of_a_thing_said_in_passing_is_a_filler() -> None:
     normalise = Normaliser({"开证明": "证明事项"})
     assert normalise("现在去办事还要开一大堆证明吗") == normalise("现在去办事还要开证明吗")
     assert "证明事项" in normalise("以后办事还要开那么多证明吗")
+
+
+def test_how_the_asker_feels_is_a_filler() -> None:
+    """烦死了, 乱七八糟的: a feeling about the matter, not the matter."""
+    normalise = Normaliser({"开证明": "证明事项"})
+    assert normalise("办事还要开证明吗？烦死了") == normalise("办事还要开证明吗")
+    assert "证明事项" in normalise("办事要开的乱七八糟的证明")

@@ -46,6 +46,12 @@ DEFAULT_FILLERS: tuple[str, ...] = (
     "在线等",
     "求解答",
     "求告知",
+    # How the asker feels about it (烦死了, 乱七八糟的证明): not what is asked.
+    "烦死人了",
+    "烦死了",
+    "急死了",
+    "气死了",
+    "乱七八糟",
     # How much of a thing, said in passing (开一大堆证明, 降了这么多): the thing is what is asked.
     "一大堆",
     "一大摞",
