@@ -315,6 +315,19 @@ def test_a_share_asked_before_its_word_is_a_percentage_and_counts_nothing(
     assert reply.answered and "55.08%" in reply.text
 
 
+def test_a_sure_runner_up_answers_a_count_the_suggested_best_does_not_give(
+    shipped_engine: Engine,
+) -> None:
+    """评茶 for 评查 leaves the best (the 19家 departments) only suggested; the runner-up that
+    gives the count (165卷) is sure enough on its own, and answers."""
+    reply = shipped_engine.respond("执法案卷评茶抽了多少卷")
+    assert reply.answered and "165卷" in reply.text
+    # A list the suggested best does not give is not handed to a runner-up: its statement
+    # cannot show that it lists the kinds.
+    kinds = shipped_engine.respond("执法卷宗抽查都抽了哪些种类的卷")
+    assert not kinds.answered
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

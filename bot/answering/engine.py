@@ -475,13 +475,20 @@ class Engine:
             and result.outcome in (Outcome.ANSWER, Outcome.SUGGEST)
             else ()
         )
-        if conflicts and result.outcome is Outcome.ANSWER and result.frame is not None and best:
+        if conflicts and result.frame is not None and best and _may_stand_in(result, conflicts):
+            # The best only suggested (a typo'd 评茶 for 评查): a runner-up sure enough to be
+            # answered on its own still is.
+            floor = (
+                matcher.model.suggest_at
+                if result.outcome is Outcome.ANSWER
+                else matcher.model.answer_at
+            )
             fitting = next(
                 (
                     c
                     for c in result.ranked[1:3]
                     if c.score >= best.score - matcher.model.also_within
-                    and c.confidence >= matcher.model.suggest_at
+                    and c.confidence >= floor
                     and (
                         c.entry.source == best.entry.source or c.word_coverage >= best.word_coverage
                     )
@@ -489,9 +496,9 @@ class Engine:
                 ),
                 None,
             )
-            if fitting is None:
+            if fitting is None and result.outcome is Outcome.ANSWER:
                 fitting = _counting_neighbour(result, best, conflicts, matcher)
-            if fitting is None:
+            if fitting is None and result.outcome is Outcome.ANSWER:
                 fitting = _naming_neighbour(result, best, conflicts, matcher)
             if fitting is not None:
                 because = _because(
@@ -625,6 +632,18 @@ def _counting_neighbour(
             and not matcher.conflicts(result.frame, c.entry)
         ),
         None,
+    )
+
+
+def _may_stand_in(result: MatchResult, conflicts: tuple[Conflict, ...]) -> bool:
+    """Whether another entry may answer for a best entry with these conflicts: always when
+    the best was sure enough to answer; when it was only suggested, for a count it does not
+    give (多少卷 of the departments' 19家), the one kind of answer whose absence an entry's
+    statement shows for certain."""
+    return result.outcome is Outcome.ANSWER or all(
+        c.kind is ConflictKind.COUNTED
+        or (c.kind is ConflictKind.ASKED and c.detail == Asked.COUNT.value)
+        for c in conflicts
     )
 
 
