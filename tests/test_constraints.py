@@ -328,6 +328,13 @@ def test_a_sure_runner_up_answers_a_count_the_suggested_best_does_not_give(
     assert not kinds.answered
 
 
+def test_every_one_of_a_kind_of_body_names_bodies() -> None:
+    """全区各行政执法部门 answers 哪些单位 as 各部门 does: all of them, by what they are."""
+    frame = QuestionFrame(frozenset({Asked.ORGANISATION}), frozenset(), frozenset(), ())
+    assert not conflicts(frame, state(["下步将全区各行政执法部门纳入“两法衔接”工作平台。"]))
+    assert conflicts(frame, state(["下步将推进“两法衔接”工作制度化、常态化。"]))
+
+
 def test_cases_and_case_files_do_not_count_each_other() -> None:
     """几份 may count either, but a count of case files (卷) is no count of cases (件)."""
     frame = QuestionFrame(frozenset({Asked.COUNT}), frozenset({"卷"}), frozenset(), ())

@@ -184,7 +184,8 @@ _NUMBER_RE = re.compile(rf"(?<![\d.])\d+(?:\.\d+)?(?:余|多)?(?P<measure>%|{_ME
 # A named body: 区司法局, 得伟君尚…律师事务所, 江汉区政府, or "各部门、各街道" as a whole;
 # not 法治政府 (government under the rule of law, the report's subject, not a body).
 _ORGANISATION_RE = re.compile(
-    r"[\u4e00-\u9fff]{1,10}(?:(?<!法治)政府|局|办|委员会|事务所|法院|检察院|中心|团队)|各(?:部门|街道|单位)"
+    r"[\u4e00-\u9fff]{1,10}(?:(?<!法治)政府|局|办|委员会|事务所|法院|检察院|中心|团队)|"
+    r"各[\u4e00-\u9fff]{0,6}?(?:部门|街道|单位)"
 )
 _ADMITTED_GAP_RE = re.compile(
     r"报告(?:未|没有|并未|没)(?:列出|说明|提及|提到|写明|给出|作进一步解释)"
