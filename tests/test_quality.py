@@ -59,7 +59,8 @@ ANSWERABLE_FLOOR = {
     "batch-37": 0.96,
     "batch-38": 0.95,
     "batch-39": 0.95,
-    "batch-40": 0.92,
+    "batch-40": 0.94,
+    "batch-41": 0.94,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 17:
