@@ -497,9 +497,9 @@ class Engine:
                 None,
             )
             if fitting is None and result.outcome is Outcome.ANSWER:
-                fitting = _counting_neighbour(result, best, conflicts, matcher)
-            if fitting is None and result.outcome is Outcome.ANSWER:
-                fitting = _naming_neighbour(result, best, conflicts, matcher)
+                fitting = _counting_neighbour(
+                    result, best, conflicts, matcher
+                ) or _naming_neighbour(result, best, conflicts, matcher)
             if fitting is not None:
                 because = _because(
                     result, f"{best.entry.id} 没有给出所问的内容，{fitting.entry.id} 给出了"
