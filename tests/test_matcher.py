@@ -441,3 +441,9 @@ def test_everyday_wordings_of_acceptance_and_online_service(shipped_engine: Engi
     assert accepted.answered and "22件" in accepted.text
     online = shipped_engine.respond("网上就能搞定的事项有多少项")
     assert online.answered and "226项" in online.text
+
+
+def test_every_unit_having_one_is_full_coverage(shipped_engine: Engine) -> None:
+    """都配了 (each has been given one) asks whether the coverage is full."""
+    reply = shipped_engine.respond("各个部门是不是都配上律师顾问了")
+    assert reply.answered and "全覆盖" in reply.text
