@@ -9,7 +9,8 @@ from __future__ import annotations
 from telegram import InlineKeyboardMarkup
 
 from bot.answering.browse import chapters
-from bot.answering.engine import Engine, Kind, short_section
+from bot.answering.document import short_section
+from bot.answering.engine import Engine, Kind
 from bot.answering.knowledge import Entry, KnowledgeBase, Replies
 from bot.answering.related import already_stated
 from bot.telegram import keyboards

@@ -11,18 +11,15 @@ district did, not for the document number. Pure: no Telegram, no database.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from bot.answering.document import METADATA_SECTION, PREAMBLE_SECTION
-from bot.answering.engine import short_section
+from bot.answering.document import METADATA_SECTION, PREAMBLE_SECTION, chapter_of, short_section
 from bot.answering.knowledge import KnowledgeBase, Section
 
 # The chapter that holds the document's header table and preamble (its label is the
 # `browse_document` message of replies.yaml).
 DOCUMENT_CHAPTER = METADATA_SECTION
 _DOCUMENT_SECTIONS = frozenset({METADATA_SECTION, PREAMBLE_SECTION})
-_CHAPTER_RE = re.compile(r"^[一二三四五六七八九十]+、[^（(]+")
 
 
 @dataclass(frozen=True)
@@ -42,10 +39,7 @@ class Chapter:
 def chapter_title(section: str) -> str:
     """The chapter a section belongs to: 一、工作情况（二）加强… -> 一、工作情况; 二、存在问题 is its
     own chapter; the header table and the preamble belong to DOCUMENT_CHAPTER."""
-    if section in _DOCUMENT_SECTIONS:
-        return DOCUMENT_CHAPTER
-    match = _CHAPTER_RE.match(section)
-    return match[0].strip() if match else section
+    return DOCUMENT_CHAPTER if section in _DOCUMENT_SECTIONS else chapter_of(section)
 
 
 def reports(kb: KnowledgeBase) -> list[str]:

@@ -750,6 +750,16 @@ def years_in(text: str) -> frozenset[int]:
     return frozenset(int(y) for y in _YEAR_RE.findall(text))
 
 
+def other_terms(frame: QuestionFrame, statement: Statement) -> list[str]:
+    """The terms of distinct groups the question names that the entry's answer leaves for
+    another term of their group (行政复议, of an answer about 行政诉讼 alone)."""
+    return [
+        term
+        for term, others in frame.distinct
+        if term not in statement.text and any(other in statement.text for other in others)
+    ]
+
+
 def conflicts(
     frame: QuestionFrame, statement: Statement, report_years: frozenset[int] = frozenset()
 ) -> list[Conflict]:
@@ -785,11 +795,7 @@ def conflicts(
         for kind in frame.named
         if not _sounds_within(kind, statement.text)
     )
-    found.extend(
-        Conflict(ConflictKind.TERM, term)
-        for term, others in frame.distinct
-        if term not in statement.text and any(other in statement.text for other in others)
-    )
+    found.extend(Conflict(ConflictKind.TERM, term) for term in other_terms(frame, statement))
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An
     # answer that does not name the action at all (共有, 变成 are only the question's way of
     # asking) is judged by what it counts.

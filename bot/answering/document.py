@@ -19,6 +19,23 @@ from pathlib import Path
 REPORT_FILE = "report.txt"
 METADATA_SECTION = "文件信息"
 PREAMBLE_SECTION = "报告导语"
+# A chapter's heading at the start of a section's: 一、工作情况 of 一、工作情况（二）加强….
+_CHAPTER_HEAD_RE = re.compile(r"^[一二三四五六七八九十]+、[^（(]+")
+
+
+def chapter_of(section: str) -> str:
+    """The chapter a section belongs to: 一、工作情况（二）加强… -> 一、工作情况; a chapter's
+    own heading (二、存在问题), or any other, is its own chapter."""
+    match = _CHAPTER_HEAD_RE.match(section)
+    return match[0].strip() if match else section
+
+
+def short_section(section: str) -> str:
+    """A section's own heading, without the chapter before it: 一、工作情况（二）加强复议机关监督职能
+    -> 加强复议机关监督职能; 二、存在问题 -> 存在问题."""
+    heading = re.split(r"[）)]", section, maxsplit=1)[-1] if "（" in section else section
+    return re.sub(r"^[一二三四五六七八九十]+、", "", heading)
+
 
 _CHAPTER_RE = re.compile(r"^([一二三四五六七八九十]+)、\s*(.+?)\s*$")
 _SECTION_RE = re.compile(r"^[(（]([一二三四五六七八九十]+)[)）]\s*(.+)$")

@@ -21,7 +21,7 @@ from bot.answering.citation import cite
 from bot.answering.constraints import LOOSE_MEASURES, Asked, Conflict, ConflictKind, years_in
 from bot.answering.covering import covering
 from bot.answering.decision import shipped_models
-from bot.answering.document import Sentence, SourceDocument
+from bot.answering.document import Sentence, SourceDocument, short_section
 from bot.answering.followup import Context, combine, is_marked, may_follow_up
 from bot.answering.knowledge import (
     Entry,
@@ -689,13 +689,6 @@ def _covering_both(result: MatchResult, matcher: Matcher) -> Entry | None:
     if overview is None or matcher.conflicts(result.frame, overview):
         return None
     return overview
-
-
-def short_section(section: str) -> str:
-    """A section's own heading, without the chapter before it: 一、工作情况（二）加强复议机关监督职能
-    -> 加强复议机关监督职能; 二、存在问题 -> 存在问题."""
-    heading = re.split(r"[）)]", section, maxsplit=1)[-1] if "（" in section else section
-    return re.sub(r"^[一二三四五六七八九十]+、", "", heading)
 
 
 _COMPARED_RE = r"(?:较|比|与|和|同){year}年"

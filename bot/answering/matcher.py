@@ -33,7 +33,6 @@ from rapidfuzz import fuzz
 
 from bot.answering.constraints import (
     Conflict,
-    ConflictKind,
     QuestionFrame,
     Statement,
     Vocabulary,
@@ -42,6 +41,7 @@ from bot.answering.constraints import (
     drafted,
     fit,
     gives_count_of,
+    other_terms,
     read_question,
     report_years,
     speaking_of,
@@ -49,6 +49,7 @@ from bot.answering.constraints import (
     vocabulary_of,
 )
 from bot.answering.decision import DecisionModel, features_against, shipped_model
+from bot.answering.document import chapter_of, short_section
 from bot.answering.knowledge import Entry, KnowledgeBase
 from bot.answering.lexicon import Bridges
 from bot.answering.segment import Segmenter
@@ -352,15 +353,6 @@ def _post(postings: defaultdict[str, list[int]], grams: Iterable[str], number: i
     deque(map(list.append, map(postings.__getitem__, grams), repeat(number)), maxlen=0)
 
 
-def _chapter(source: str) -> str:
-    """The chapter a subsection belongs to, without its number (下步工作打算 of
-    三、下步工作打算（一）…); "" for a section that is no subsection."""
-    if "（" not in source:
-        return ""
-    head = source.split("（", 1)[0]
-    return re.sub(r"^[一二三四五六七八九十]+、", "", head)
-
-
 def _statement(entry: Entry, default_years: frozenset[int]) -> Statement:
     """What an entry states: its answer, or for a draft the fact it was drafted for (its
     claim), not the whole sentence it quotes."""
@@ -455,9 +447,11 @@ class Matcher:
             # An entry of the plans or the shortcomings speaks for its chapter too: 两法衔接
             # 下一步咋搞 is the 两法衔接 plan's, not the summary of all plans that names it in
             # passing and holds 下步工作打算 among its phrasings.
-            chapter = _chapter(entry.source)
-            if chapter and (is_plan_section(entry.source) or is_problem_section(entry.source)):
-                phrased.append(text_of(normalise(chapter)))
+            chapter = chapter_of(entry.source)
+            if chapter != entry.source and (
+                is_plan_section(entry.source) or is_problem_section(entry.source)
+            ):
+                phrased.append(text_of(normalise(short_section(chapter))))
             combined_norm = " ".join(text.norm for text in phrased)
             combined = cut.get(combined_norm)
             if combined is None:
@@ -770,11 +764,8 @@ class Matcher:
         # An entry about the other term of a distinct pair (行政诉讼 for 行政复议) is about
         # something else: it neither leads nor sets the bar the leader is judged against.
         if frame.distinct:
-            avoid.update(
-                self._index_of[c.entry.id]
-                for c in ranked[:CONFIDENT_CANDIDATES]
-                if any(k.kind is ConflictKind.TERM for k in self.conflicts(frame, c.entry))
-            )
+            leading = (self._index_of[c.entry.id] for c in ranked[:CONFIDENT_CANDIDATES])
+            avoid.update(i for i in leading if other_terms(frame, self._entries[i].statement))
         if avoid:
             ranked = self._rank(query, frame, (), avoid=frozenset(avoid))
         return self._decide(question, norm, frame, ranked)

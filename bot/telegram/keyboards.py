@@ -40,7 +40,8 @@ from collections.abc import Callable, Mapping, Sequence
 from telegram import CallbackQuery, InlineKeyboardButton, InlineKeyboardMarkup, Message
 
 from bot.answering.browse import Chapter, chapter_label, chapters, reports, section_label, several
-from bot.answering.engine import Kind, Reply, short_section
+from bot.answering.document import short_section
+from bot.answering.engine import Kind, Reply
 from bot.answering.knowledge import Entry, KnowledgeBase, Section, fill
 from bot.answering.related import offers
 from bot.questionlog.protocol import FEEDBACK_CHOICES

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.answering.engine import short_section
+from bot.answering.document import short_section
 from bot.answering.knowledge import Entry, KnowledgeBase, Section
 from bot.authoring.teaching import ReviewItem
 from bot.review.report import Cluster
