@@ -628,3 +628,20 @@ def test_a_position_word_after_a_count_is_not_what_is_counted(shipped_engine: En
     """几位外部法学专家 counts experts; 外部 says where they come from."""
     frame = shipped_engine.matcher.frame("区里请了几位外部法学专家")
     assert "外部" not in frame.counted and "法学专家" in frame.counted_after
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["What is the population of Wuhan?", "武汉小汽车限行规定是怎样的"],
+)
+def test_a_place_or_a_year_alone_makes_no_answer(shipped_engine: Engine, question: str) -> None:
+    """Place names weigh as little as years (constraints check them): the city's name in a
+    document's title does not make that document the answer about the city's population."""
+    assert not shipped_engine.respond(question).answered
+
+
+def test_how_big_a_value_is_asks_for_a_figure(shipped_engine: Engine) -> None:
+    """平均年龄多大 asks for a number as 平均年龄是多少 does: an ageing team is no average age."""
+    reply = shipped_engine.respond("全区行政执法人员平均年龄多大")
+    assert not reply.answered
+    assert Conflict(ConflictKind.COUNTED, "平均年龄") in reply.conflicts

@@ -43,6 +43,34 @@ def test_anything_more_than_small_talk_is_a_question(message: str) -> None:
     assert small_talk(message, TABLE) is None
 
 
+@pytest.mark.parametrize(
+    "message",
+    [
+        "帮我写一首关于春天的诗",
+        "帮我写一份年终总结",
+        "请帮我起草一份通知",
+        "写首诗",
+        "Write me a poem",
+    ],
+)
+def test_a_request_to_write_something_is_told_what_the_bot_does(
+    shipped_engine: Engine, message: str
+) -> None:
+    """Whatever it asks for: 年终总结 is near 年度述职 in the report, which is no reason to quote
+    the report back at someone who asked for a year-end summary."""
+    assert small_talk(message, TABLE) == "writing"
+    reply = shipped_engine.respond(message)
+    assert reply.kind is Kind.SMALL_TALK and not reply.answered
+    assert "报告里的问题" in reply.text
+
+
+@pytest.mark.parametrize(
+    "message", ["报告写了几份文件", "2019年制发了几份规范性文件", "帮我查一下复议申请有多少件"]
+)
+def test_a_question_naming_a_piece_of_writing_is_still_a_question(message: str) -> None:
+    assert small_talk(message, TABLE) is None
+
+
 def test_small_talk_gets_a_warm_reply_not_not_in_the_report(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("你好")
     assert reply.kind is Kind.SMALL_TALK and not reply.answered

@@ -284,8 +284,8 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
 
 def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
     """A knowledge folder from before `missing_rank`, `missing_duration`,
-    `missing_standard`, `missing_nearby`, `missing_named`, `missing_term` and
-    `missing_means` existed still loads, and says them."""
+    `missing_standard`, `missing_nearby`, `missing_named`, `missing_term`,
+    `missing_means` and `smalltalk_writing` existed still loads, and says them."""
     from bot.answering.knowledge import DEFAULT_MESSAGES
     from tests.conftest import FIXTURE_KNOWLEDGE
 
@@ -299,6 +299,7 @@ def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
         "missing_named",
         "missing_term",
         "missing_means",
+        "smalltalk_writing",
     )
     for added in added_later:
         assert added not in written

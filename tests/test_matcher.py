@@ -82,10 +82,14 @@ def test_candidates_explain_their_scores(matcher: Matcher) -> None:
 def test_unknown_words_cost_more_than_question_words(matcher: Matcher) -> None:
     plain = matcher.match("出庭应诉率").best
     wordy = matcher.match("请问一共是多少出庭应诉率呢").best
-    foreign = matcher.match("武昌区出庭应诉率").best
+    foreign = matcher.match("火锅店出庭应诉率").best
     assert plain and wordy and foreign
     assert wordy.score > foreign.score
     assert plain.score >= wordy.score
+    # A place name says where, which the constraints check (as they check years): it weighs
+    # like a question word, not like a word the knowledge base does not know.
+    place = matcher.match("武昌区出庭应诉率").best
+    assert place and place.score > foreign.score
 
 
 def test_the_decision_models_cut_offs_decide_the_outcome() -> None:

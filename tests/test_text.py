@@ -94,6 +94,20 @@ def test_synonyms_map_to_the_report_wording_without_double_expansion() -> None:
     assert normalise("和哪些律所合作") == "和哪些律师事务所合作"
 
 
+def test_a_variant_does_not_take_the_first_character_of_the_next_word() -> None:
+    """什么时候发(的) is a variant of 发文日期, but 什么时候发布 reads 什么时候 + 发布: a variant
+    ending in the first character of a word that runs on past it, where the variant without
+    that character is a word of its own, is not matched there."""
+    normalise = Normaliser(
+        invert_synonyms({"发文日期": ["什么时候发的"], "发布": ["公布"], "什么时候": ["啥时候"]})
+    )
+    assert normalise("分数线什么时候公布") == "分数线什么时候发布"
+    assert normalise("报告什么时候发的") == "报告发文日期"
+    # A variant whose shorter form is no word of its own still matches (被人告 + 的官司).
+    cases = Normaliser(invert_synonyms({"被告": ["被人告"], "行政诉讼": ["告官"]}))
+    assert cases("被人告官") == "被告官"
+
+
 def test_english_synonyms_match_whole_words_only() -> None:
     normalise = Normaliser(invert_synonyms({"案卷": ["case file"], "多少": ["how many"]}))
     assert normalise("How many case files?") == "多少案卷"

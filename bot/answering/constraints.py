@@ -461,7 +461,7 @@ def _given_numbers(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((value, measure) for value, measure, _ in _figures(text))
 
 
-_COUNT_WORDS = frozenset({"多少", "几", "几个"})
+_COUNT_WORDS = frozenset({"多少", "几", "几个", "多大"})
 _COUNT_GLUE = frozenset(
     "了 有 是 的 共 一共 总共 共计 合计 只有 只 才 大概 大约 约 达 达到 到 为 都 还 过 被 又 "
     "中 中有 里 里有 里头 里头有 里面 里面有 之中 其中 其中有 当中 当中有 现在 目前 如今 当前 现 今年 去年 当年 全年 每年 一年 "

@@ -162,6 +162,10 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_named": "没有列出具体的{detail}",
     "missing_term": "在这一点上没有讲到“{detail}”",
     "missing_means": "没有说明具体通过什么形式或方式",
+    "smalltalk_writing": (
+        "写文章、作诗、翻译这类事我帮不上忙，我只回答报告里的问题，"
+        "比如其中的数字、措施和下步打算。可以直接提问，也可以发送 /topics 按主题浏览。"
+    ),
 }
 REQUIRED_MESSAGES: tuple[str, ...] = (
     "welcome",

@@ -1,9 +1,13 @@
-"""Small talk: a message that is nothing but a greeting, thanks, goodbye or "who are you".
+"""Small talk: a message that is nothing but a greeting, thanks, goodbye or "who are you", or
+that asks the bot to write something (帮我写一首诗, 写一份年终总结).
 
 People open with 你好, close with 谢谢, and ask the bot what it is. Answering those with "not in
 the report" is the first thing a person would hold against the bot. The phrases of each kind
 live in knowledge/replies.yaml (`smalltalk:`), with the reply for each kind. A greeting followed
-by a question is a question: the normaliser drops the greeting. Pure: no Telegram, no database.
+by a question is a question: the normaliser drops the greeting. A request to write, translate or
+draw is recognised by its form, whatever it asks for: the bot answers questions about the report
+and says so, rather than matching the request's words (年终总结 ~ 年度述职) against the report.
+Pure: no Telegram, no database.
 """
 
 from __future__ import annotations
@@ -21,6 +25,18 @@ _PARTICLES_RE = re.compile(r"[呀啊哈啦嘛呢吧哦呗嗯噢哇喔咯了的]+
 # When a message mixes kinds (你好，你是谁), the one that asks most decides the reply.
 _PRECEDENCE = ("who", "thanks", "goodbye", "praise", "greeting")
 EMOJI = "emoji"
+WRITING = "writing"
+# A message that opens by asking for a piece of writing: (请/你能不能)(帮我/给我) + a verb of
+# making + (一)份/篇/首...; or an English "write me a ...". Not a question that names such a thing
+# (报告写了几份文件, 规范性文件制发了一份).
+_WRITING_RE = re.compile(
+    r"^(?:请|麻烦你?|你|您)?(?:能不能|能否|可以|可不可以|能|会不会)?(?:帮我|替我|给我|帮忙|帮)?"
+    r"(?:写|起草|撰写|草拟|编写|编|翻译|生成|画|作)(?:一下|个)?(?:一|1|几)?"
+    r"(?:份|篇|首|段|封|张|幅|页|则)|"
+    r"^(?:please |can you |could you )?(?:write|draft|compose|translate|draw|generate) "
+    r"(?:me )?(?:a|an|some)\b",
+    re.IGNORECASE,
+)
 
 
 def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None:
@@ -32,6 +48,8 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
     """
     if _only_symbols(message):
         return EMOJI if EMOJI in table else None
+    if asks_for_writing(message):
+        return WRITING
     rest = _PARTICLES_RE.sub("", clean(message).replace(" ", ""))
     phrases = _phrases(tuple((kind, tuple(ps)) for kind, ps in table.items()))
     if not rest or len(rest) > phrases.longest_message:
@@ -46,6 +64,11 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
         else:
             return None
     return next((kind for kind in _PRECEDENCE if kind in kinds), min(kinds))
+
+
+def asks_for_writing(message: str) -> bool:
+    """Whether `message` asks the bot to write, translate or draw something for the asker."""
+    return bool(_WRITING_RE.search(clean(message).strip()))
 
 
 @dataclass(frozen=True)

@@ -90,13 +90,22 @@ QUESTION_WORDS: tuple[str, ...] = tuple(
     包括 包含 涵盖 哪几方面 几个方面
     人民群众 群众 区里""".split()
 )
+# Place names say *where*, which bot/answering/constraints.py checks against the entry (as it
+# checks years); they weigh as question words, so "武汉的人口" is not an answer about a 武汉市
+# document on the strength of the city's name alone.
+PLACE_WORDS: tuple[str, ...] = tuple(
+    """武汉市 武汉 湖北省 湖北 江汉区 江岸区 硚口区 汉阳区 武昌区 青山区 洪山区 东西湖区 汉南区 蔡甸区
+    江夏区 黄陂区 新洲区""".split()
+)
 QUESTION_WEIGHT = 0.15
 MEASURE_WEIGHT = 0.5
 # "多少件", "几家", "多少人次": the measure word after a question word (see question_word_mask).
 _ASKED_MEASURES = "件起项个家名卷次人位条份类种"
 _QUESTION_WORD_RE = re.compile(
     f"有?(?:多少|几)(?P<measure>人次|[{_ASKED_MEASURES}])|"
-    + "|".join(re.escape(w) for w in sorted(set(QUESTION_WORDS), key=len, reverse=True))
+    + "|".join(
+        re.escape(w) for w in sorted(set(QUESTION_WORDS + PLACE_WORDS), key=len, reverse=True)
+    )
 )
 
 
@@ -484,6 +493,7 @@ class Normaliser:
         init=False, default_factory=dict, repr=False
     )
     _synonym_map: dict[str, str] = field(init=False, default_factory=dict, repr=False)
+    _two_character_words: frozenset[str] = field(init=False, default=frozenset(), repr=False)
     _filler_re: re.Pattern[str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -507,6 +517,8 @@ class Normaliser:
         }
         object.__setattr__(self, "_synonym_index", index)
         object.__setattr__(self, "_synonym_map", mapping)
+        pairs = frozenset(word for word in mapping if len(word) == 2 and all(map(is_cjk, word)))
+        object.__setattr__(self, "_two_character_words", pairs)
 
     def __call__(self, text: str) -> str:
         return self.normalise(text)
@@ -535,14 +547,22 @@ class Normaliser:
         The variants are indexed by first character and length, longest first, so a position
         costs one set look-up per length a variant starting there has (not one per variant).
         """
-        index, mapping = self._synonym_index, self._synonym_map
+        index, mapping, pairs = self._synonym_index, self._synonym_map, self._two_character_words
         out: list[str] = []
         last_canonical = ""
         i, size = 0, len(text)
         while i < size:
             for length, keys in index.get(text[i], ()):
                 key = text[i : i + length]
-                if key in keys and _whole_word(text, i, i + length):
+                if (
+                    key in keys
+                    and _whole_word(text, i, i + length)
+                    and not (
+                        length > 2
+                        and text[i + length - 1 : i + length + 1] in pairs
+                        and key[:-1] in mapping
+                    )
+                ):
                     canonical = mapping[key]
                     if canonical != last_canonical:
                         out.append(canonical)
