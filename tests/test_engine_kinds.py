@@ -66,3 +66,10 @@ def test_the_preamble_as_a_whole_is_asked_of_its_own_entry(shipped_engine: Engin
     assert whole.entry is not None and whole.entry.id == "preamble"
     asked = shipped_engine.respond("报告开头讲这些工作是在谁的领导下开展的")
     assert asked.kind is Kind.ANSWER and "区委的正确领导" in asked.text
+
+
+def test_the_reports_own_words_for_two_plans_stay_apart(shipped_engine: Engine) -> None:
+    """督促指导 and 监督指导 are each the report's wording of a different plan (the forms that
+    urge the three systems on; the yearly case-file sampling): no synonym merges them."""
+    reply = shipped_engine.respond("今后靠什么形式督促指导行政执法工作")
+    assert reply.answered and "法制工作联席会" in reply.text
