@@ -73,3 +73,12 @@ def test_the_reports_own_words_for_two_plans_stay_apart(shipped_engine: Engine) 
     urge the three systems on; the yearly case-file sampling): no synonym merges them."""
     reply = shipped_engine.respond("今后靠什么形式督促指导行政执法工作")
     assert reply.answered and "法制工作联席会" in reply.text
+
+
+def test_how_staff_improve_is_the_training_not_the_shortcoming(shipped_engine: Engine) -> None:
+    """业务水平 is not the 素质能力 of the shortcomings chapter: how enforcement staff improve is
+    answered by their training, while a question about the uneven team still finds the problem."""
+    improve = shipped_engine.respond("执法人员平时怎么提高业务水平")
+    assert improve.answered and "法律培训班" in improve.text
+    problem = shipped_engine.respond("执法人员业务能力有什么问题")
+    assert problem.answered and "参差不齐" in problem.text
