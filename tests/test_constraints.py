@@ -645,3 +645,30 @@ def test_how_big_a_value_is_asks_for_a_figure(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("全区行政执法人员平均年龄多大")
     assert not reply.answered
     assert Conflict(ConflictKind.COUNTED, "平均年龄") in reply.conflicts
+
+
+@pytest.mark.parametrize(
+    ("question", "asked", "not_asked"),
+    [
+        # 用什么办法 asks how (any measure answers); 依据什么办法 asks for a document.
+        ("今后普法宣传准备用什么办法来搞", None, Asked.DOCUMENT),
+        ("这项工作依据的是什么办法", Asked.DOCUMENT, None),
+        # Who does something is answered by a body; who is on a team, by people.
+        ("抽查的案卷是哪些人负责初审的", Asked.ORGANISATION, Asked.PERSON),
+        ("法律顾问团队具体有哪些人", Asked.PERSON, None),
+        # An English "when" opening a clause asks no date; one before a verb does.
+        ("How many officers were reviewed when the certificates were renewed?", None, Asked.DATE),
+        ("When was the report issued?", Asked.DATE, None),
+    ],
+)
+def test_what_a_question_asks_is_read_from_its_grammar_not_a_word_alone(
+    shipped_engine: Engine, question: str, asked: Asked | None, not_asked: Asked | None
+) -> None:
+    frame = shipped_engine.matcher.frame(question)
+    assert asked is None or asked in frame.asked
+    assert not_asked is None or not_asked not in frame.asked
+
+
+def test_who_did_something_is_answered_by_the_body_that_did_it(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("抽查执法卷宗的时候是哪些人负责初审的")
+    assert reply.answered and "区司法局" in reply.text

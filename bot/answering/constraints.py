@@ -90,19 +90,31 @@ _ASKED_PERCENT_RE = re.compile(
 )
 # Numerals are digits by now: 哪一天 reads 哪1天.
 _ASKED_DATE_RE = re.compile(
-    r"什么时候|什么时间|哪[一1几]?天|哪些天|哪些日子|何时|几月|几号|哪[个几]个?月|日期|when|what date|"
+    # An English "when" asks a date when a question's verb follows it (when was it issued),
+    # not when it opens a clause (how many were reviewed when the certificates were renewed).
+    r"什么时候|什么时间|哪[一1几]?天|哪些天|哪些日子|何时|几月|几号|哪[个几]个?月|日期|what date|"
+    r"^when\b|\bwhen (?:did|was|were|is|are|will|does|do|has|have|had|would)\b|"
     r"(?P<year>哪[一1]?年|什么年份|which year)"
 )
+# 用什么办法 and 有什么办法 ask how something is done (any measure answers), not for a document
+# called 办法.
+_BY_WAY_OF = r"(?<!用)(?<!靠)(?<!想)(?<!有)(?<!采取)(?<!通过)"
 _ASKED_DOCUMENT_RE = re.compile(
-    r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|办法|意见|法规|制度文件|政策文件)|"
+    r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|意见|法规|制度文件|政策文件)|"
+    rf"{_BY_WAY_OF}(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?办法|"
     r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|"
     r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
     r"which (?:document|regulation|rule)"
 )
+# 是哪些人负责初审 asks who does something, which a body answers (区司法局会同法律顾问团队);
+# 团队里有哪些人 asks for the people themselves.
+_AGENT_VERBS = r"负责|参与|参加|组织|承担|担任|主持|牵头|代理|审核|审查|初审|评查|出庭|来|去"
+_NOT_AN_AGENT = rf"(?!{_AGENT_VERBS})"
 # Not after 要是/如果 (要是哪个部门一把手不出庭: "whichever department", asking no name).
 _ASKED_ORGANISATION_RE = re.compile(
     r"(?<!要是)(?<!如果)(?<!假如)(?<!万一)"
     r"(?:(?:哪|什么)(?:个|几个|些|几|一个)?(?:部门|单位|机关|机构|街道)|哪(?:几)?家)|"
+    rf"(?:哪些|哪几个|什么)人(?={_AGENT_VERBS})|"
     r"which (?:department|unit)"
 )
 # 多久 asks how long or how often (以案释法多久搞一次: every quarter); a time limit too.
@@ -133,7 +145,8 @@ _ASKED_PERSON_RE = re.compile(
     r"(?:名字|姓名)|分别是谁|都是谁|是哪几位|"
     # A 名单 of firms, units or departments lists bodies, not people.
     r"(?<![所位门构])(?<![所位门构] )名单|"
-    r"是哪些人|有哪些人|哪几个人|哪些专家(?!座谈|咨询|论证)|哪些律师(?!事务所|所|团队|行)|"
+    rf"(?:是哪些人|有哪些人|哪几个人){_NOT_AN_AGENT}|哪些专家(?!座谈|咨询|论证)|"
+    r"哪些律师(?!事务所|所|团队|行)|"
     r"(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
