@@ -238,3 +238,16 @@ def test_a_new_subject_after_an_answer_is_not_read_as_a_follow_up(
     reply = engine.respond(question, context)
     assert not reply.understood
     assert reply.entry is None or reply.entry.id != "legal-adviser-coverage"
+
+
+@pytest.mark.parametrize("question", ["附近有什么好酒店", "今天天气怎么样"])
+def test_a_message_sharing_no_word_with_the_last_answer_does_not_follow_it(
+    shipped_engine: Engine, question: str
+) -> None:
+    """Among a message's leading candidates only those it shares a word with count: any entry
+    leads a message that matches nothing, and the previous figures are no answer to it."""
+    context = shipped_engine.respond("2019年收到多少行政复议申请").context(now=0.0)
+    reply = shipped_engine.respond(question, context)
+    assert not reply.understood and "29件" not in reply.text
+    follow = shipped_engine.respond("受理了几件", context)
+    assert follow.understood and "22件" in follow.text

@@ -750,14 +750,16 @@ def _builds_on(
 
     "明天天气怎么样" after an answer would otherwise come back as that answer: the previous
     question carries the whole match. The combined answer's entry must be one the message alone
-    already points at (among its leading candidates); or the message says it follows on (那…呢, another
-    year) and either points nowhere by itself or asks the previous entry again (那2018年呢).
+    already points at (among its leading candidates, by at least one word of the message: a
+    leading candidate of "附近有什么好酒店" shares nothing with it); or the message says it follows
+    on (那…呢, another year) and either points nowhere by itself or asks the previous entry again
+    (那2018年呢).
     """
     entry = fuller.entry
     if entry is None:
         return marked
     leading = alone.match.ranked[:FOLLOW_UP_CANDIDATES] if alone.match is not None else ()
-    alone_ids = {c.entry.id for c in leading}
+    alone_ids = {c.entry.id for c in leading if c.word_coverage > 0}
     if entry.id in alone_ids:
         return True
     return marked and (not alone_ids or entry.id == context.entry_id or switched)
