@@ -672,3 +672,11 @@ def test_what_a_question_asks_is_read_from_its_grammar_not_a_word_alone(
 def test_who_did_something_is_answered_by_the_body_that_did_it(shipped_engine: Engine) -> None:
     reply = shipped_engine.respond("抽查执法卷宗的时候是哪些人负责初审的")
     assert reply.answered and "区司法局" in reply.text
+
+
+def test_each_of_two_joined_actions_is_counted(shipped_engine: Engine) -> None:
+    """被撤销或者纠错的有几件 counts what was revoked or corrected: a breakdown of applications
+    by how they were received is no answer to it."""
+    frame = shipped_engine.matcher.frame("2019年的行政复议案件里，被撤销或者纠错的有多少件")
+    assert {"撤销", "纠错"} <= set(frame.acted)
+    assert not shipped_engine.respond("2019年行政复议案件里被撤销或者纠错的有几件").answered

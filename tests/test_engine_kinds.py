@@ -82,3 +82,13 @@ def test_how_staff_improve_is_the_training_not_the_shortcoming(shipped_engine: E
     assert improve.answered and "法律培训班" in improve.text
     problem = shipped_engine.respond("执法人员业务能力有什么问题")
     assert problem.answered and "参差不齐" in problem.text
+
+
+@pytest.mark.parametrize("question", ["两法衔接以后怎么推进", "两法衔接"])
+def test_an_answer_says_all_its_sentence_says_of_what_is_asked(
+    shipped_engine: Engine, question: str
+) -> None:
+    """The plan for 两法衔接 is the platform and the joint meeting, not only the aim: an
+    answer gives the whole of what its sentence of the report says of the matter."""
+    reply = shipped_engine.respond(question)
+    assert reply.answered and "工作平台" in reply.text and "联席会议" in reply.text

@@ -557,6 +557,9 @@ def _counted_words(
         elif before >= 0 and _is_action(tagged[before]):
             if things or _counts_things_after(words[before], written):
                 acted.append(words[before])
+                # 被撤销或者纠错的有几件: each of two actions joined by 或者/和 is counted.
+                if before >= 2 and words[before - 1] in _JOINING and _is_action(tagged[before - 2]):
+                    acted.append(words[before - 2])
         elif things and before >= 0 and tagged[before][1] in ("n", ""):
             acted.extend(
                 word
@@ -607,6 +610,7 @@ def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(found)
 
 
+_JOINING = frozenset({"或者", "或", "和", "及", "与", "以及", "或是"})
 _WHICH_WORDS = frozenset({"哪些", "哪几", "哪几个", "哪几家", "哪家", "哪个", "哪些个"})
 # What a 哪些 asks about that an answer lists without naming the word again.
 _ANSWERED_UNNAMED = frozenset(
