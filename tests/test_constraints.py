@@ -680,3 +680,25 @@ def test_each_of_two_joined_actions_is_counted(shipped_engine: Engine) -> None:
     frame = shipped_engine.matcher.frame("2019年的行政复议案件里，被撤销或者纠错的有多少件")
     assert {"撤销", "纠错"} <= set(frame.acted)
     assert not shipped_engine.respond("2019年行政复议案件里被撤销或者纠错的有几件").answered
+
+
+@pytest.mark.parametrize(
+    "question", ["2019年制发的那份规范性文件标题是什么", "那份规范性文件叫什么名字"]
+)
+def test_the_title_of_a_document_the_report_does_not_name_is_not_the_reports_own(
+    shipped_engine: Engine, question: str
+) -> None:
+    """规范性文件标题 asks the title of the normative document, which the report never gives:
+    the report's own title is no answer, while a title it does give still answers."""
+    reply = shipped_engine.respond(question)
+    assert not reply.answered and "法治政府建设工作报告》" not in reply.text.split("：")[0]
+    assert shipped_engine.matcher.frame(question).titled == ("规范性文件",)
+    named = shipped_engine.respond("两法衔接实施办法的全称是什么")
+    assert named.answered and "刑事司法衔接工作的实施办法" in named.text
+
+
+def test_the_name_of_a_document_is_no_persons_name(shipped_engine: Engine) -> None:
+    frame = shipped_engine.matcher.frame("法律顾问规范化管理的那个文件叫什么名字")
+    assert Asked.PERSON not in frame.asked and Asked.DOCUMENT in frame.asked
+    reply = shipped_engine.respond("法律顾问规范化管理的那个文件叫什么名字")
+    assert reply.answered and "规范化管理的意见" in reply.text

@@ -140,8 +140,9 @@ _STANDARD_RE = re.compile(r"至少|不低于|不少于|不得低于|不得少于
 _RANK_RE = re.compile(r"排名|第[一二三四五六七八九十\d]+名|名列|前茅|位居")
 _ASKED_PERSON_RE = re.compile(
     r"(?<!文件)(?<!规定)(?<!办法)(?<!意见)(?<!报告)"
-    # The name of a firm, unit or department (四家律师事务所叫什么名字) is no person's.
-    r"(?<![所位门构])(?<![所位门构]的)(?<![所位门构]叫什么)(?<![所位门构]都叫什么)"
+    # The name of a firm, unit, department or document (四家律师事务所叫什么名字, 那份文件叫什么
+    # 名字) is no person's.
+    r"(?<![所位门构件])(?<![所位门构件]的)(?<![所位门构件]叫什么)(?<![所位门构件]都叫什么)"
     r"(?:名字|姓名)|分别是谁|都是谁|是哪几位|"
     # A 名单 of firms, units or departments lists bodies, not people.
     r"(?<![所位门构])(?<![所位门构] )名单|"
@@ -292,6 +293,9 @@ class QuestionFrame:
     # Each term of a group of distinct terms the question names (行政复议), with the group's
     # other terms (行政诉讼): an answer naming only those speaks of something else.
     distinct: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # The term whose title is asked (规范性文件标题叫什么): the entry must speak of it; the
+    # report's own title is not the title of the document it made.
+    titled: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -380,6 +384,7 @@ def read_question(
         tuple(acted) if Asked.COUNT in asked else (),
         tuple(value for value, _, rough in figures if rough),
         _named_kinds(normalised_words),
+        titled=_titled(normalised_words),
     )
 
 
@@ -610,6 +615,20 @@ def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _titled(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The knowledge base's terms whose title or name is asked: 规范性文件标题叫什么, 那份规范性
+    文件叫什么名字 (名字 is 标题 by now)."""
+    words = [word for word, _ in tagged]
+    found: list[str] = []
+    for index, (word, tag) in enumerate(tagged[:-1]):
+        if tag != "" or not _is_content(word):
+            continue
+        rest = words[index + 1 : index + 4]
+        if rest[:1] == ["标题"] or rest[:3] in (["叫", "什么", "标题"], ["是", "什么", "标题"]):
+            found.append(word)
+    return tuple(found)
+
+
 _JOINING = frozenset({"或者", "或", "和", "及", "与", "以及", "或是"})
 _WHICH_WORDS = frozenset({"哪些", "哪几", "哪几个", "哪几家", "哪家", "哪个", "哪些个"})
 # What a 哪些 asks about that an answer lists without naming the word again.
@@ -811,6 +830,11 @@ def conflicts(
         Conflict(ConflictKind.NAMED, kind)
         for kind in frame.named
         if not _sounds_within(kind, statement.text)
+    )
+    found.extend(
+        Conflict(ConflictKind.NAMED, term)
+        for term in frame.titled
+        if not _spoken_of(term, statement)
     )
     found.extend(Conflict(ConflictKind.TERM, term) for term in other_terms(frame, statement))
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An
