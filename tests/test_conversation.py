@@ -251,3 +251,12 @@ def test_a_message_sharing_no_word_with_the_last_answer_does_not_follow_it(
     assert not reply.understood and "29件" not in reply.text
     follow = shipped_engine.respond("受理了几件", context)
     assert follow.understood and "22件" in follow.text
+
+
+def test_a_count_the_report_lacks_is_not_a_personal_matter(shipped_engine: Engine) -> None:
+    """被拒收的复议申请有几件 asks the report for a figure: it is answered (拒收 is 不予受理),
+    not sent to the channel for filing an application."""
+    reply = shipped_engine.respond("被直接拒收的复议申请有几件")
+    assert reply.kind is not Kind.REFERRAL
+    assert reply.answered and "4件" in reply.text
+    assert shipped_engine.respond("我要申请行政复议").kind is Kind.REFERRAL

@@ -6,7 +6,8 @@ reply is the number to call. The channels, with the words that name each matter 
 people bring it up, live in knowledge/channels.yaml. Emergencies are checked first; a named
 matter (投诉, 拖欠工资) refers unless the question is plainly about a fact of the report; a
 matter described in other words is recognised by the same scorer as entries, and refers when
-the question is personal, asks how to go about the matter, or finds nothing in the report. A
+the question is personal, asks how to go about the matter, or finds nothing in the report (and
+asks for no figure: 被拒收的有几件 asks the report, even when it has no answer). A
 question that only names the matter's subject (行政复议 2019, 复议申请里不予受理的有几件) is about
 the report: it gets the report's suggestions, not the channel. Pure: no Telegram, no database.
 """
@@ -100,6 +101,10 @@ class Router:
         # the channel; anyone else is asking about the report, unless it has nothing at all.
         seeking = is_personal(question) or asks_procedure(question)
         if self.matcher is None or (report.outcome is not Outcome.NONE and not seeking):
+            return None
+        # How many of something there were (被直接拒收的有几件) is a fact asked of the report,
+        # never a matter of one's own, even when the report has no answer to it.
+        if not seeking and _FIGURE_RE.search(clean(question)):
             return None
         described = self.matcher.match(question)
         if described.outcome is not Outcome.ANSWER or described.best is None:
