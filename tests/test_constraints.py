@@ -702,3 +702,11 @@ def test_the_name_of_a_document_is_no_persons_name(shipped_engine: Engine) -> No
     assert Asked.PERSON not in frame.asked and Asked.DOCUMENT in frame.asked
     reply = shipped_engine.respond("法律顾问规范化管理的那个文件叫什么名字")
     assert reply.answered and "规范化管理的意见" in reply.text
+
+
+def test_an_adjective_before_the_kind_asked_for_is_skipped(shipped_engine: Engine) -> None:
+    """哪些重大专项工作 asks for the projects: the team that the lawyers sit on names none."""
+    frame = shipped_engine.matcher.frame("区政府法律顾问团队参与了哪些重大专项工作")
+    assert "专项工作" in frame.named
+    reply = shipped_engine.respond("区政府法律顾问团队参与了哪些重大专项工作")
+    assert reply.answered and "铁路沿线" in reply.text

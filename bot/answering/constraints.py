@@ -597,7 +597,7 @@ def _counted_words(
 
 
 def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    """The knowledge base's terms right after a 哪些/哪家 (measure words skipped): 跟哪些律师事务所
+    """The knowledge base's terms right after a 哪些/哪家 (measure words and adjectives skipped): 跟哪些律师事务所
     合作 asks for the firms by name, which an answer about the team the firms' lawyers sit on
     does not give. Common nouns (哪个部门, 哪个文件) are answered by a name alone (区司法局,
     《…》), and words for "ways" or "matters" (哪些方面, 哪些短板) by the list itself."""
@@ -606,8 +606,11 @@ def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     for index, word in enumerate(words[:-1]):
         if word not in _WHICH_WORDS:
             continue
+        # Measure words, and adjectives (哪些重大专项工作), stand before the kind asked for.
         after = index + 1
-        while after < len(words) - 1 and words[after] in _MEASURE_WORDS:
+        while after < len(words) - 1 and (
+            words[after] in _MEASURE_WORDS or tagged[after][1] == "a"
+        ):
             after += 1
         noun, tag = tagged[after]
         if _is_content(noun) and tag == "" and noun not in _ANSWERED_UNNAMED:
