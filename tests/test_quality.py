@@ -64,23 +64,13 @@ ANSWERABLE_FLOOR = {
     "batch-42": 0.95,
 }
 
-# Sets that joined below the shared out-of-scope bar keep what they reached. Batch 17:
-# Wuhan's car restrictions (武汉…规定), offered the city's court-appearance rules, answered with
-# the summary that states both. Batch 20: Wuhan's population, in English (武汉市 alone finds
-# the same rules). Batch 21: write me a year-end summary (年终总结 is a wording of 年度述职).
-# Batch 25: the university entrance exam's date (read as the report's issue date) and Hubei's
-# scenic spots (offered Hubei's rules on normative documents, answered with their summary).
-OUT_OF_SCOPE_FLOOR = {
-    "batch-17": 0.94,
-    "batch-20": 0.94,
-    "batch-21": 0.94,
-    "batch-25": 0.88,
-}
-# Sets that joined with more wrong answers than the shared ceiling keep what they reached:
-# batch 25 has eleven, among them the two out-of-scope questions above, a list of the 195
-# 马上办 items (the count is given, the list is not) and reconsideration cases asked as 案子,
-# which a wording of lawsuits (民告官的案子) ranks first.
-WRONG_CEILING = {"batch-25": 0.065}
+# Sets that joined below the shared out-of-scope bar keep what they reached. Batch 25: the
+# university entrance exam's date (高考分数线什么时候公布), read as the report's issue date.
+# (Batches 17, 20 and 21 are back at the shared bar: place names weigh as little as years, and
+# a request to write something is told what the bot does.)
+OUT_OF_SCOPE_FLOOR = {"batch-25": 0.94}
+# Sets that joined with more wrong answers than the shared ceiling keep what they reached.
+WRONG_CEILING: dict[str, float] = {}
 
 
 def test_every_seen_set_has_a_floor() -> None:
