@@ -111,3 +111,24 @@ def test_a_part_read_with_the_first_parts_subject_may_be_answered_by_a_quote(
     finds counts when it answers from the report, by an entry or by a quoted sentence."""
     reply = shipped_engine.respond("区政府拍板大事之前要走哪些流程？别又是拍脑袋决定的吧")
     assert reply.answered
+
+
+def test_colloquial_questions_requests_and_also_clauses_are_parts() -> None:
+    """咋 asks as 怎么 does; 请概括… asks as a question does; and a clause opening with 以及
+    after a question asks one more thing."""
+    assert [p.text for p in split_question("现在存在啥问题，下一步又打算咋整")] == [
+        "现在存在啥问题",
+        "下一步又打算咋整",
+    ]
+    assert [p.text for p in split_question("请概括一下存在的问题，以及下一步的工作打算")] == [
+        "请概括一下存在的问题",
+        "以及下一步的工作打算",
+    ]
+    # 以及 inside one question's clause list is no second question.
+    assert len(split_question("复议申请以及行政诉讼，各有多少件")) == 2
+
+
+def test_the_problems_and_the_plans_asked_together_get_both(shipped_engine: Engine) -> None:
+    reply = shipped_engine.respond("现在存在啥问题，下一步又打算咋整")
+    assert reply.kind is Kind.MULTI and reply.answered
+    assert "参差不齐" in reply.text and "两法衔接" in reply.text

@@ -19,10 +19,14 @@ from bot.answering.text import several, to_simplified
 MAX_PARTS = 3
 
 # Words that make a clause a question. 呢/吗 at a clause end count; 有没有 and 是不是 too.
+# Requests (请概括…, 介绍一下…) ask as questions do.
 _QUESTION_MARK_RE = re.compile(
-    r"多少|(?<!好)几(?!乎)|什么|啥|哪|谁|怎么|怎样|如何|为什么|为何|何时|多久|是否|有没有|是不是|能不能|"
-    r"会不会|吗|呢|\?|how|what|which|who|when|why|where"
+    r"多少|(?<!好)几(?!乎)|什么|啥|咋|哪|谁|怎么|怎样|如何|为什么|为何|何时|多久|是否|有没有|是不是|"
+    r"能不能|会不会|吗|呢|\?|概括|介绍|说说|讲讲|谈谈|how|what|which|who|when|why|where"
 )
+# A clause opening with 以及/还有 after a question asks one more thing of the same kind
+# (请概括存在的问题，以及下一步的工作打算).
+_ALSO_RE = re.compile(r"^(?:以及|还有|另外|同时还有)")
 # Clause boundaries: sentence ends always; commas and 、 only between two question clauses.
 # Sentence ends, and the numbers of an enumerated list (1. … 2. …, （1）… ①…).
 _SENTENCE_END_RE = re.compile(
@@ -93,7 +97,8 @@ def _question_clauses(sentence: str) -> list[str]:
     grouped: list[str] = []
     pending = ""
     for clause, asks in zip(clauses, marked, strict=True):
-        if _QUESTION_MARK_RE.search(asks) and not _CONDITION_RE.match(clause):
+        also = bool(grouped) and not pending and bool(_ALSO_RE.match(clause))
+        if (_QUESTION_MARK_RE.search(asks) or also) and not _CONDITION_RE.match(clause):
             grouped.append(f"{pending}{clause}")
             pending = ""
         else:
