@@ -260,3 +260,15 @@ def test_a_count_the_report_lacks_is_not_a_personal_matter(shipped_engine: Engin
     assert reply.kind is not Kind.REFERRAL
     assert reply.answered and "4件" in reply.text
     assert shipped_engine.respond("我要申请行政复议").kind is Kind.REFERRAL
+
+
+@pytest.mark.parametrize("question", ["2加2等于几", "what is 2 plus 2?", "3×5=?", "100减去7是多少"])
+def test_a_sum_is_not_in_the_report(shipped_engine: Engine, question: str) -> None:
+    """两次 is 2次 in the index: a sum's digits must not quote a sentence that has them."""
+    reply = shipped_engine.respond(question)
+    assert reply.kind is Kind.NONE and not reply.answered
+
+
+@pytest.mark.parametrize("question", ["2019年比2018年少了多少", "29件复议申请里受理了多少"])
+def test_figures_in_a_question_are_no_sum(shipped_engine: Engine, question: str) -> None:
+    assert shipped_engine.respond(question).answered

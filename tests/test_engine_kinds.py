@@ -92,3 +92,10 @@ def test_an_answer_says_all_its_sentence_says_of_what_is_asked(
     answer gives the whole of what its sentence of the report says of the matter."""
     reply = shipped_engine.respond(question)
     assert reply.answered and "工作平台" in reply.text and "联席会议" in reply.text
+
+
+def test_case_handling_procedure_is_the_reconsideration_wording(shipped_engine: Engine) -> None:
+    """办案流程 is the report's 办理流程 of reconsideration and litigation cases, not (through
+    流程 -> 程序) the enforcement procedures."""
+    reply = shipped_engine.respond("复议的办案流程规范吗")
+    assert reply.answered and "办理流程" in reply.text

@@ -40,7 +40,7 @@ from bot.answering.passages import PassageFinder
 from bot.answering.report_choice import Candidate, How, choose
 from bot.answering.routing import Router
 from bot.answering.smalltalk import small_talk
-from bot.answering.text import clean
+from bot.answering.text import asks_arithmetic, clean
 from bot.privacy import prepare_text
 
 log = logging.getLogger(__name__)
@@ -447,6 +447,8 @@ class Engine:
         result = matcher.match(stripped)
         if not result.normalised and not _has_words(stripped):
             return Reply(question, Kind.NO_WORDS, messages["no_words"], match=result)
+        if asks_arithmetic(stripped):
+            return Reply(question, Kind.NONE, messages["no_answer"], match=result)
         best = result.best
         # A personal matter goes to the official channel that handles it (bot/answering/routing.py),
         # with what the report says of the matter where the channel names an entry.

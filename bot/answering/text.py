@@ -162,6 +162,20 @@ def asks_problem(text: str) -> bool:
 
 
 # How something is made better or learnt: 怎么提高业务水平, 平时是怎么学习法律知识的.
+# A sum to work out (2加2等于几, 100减7是多少, what is 2 plus 2): no report states its result,
+# whatever report sentence holds the same digits (两次 is 2次).
+_ARITHMETIC_RE = re.compile(
+    r"\d+(?:\.\d+)?\s*(?:加上?|减去?|乘以?|除以?|[+\-*/×÷]|plus|minus|times|divided by)\s*\d+"
+    r"(?:\.\d+)?\s*(?:等于|是|得|=|equals?|is)?\s*(?:多少|几|啥|什么|\?|？|$)"
+)
+
+
+def asks_arithmetic(text: str) -> bool:
+    """Whether a question asks for the result of a sum."""
+    folded = unicodedata.normalize("NFKC", text).casefold()  # keeps + - × = as they are
+    return bool(_ARITHMETIC_RE.search(folded) or _ARITHMETIC_RE.search(clean(text)))
+
+
 _REMEDY_RE = re.compile(r"(?:怎么|如何|怎样|咋)\S{0,2}(?:提高|提升|加强|增强|改进|学)")
 
 
