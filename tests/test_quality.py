@@ -64,6 +64,7 @@ ANSWERABLE_FLOOR = {
     "batch-42": 0.95,
     "batch-43": 0.97,
     "batch-44": 0.94,
+    "batch-45": 0.95,
 }
 
 # Sets that joined below the shared out-of-scope bar keep what they reached. Batch 25: the
