@@ -322,10 +322,10 @@ def test_a_sure_runner_up_answers_a_count_the_suggested_best_does_not_give(
     gives the count (165卷) is sure enough on its own, and answers."""
     reply = shipped_engine.respond("执法案卷评茶抽了多少卷")
     assert reply.answered and "165卷" in reply.text
-    # A list the suggested best does not give is not handed to a runner-up: its statement
-    # cannot show that it lists the kinds.
+    # A list of kinds the suggested best does not give is handed only to an entry that names
+    # several (see test_kinds_are_given_only_by_an_answer_naming_several).
     kinds = shipped_engine.respond("执法卷宗抽查都抽了哪些种类的卷")
-    assert not kinds.answered
+    assert not kinds.answered or "行政许可" in kinds.text
 
 
 def test_every_one_of_a_kind_of_body_names_bodies() -> None:
@@ -710,3 +710,16 @@ def test_an_adjective_before_the_kind_asked_for_is_skipped(shipped_engine: Engin
     assert "专项工作" in frame.named
     reply = shipped_engine.respond("区政府法律顾问团队参与了哪些重大专项工作")
     assert reply.answered and "铁路沿线" in reply.text
+
+
+@pytest.mark.parametrize(
+    "question", ["被抽查的执法案卷都有哪些种类", "执法卷宗抽查都抽了哪些种类的卷"]
+)
+def test_kinds_are_given_only_by_an_answer_naming_several(
+    shipped_engine: Engine, question: str
+) -> None:
+    """哪些种类 asks for kinds: an answer naming the files' period names none; the one that lists
+    行政许可、处罚、强制 answers (种类 is 类型)."""
+    assert shipped_engine.matcher.frame(question).kinds
+    reply = shipped_engine.respond(question)
+    assert reply.answered and "行政许可" in reply.text

@@ -151,6 +151,7 @@ _ASKED_PERSON_RE = re.compile(
     r"(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
+_ASKED_KINDS_RE = re.compile(r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种")
 _ASKED_LIST_RE = re.compile(
     # 具体是哪几天 asks for dates, not a list
     r"具体\S{0,3}?(?:哪些|哪几|什么)(?![天日月年号])|包括哪些|有哪些|分别是|列了哪些|列出哪些|"
@@ -293,6 +294,9 @@ class QuestionFrame:
     # Each term of a group of distinct terms the question names (行政复议), with the group's
     # other terms (行政诉讼): an answer naming only those speaks of something else.
     distinct: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    # Whether the list asked for is of kinds (哪些种类, 哪几类): an answer gives them only by
+    # naming several (行政许可、处罚、强制).
+    kinds: bool = False
     # The term whose title is asked (规范性文件标题叫什么): the entry must speak of it; the
     # report's own title is not the title of the document it made.
     titled: tuple[str, ...] = ()
@@ -385,6 +389,7 @@ def read_question(
         tuple(value for value, _, rough in figures if rough),
         _named_kinds(normalised_words),
         titled=_titled(normalised_words),
+        kinds=bool(_ASKED_KINDS_RE.search(norm)),
     )
 
 
@@ -1084,7 +1089,11 @@ def _holds(kind: Asked, frame: QuestionFrame, statement: Statement) -> bool:
         return bool(_MEANS_RE.search(statement.text))
     if kind is Asked.LIST:
         # The items, unless the answer says they are not given or cannot say so (a draft).
-        return statement.lists and not statement.admits_gap
+        return (
+            statement.lists
+            and not statement.admits_gap
+            and (not frame.kinds or bool(_ENUMERATION_RE.search(statement.text)))
+        )
     # The report names no people, no contact details, no citizens' procedures and nothing
     # around a place.
     return False
