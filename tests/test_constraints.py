@@ -723,3 +723,17 @@ def test_kinds_are_given_only_by_an_answer_naming_several(
     assert shipped_engine.matcher.frame(question).kinds
     reply = shipped_engine.respond(question)
     assert reply.answered and "行政许可" in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "procedure"),
+    [
+        ("我怎么查自己的行政执法证是不是有效", True),
+        ("怎么查我的复议申请办到哪了", True),
+        ("执法案卷是怎么查的", False),  # how the district checked them: the report says
+    ],
+)
+def test_checking_ones_own_affairs_is_a_procedure(
+    shipped_engine: Engine, question: str, procedure: bool
+) -> None:
+    assert (Asked.PROCEDURE in shipped_engine.matcher.frame(question).asked) is procedure
