@@ -737,3 +737,11 @@ def test_checking_ones_own_affairs_is_a_procedure(
     shipped_engine: Engine, question: str, procedure: bool
 ) -> None:
     assert (Asked.PROCEDURE in shipped_engine.matcher.frame(question).asked) is procedure
+
+
+def test_a_part_of_a_given_figure_is_smaller_than_it(shipped_engine: Engine) -> None:
+    """受理的22件…有几件维持 asks for a part of the 22; the answer's other figure, the 29 received,
+    is the whole they came from, not a part of them."""
+    reply = shipped_engine.respond("受理的22件复议案件里有几件维持了原行政行为？")
+    assert not reply.answered
+    assert Conflict(ConflictKind.ASKED, "breakdown") in reply.conflicts

@@ -132,3 +132,14 @@ def test_the_problems_and_the_plans_asked_together_get_both(shipped_engine: Engi
     reply = shipped_engine.respond("现在存在啥问题，下一步又打算咋整")
     assert reply.kind is Kind.MULTI and reply.answered
     assert "参差不齐" in reply.text and "两法衔接" in reply.text
+
+
+def test_a_question_of_its_own_is_not_dropped_for_the_one_the_whole_answers(
+    shipped_engine: Engine,
+) -> None:
+    """Two questions, each with its question mark: when the whole message finds only what the
+    second asks, the first still gets its suggestions rather than vanishing."""
+    reply = shipped_engine.respond("原法治办的职能划给了谁？复议里的疑难问题又是怎么研究的？")
+    assert reply.kind is Kind.MULTI and len(reply.parts) == 2
+    assert reply.parts[0].kind is Kind.SUGGEST and reply.parts[0].suggestions
+    assert "专家座谈会" in reply.parts[1].text

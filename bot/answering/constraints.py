@@ -934,14 +934,23 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
             continue
         if not any(_same_measure(asked, measure) for asked in frame.measures):
             continue
+        # A part of the figure is smaller than it: 共收到申请29件 is the whole that 受理22件
+        # came from, not a part of the 22.
         others = [
             v
             for v, m in stated_values.items()
-            if v != value and v in parts and _same_measure(measure, m)
+            if v != value and v in parts and _same_measure(measure, m) and _less(v, value)
         ]
         if not others:
             return True
     return False
+
+
+def _less(value: str, than: str) -> bool:
+    try:
+        return float(value) < float(than)
+    except ValueError:
+        return True
 
 
 _CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")

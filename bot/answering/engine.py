@@ -408,7 +408,16 @@ class Engine:
         found = [reply for reply in replies if reply.kind in (Kind.ANSWER, Kind.PARTIAL)]
         surer = bool(found) and found[0].confidence > whole.confidence
         telling = whole.kind is not Kind.ANSWER or any(r.kind is Kind.PARTIAL for r in found)
-        if len(found) < 2 and not (surer and telling):
+        # The whole answered with what one part finds, while another part, asked with its own
+        # sentence, only gets suggestions: answering the whole would drop that question.
+        dropped = (
+            whole.kind is Kind.ANSWER
+            and len(found) == 1
+            and _same_answer(whole, found[0])
+            and any(r.kind is Kind.SUGGEST for r in replies)
+            and _own_sentences(stripped, len(parts))
+        )
+        if len(found) < 2 and not (surer and telling) and not dropped:
             return whole
         if len(replies) == 1:  # every part came back to the same entry: one question after all
             return replace(replies[0], question=question)
@@ -765,6 +774,11 @@ def _builds_on(
     if entry.id in alone_ids:
         return True
     return marked and (not alone_ids or entry.id == context.entry_id or switched)
+
+
+def _own_sentences(message: str, parts: int) -> bool:
+    """Whether each of a message's `parts` questions ends with its own question mark."""
+    return len(re.findall(r"[?？]", message)) >= parts
 
 
 def _same_answer(reply: Reply, other: Reply) -> bool:
