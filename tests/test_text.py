@@ -18,6 +18,7 @@ from bot.answering.text import (
     invert_synonyms,
     is_cjk,
     is_future,
+    is_negated,
     is_problem_section,
     question_word_mask,
     set_aside,
@@ -364,3 +365,17 @@ def test_how_the_asker_feels_is_a_filler() -> None:
     normalise = Normaliser({"开证明": "证明事项"})
     assert normalise("办事还要开证明吗？烦死了") == normalise("办事还要开证明吗")
     assert "证明事项" in normalise("办事要开的乱七八糟的证明")
+
+
+@pytest.mark.parametrize(
+    ("text", "negated"),
+    [
+        ("不予受理", True),
+        ("未达标", True),
+        ("对区里不服申请行政复议", False),
+        ("群众不满意见", False),
+    ],
+)
+def test_being_dissatisfied_negates_nothing(text: str, negated: bool) -> None:
+    """不服 is why people apply for a review; it does not make 受理 into 不予受理."""
+    assert is_negated(text) is negated

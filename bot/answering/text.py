@@ -113,7 +113,7 @@ _QUESTION_WORD_RE = re.compile(
 # facts although they share almost every character. A-not-A questions (有没有, 够不够, 是不是)
 # and a few fixed words (不断, 不仅, 无论) negate nothing.
 _A_NOT_A_RE = re.compile(r"([\u4e00-\u9fff])[不没]\1")
-_NOT_NEGATING_RE = re.compile(r"不断|不仅|不但|不管|无论|不论|毫无疑问|并非只")
+_NOT_NEGATING_RE = re.compile(r"不断|不仅|不但|不管|无论|不论|毫无疑问|并非只|不服|不满")
 _NEGATION_RE = re.compile(r"[不没未无]|非法|否")
 
 
