@@ -20,7 +20,7 @@ from enum import StrEnum
 from functools import lru_cache
 from typing import NamedTuple
 
-from bot.answering.text import fuzzy_pinyin, is_cjk, several
+from bot.answering.text import WUHAN_DISTRICTS, fuzzy_pinyin, is_cjk, several
 
 
 class Asked(StrEnum):
@@ -215,26 +215,8 @@ _REASON_RE = re.compile(
     r"|[，,](?:提高|提升|增强|促进|推动|保障)"
 )
 _DATE_RE = re.compile(r"\d{4}年\d{1,2}月|\d{1,2}月\d{1,2}日|\d{4}-\d{1,2}-\d{1,2}|\d{1,2}:\d{2}")
-# Places a question may name instead of the report's own: Wuhan's districts, and any other
-# 区/市/省/县 name the segmenter tags as a place.
-WUHAN_DISTRICTS: tuple[str, ...] = (
-    "江岸区",
-    "江汉区",
-    "硚口区",
-    "汉阳区",
-    "武昌区",
-    "青山区",
-    "洪山区",
-    "东西湖区",
-    "汉南区",
-    "蔡甸区",
-    "江夏区",
-    "黄陂区",
-    "新洲区",
-    "东湖高新区",
-    "光谷",
-    "经开区",
-)
+# Places a question may name instead of the report's own: Wuhan's districts (WUHAN_DISTRICTS),
+# and any other 区/市/省/县 name the segmenter tags as a place.
 _PLACE_SUFFIXES = ("区", "市", "省", "县", "州", "镇")
 # A scope wider than the district's own (全区): the whole city, province or country.
 _WIDER_SCOPE_RE = re.compile(r"全市|全省|全国|全武汉|整个武汉")
@@ -605,9 +587,9 @@ def _counted_words(
 
 
 def _named_kinds(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
-    """The knowledge base's terms right after a 哪些/哪家 (measure words and adjectives skipped): 跟哪些律师事务所
-    合作 asks for the firms by name, which an answer about the team the firms' lawyers sit on
-    does not give. Common nouns (哪个部门, 哪个文件) are answered by a name alone (区司法局,
+    """The knowledge base's terms right after a 哪些/哪家 (measure words and adjectives skipped):
+    跟哪些律师事务所合作 asks for the firms by name, which an answer about the team the firms'
+    lawyers sit on does not give. Common nouns (哪个部门, 哪个文件) are answered by a name alone (区司法局,
     《…》), and words for "ways" or "matters" (哪些方面, 哪些短板) by the list itself."""
     words = [word for word, _ in tagged]
     found: list[str] = []

@@ -90,13 +90,29 @@ QUESTION_WORDS: tuple[str, ...] = tuple(
     包括 包含 涵盖 哪几方面 几个方面
     人民群众 群众 区里""".split()
 )
+# Wuhan's districts (bot/answering/constraints.py: a question naming another is a near miss).
+WUHAN_DISTRICTS: tuple[str, ...] = (
+    "江岸区",
+    "江汉区",
+    "硚口区",
+    "汉阳区",
+    "武昌区",
+    "青山区",
+    "洪山区",
+    "东西湖区",
+    "汉南区",
+    "蔡甸区",
+    "江夏区",
+    "黄陂区",
+    "新洲区",
+    "东湖高新区",
+    "光谷",
+    "经开区",
+)
 # Place names say *where*, which bot/answering/constraints.py checks against the entry (as it
 # checks years); they weigh as question words, so "武汉的人口" is not an answer about a 武汉市
 # document on the strength of the city's name alone.
-PLACE_WORDS: tuple[str, ...] = tuple(
-    """武汉市 武汉 湖北省 湖北 江汉区 江岸区 硚口区 汉阳区 武昌区 青山区 洪山区 东西湖区 汉南区 蔡甸区
-    江夏区 黄陂区 新洲区""".split()
-)
+PLACE_WORDS: tuple[str, ...] = ("武汉市", "武汉", "湖北省", "湖北", *WUHAN_DISTRICTS)
 QUESTION_WEIGHT = 0.15
 MEASURE_WEIGHT = 0.5
 # "多少件", "几家", "多少人次": the measure word after a question word (see question_word_mask).
