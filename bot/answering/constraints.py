@@ -151,11 +151,12 @@ _ASKED_PERSON_RE = re.compile(
     r"(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
 # The items themselves, not whether there is a list (有没有列个清单 is a yes-or-no question).
-_ASKED_KINDS_RE = re.compile(r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种")
+_KINDS = r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种"
+_ASKED_KINDS_RE = re.compile(_KINDS)
 _ASKED_LIST_RE = re.compile(
     # 具体是哪几天 asks for dates, not a list
     r"具体\S{0,3}?(?:哪些|哪几|什么)(?![天日月年号])|包括哪些|有哪些|分别是|列了哪些|列出哪些|"
-    r"(?:哪些|哪几|哪几种|什么)(?:类型|种类|类别)|哪几类|哪几种"
+    + _KINDS
 )
 # Which kind or part of a figure the question names itself (33件…哪类最多).
 _ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
@@ -921,18 +922,11 @@ def _asks_breakdown(frame: QuestionFrame, statement: Statement) -> bool:
         others = [
             v
             for v, m in stated_values.items()
-            if v != value and v in parts and _same_measure(measure, m) and _less(v, value)
+            if v != value and v in parts and _same_measure(measure, m) and float(v) < float(value)
         ]
         if not others:
             return True
     return False
-
-
-def _less(value: str, than: str) -> bool:
-    try:
-        return float(value) < float(than)
-    except ValueError:
-        return True
 
 
 _CLAUSE_RE = re.compile(r"[^，,；;。：:（）()]+")

@@ -104,7 +104,7 @@ class Router:
             return None
         # How many of something there were (被直接拒收的有几件) is a fact asked of the report,
         # never a matter of one's own, even when the report has no answer to it.
-        if not seeking and _FIGURE_RE.search(clean(question)):
+        if not seeking and _FIGURE_RE.search(folded):
             return None
         described = self.matcher.match(question)
         if described.outcome is not Outcome.ANSWER or described.best is None:

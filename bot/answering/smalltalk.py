@@ -48,9 +48,10 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
     """
     if _only_symbols(message):
         return EMOJI if EMOJI in table else None
-    if asks_for_writing(message):
+    cleaned = clean(message)
+    if _WRITING_RE.search(cleaned.strip()):
         return WRITING
-    rest = _PARTICLES_RE.sub("", clean(message).replace(" ", ""))
+    rest = _PARTICLES_RE.sub("", cleaned.replace(" ", ""))
     phrases = _phrases(tuple((kind, tuple(ps)) for kind, ps in table.items()))
     if not rest or len(rest) > phrases.longest_message:
         return None
@@ -64,11 +65,6 @@ def small_talk(message: str, table: Mapping[str, tuple[str, ...]]) -> str | None
         else:
             return None
     return next((kind for kind in _PRECEDENCE if kind in kinds), min(kinds))
-
-
-def asks_for_writing(message: str) -> bool:
-    """Whether `message` asks the bot to write, translate or draw something for the asker."""
-    return bool(_WRITING_RE.search(clean(message).strip()))
 
 
 @dataclass(frozen=True)
