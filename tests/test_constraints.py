@@ -745,3 +745,38 @@ def test_a_part_of_a_given_figure_is_smaller_than_it(shipped_engine: Engine) -> 
     reply = shipped_engine.respond("受理的22件复议案件里有几件维持了原行政行为？")
     assert not reply.answered
     assert Conflict(ConflictKind.ASKED, "breakdown") in reply.conflicts
+
+
+@pytest.mark.parametrize(
+    ("question", "dated"),
+    [
+        ("今年高考分数线什么时候公布", "分数线"),
+        ("江汉区的人口普查结果什么时候公布", "结果"),
+        ("个税改革什么时候公布", "改革"),
+    ],
+)
+def test_the_date_of_something_the_report_never_speaks_of_is_not_its_issue_date(
+    shipped_engine: Engine, question: str, dated: str
+) -> None:
+    """什么时候公布 matches how the report's issue date is asked, but what the date is asked
+    of must be something the entry's section speaks of: the issue date is not the date of
+    the entrance exam's cut-off scores."""
+    assert shipped_engine.matcher.frame(question).dated == (dated,)
+    reply = shipped_engine.respond(question)
+    assert not reply.answered
+    assert "dated" in {conflict.kind.value for conflict in reply.conflicts}
+
+
+@pytest.mark.parametrize(
+    ("question", "says"),
+    [
+        ("这份报告什么时候发布的", "2020年1月25日"),
+        ("报告哪天印发", "2020年1月25日"),
+        ("评查的案卷截止到什么时候", "9月底"),
+    ],
+)
+def test_the_date_of_what_an_entry_speaks_of_is_still_answered(
+    shipped_engine: Engine, question: str, says: str
+) -> None:
+    reply = shipped_engine.respond(question)
+    assert reply.answered and says in reply.text

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import random
 from dataclasses import replace
 
 from bot.answering.decision import (
@@ -10,7 +11,12 @@ from bot.answering.decision import (
     DecisionModels,
     shipped_models,
 )
-from bot.answering.decision_fit import fit_models
+from bot.answering.decision_fit import (
+    WRONG_ANSWER_COST,
+    WRONG_SUGGESTION_COST,
+    _cut,
+    fit_models,
+)
 from bot.answering.knowledge import load_knowledge
 from bot.config import SHIPPED_KNOWLEDGE
 
@@ -61,3 +67,20 @@ def test_a_model_round_trips_through_its_json_and_refuses_other_features() -> No
     else:
         raise AssertionError("a model fitted on other features must be refused")
     assert replace(models.entries, answer_at=0.5).answer_at == 0.5
+
+
+def test_the_cut_offs_weigh_each_sample_as_the_fit_does() -> None:
+    """A source that makes twice as many questions has each weigh half (`fit`), and the
+    cut-offs count them so: how many rewordings the generator makes does not move them."""
+    rng = random.Random(7)
+    positives = [(rng.uniform(0.3, 1.0), 1, 1.0) for _ in range(200)]
+    negatives = [(rng.uniform(0.0, 0.8), 0, 1.0) for _ in range(100)]
+    doubled = [(p, label, 0.5) for p, label, _ in positives for _ in range(2)]
+    for cost in (WRONG_ANSWER_COST, WRONG_SUGGESTION_COST):
+        once = _cut(positives + negatives, cost_above_negative=cost)
+        assert _cut(doubled + negatives, cost_above_negative=cost) == once
+    # Counted raw, the doubled positives would pull the cut down.
+    heavier = [(p, label, 1.0) for p, label, _ in doubled]
+    assert _cut(heavier + negatives, cost_above_negative=WRONG_ANSWER_COST) < _cut(
+        positives + negatives, cost_above_negative=WRONG_ANSWER_COST
+    )

@@ -18,6 +18,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from functools import lru_cache
+from itertools import chain, pairwise
 from typing import NamedTuple
 
 from bot.answering.text import WUHAN_DISTRICTS, fuzzy_pinyin, is_cjk, several
@@ -51,6 +52,7 @@ class ConflictKind(StrEnum):
     COUNTED = "counted"  # a count of something the entry does not speak of (败诉, 不合格)
     FIGURE = "figure"  # the question states a figure the entry does not (19家 of another fact)
     NAMED = "named"  # 哪些律师事务所 of an answer that names no firm
+    DATED = "dated"  # the date of something the entry does not speak of (高考分数线)
     TERM = "term"  # 行政复议 of an answer about 行政诉讼 alone (a group of distinct terms)
 
 
@@ -286,6 +288,9 @@ class QuestionFrame:
     # The term whose title is asked (规范性文件标题叫什么): the entry must speak of it; the
     # report's own title is not the title of the document it made.
     titled: tuple[str, ...] = ()
+    # What a date is asked of (高考分数线什么时候公布): the entry must speak of it; the report's
+    # own issue date is not the date of anything else.
+    dated: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -313,6 +318,8 @@ class Statement:
     lists: bool = True
     # What the section's answers and passages say, normalised: the report's own words there.
     section_says: str = ""
+    # Each two characters in a row of the section's texts, in folded pinyin (`vocabulary_of`).
+    pairs: frozenset[str] = frozenset()
 
 
 def read_question(
@@ -376,6 +383,7 @@ def read_question(
         _named_kinds(normalised_words),
         titled=_titled(normalised_words),
         kinds=bool(_ASKED_KINDS_RE.search(norm)),
+        dated=_dated(normalised_words) if Asked.DATE in asked else (),
     )
 
 
@@ -623,6 +631,30 @@ def _titled(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
     return tuple(found)
 
 
+def _dated(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
+    """The words right before the first date question word (高考分数线什么时候发布: 分数线; 法律
+    顾问团队是什么时候组建的: 法律顾问团队): what the date is asked of."""
+    words = [word for word, _ in tagged]
+    said = "".join(words)
+    date = _ASKED_DATE_RE.search(said)
+    if date is None:
+        return ()
+    start = 0
+    before = -1
+    for index, word in enumerate(words):
+        if start + len(word) > date.start():
+            break
+        before = index
+        start += len(word)
+    while before >= 0 and words[before] in _COUNT_GLUE:
+        before -= 1
+    if before < 0 or not _is_content(words[before]) or tagged[before][1] in _NOT_DATED_TAGS:
+        return ()
+    return (words[before],)
+
+
+# Tags of words that say when or where, not what (数词, 量词, 代词, 时间词, 地名, 方位词).
+_NOT_DATED_TAGS = frozenset({"m", "mq", "q", "r", "t", "ns", "f"})
 _JOINING = frozenset({"或者", "或", "和", "及", "与", "以及", "或是"})
 _WHICH_WORDS = frozenset({"哪些", "哪几", "哪几个", "哪几家", "哪家", "哪个", "哪些个"})
 # What a 哪些 asks about that an answer lists without naming the word again.
@@ -746,13 +778,26 @@ class Vocabulary(NamedTuple):
     chars: frozenset[str]
     sounds: frozenset[str]
     says: str
+    # Each two characters in a row of the section's texts, in folded pinyin.
+    pairs: frozenset[str] = frozenset()
 
 
 def vocabulary_of(texts: Iterable[str], says: Iterable[str] = ()) -> Vocabulary:
     """The vocabulary of a section from its normalised texts and, apart, those of its answers
     and passages (`says`)."""
+    texts = list(texts)
     chars = frozenset(ch for ch in set("".join(texts)) if not ch.isspace())
-    return Vocabulary(chars, frozenset(fuzzy_pinyin(ch) for ch in chars), " ".join(says))
+    return Vocabulary(
+        chars,
+        frozenset(fuzzy_pinyin(ch) for ch in chars),
+        " ".join(says),
+        frozenset(chain.from_iterable(map(_sound_pairs, texts))),
+    )
+
+
+def _sound_pairs(text: str) -> list[str]:
+    sounds = [fuzzy_pinyin(ch) for ch in text]
+    return [f"{a} {b}" for a, b in pairwise(sounds)]
 
 
 def speaking_of(statement: Statement, vocabulary: Vocabulary) -> Statement:
@@ -762,6 +807,7 @@ def speaking_of(statement: Statement, vocabulary: Vocabulary) -> Statement:
         vocabulary=vocabulary.chars,
         sounds=vocabulary.sounds,
         section_says=vocabulary.says,
+        pairs=vocabulary.pairs,
     )
 
 
@@ -829,6 +875,11 @@ def conflicts(
         Conflict(ConflictKind.NAMED, term)
         for term in frame.titled
         if not _spoken_of(term, statement)
+    )
+    found.extend(
+        Conflict(ConflictKind.DATED, word)
+        for word in frame.dated
+        if statement.pairs.isdisjoint(_sound_pairs(word))
     )
     found.extend(Conflict(ConflictKind.TERM, term) for term in other_terms(frame, statement))
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An

@@ -13,6 +13,8 @@ never from an evaluation set:
   for spoken filler (这块, 平时, 到底), with filler added around it;
 - the same with one or two characters swapped for others that sound alike, as pinyin input
   produces (法律顾问 -> 法律顾文);
+  (each phrasing is reworded and mistyped `VARIANTS` times: one random draw per phrasing left
+  the model, and most of all its cut-offs, to the luck of that draw;)
 - questions about everyday matters the report does not cover (a generated grid of topics and
   question frames, some with the report's own words such as 江汉区 or 2019年 mixed in, which
   is what a near miss looks like once bot/answering/constraints.py has caught years, places and counts).
@@ -23,8 +25,9 @@ does say, whatever the model thinks. The label is whether the best-ranked entry 
 phrasing (1): it is the phrasing's own entry, or its answer states the same facts (every
 figure and document title of the own entry's answer, or nearly all of its wording), as a
 section summary does for its details. Generated questions about other matters are labelled 0.
-The cut-offs are chosen on the same samples: a wrong answer costs `WRONG_ANSWER_COST` times a
-right answer withheld.
+The cut-offs are chosen on the same samples, each weighed as in the fit (every source the
+same in total, however many questions it makes): a wrong answer costs `WRONG_ANSWER_COST`
+times a right answer withheld.
 
 The second model decides when a sentence of the report is worth quoting because no entry fits.
 It is fitted the same way on the same questions asked of the report's sentences (entries
@@ -58,6 +61,8 @@ WRONG_ANSWER_COST = 2.5
 WRONG_SUGGESTION_COST = 0.5
 L2 = 1.0
 SEED = 20261202
+# How many rewordings and mistypings of each stored phrasing the fit sees.
+VARIANTS = 3
 
 # Everyday matters people bring to a government bot that a rule-of-law work report does not
 # cover, and the frames they come in. Written for this purpose, not taken from any question set.
@@ -116,12 +121,11 @@ def questions(matcher: Matcher) -> Iterator[tuple[str, str, Collection[str], Ent
     for entry in matcher.kb.entries:
         hidden = frozenset(entry.questions)
         for question in entry.questions:
-            reworded = _reword(matcher, question, rng)
-            mistyped = _mistype(matcher, question, rng, sounds)
             yield "leave-one-out", question, (question,), entry
             yield "unseen-wording", question, hidden, entry
-            yield "reworded", reworded, hidden, entry
-            yield "mistyped", mistyped, hidden, entry
+            for _ in range(VARIANTS):
+                yield "reworded", _reword(matcher, question, rng), hidden, entry
+                yield "mistyped", _mistype(matcher, question, rng, sounds), hidden, entry
     for topic in OUTSIDE_TOPICS:
         for frame in OUTSIDE_FRAMES:
             yield "outside", frame.format(x=topic), (), None
@@ -271,7 +275,7 @@ def fit(data: Sequence[Sample]) -> DecisionModel:
         answer_at=0.5,
         suggest_at=0.5,
     )
-    scored = [(model.probability(s.values), s.label) for s in data]
+    scored = [(model.probability(s.values), s.label, w) for s, w in zip(data, weight, strict=True)]
     answer_at = _cut(scored, cost_above_negative=WRONG_ANSWER_COST)
     suggest_at = min(answer_at, _cut(scored, cost_above_negative=WRONG_SUGGESTION_COST))
     return DecisionModel(
@@ -293,22 +297,22 @@ def fit(data: Sequence[Sample]) -> DecisionModel:
     )
 
 
-def _cut(scored: Sequence[tuple[float, int]], *, cost_above_negative: float) -> float:
-    """The probability cut-off with the least cost: a positive below it costs 1, a negative
-    at or above it `cost_above_negative`."""
+def _cut(scored: Sequence[tuple[float, int, float]], *, cost_above_negative: float) -> float:
+    """The probability cut-off with the least cost: a positive below it costs its weight, a
+    negative at or above it `cost_above_negative` times its weight."""
     ordered = sorted(scored)
-    positives_below = 0
-    negatives_above = sum(1 for _, label in ordered if not label)
+    positives_below = 0.0
+    negatives_above = sum(weight for _, label, weight in ordered if not label)
     best_cost, best_cut = float("inf"), 1.0
-    for index, (probability, label) in enumerate(ordered):
+    for index, (probability, label, weight) in enumerate(ordered):
         if index == 0 or probability != ordered[index - 1][0]:
             cost = positives_below + cost_above_negative * negatives_above
             if cost < best_cost:
                 best_cost, best_cut = cost, probability
         if label:
-            positives_below += 1
+            positives_below += weight
         else:
-            negatives_above -= 1
+            negatives_above -= weight
     return best_cut
 
 

@@ -161,6 +161,7 @@ DEFAULT_MESSAGES: Mapping[str, str] = {
     "missing_nearby": "没有介绍任何地方周边的场所",
     "missing_named": "没有列出具体的{detail}",
     "missing_term": "在这一点上没有讲到“{detail}”",
+    "missing_dated": "没有提到“{detail}”的时间",
     "missing_means": "没有说明具体通过什么形式或方式",
     "smalltalk_writing": (
         "写文章、作诗、翻译这类事我帮不上忙，我只回答报告里的问题，"
