@@ -67,13 +67,14 @@ ANSWERABLE_FLOOR = {
     "batch-45": 0.95,
     "batch-46": 0.94,
     "batch-47": 0.94,
+    "batch-48": 0.95,
 }
 
-# Sets that joined below the shared out-of-scope bar keep what they reached. Batch 25: the
-# university entrance exam's date (高考分数线什么时候公布), read as the report's issue date.
-# (Batches 17, 20 and 21 are back at the shared bar: place names weigh as little as years, and
-# a request to write something is told what the bot does.)
-OUT_OF_SCOPE_FLOOR = {"batch-25": 0.94}
+# Sets that joined below the shared out-of-scope bar keep what they reached. (Batches 17, 20, 21
+# and 25 are back at the shared bar: place names weigh as little as years, a request to write
+# something is told what the bot does, and a date asked of something the report never speaks
+# of, 高考分数线什么时候公布, is not its issue date.)
+OUT_OF_SCOPE_FLOOR: dict[str, float] = {}
 # Sets that joined with more wrong answers than the shared ceiling keep what they reached.
 WRONG_CEILING: dict[str, float] = {}
 # Sets whose multi-part messages stay under the shared floor (the bar is 80%) keep what they
