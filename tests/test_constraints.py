@@ -780,3 +780,33 @@ def test_the_date_of_what_an_entry_speaks_of_is_still_answered(
 ) -> None:
     reply = shipped_engine.respond(question)
     assert reply.answered and says in reply.text
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_document"),
+    [
+        ("政府常务会前专题学法具体学了哪些法律", True),
+        ("执法人员要学习什么法律法规", True),
+        ("法律顾问提供了哪些法律服务", False),
+        ("以什么法律理由驳回的", False),
+    ],
+)
+def test_which_laws_asks_for_laws_by_name(question: str, asks_document: bool) -> None:
+    """哪些法律 is answered by naming laws (《…法》), which a sentence about the study
+    sessions does not; the law's services, questions or reasons are something else."""
+    assert (Asked.DOCUMENT in asking(clean(question)).asked) is asks_document
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_reason"),
+    [
+        ("为什么江汉区行政机关负责人出庭应诉率能达到这么高", False),
+        ("出庭应诉率为什么能保持这么高", False),
+        ("为什么复议申请比上一年少了", True),
+        ("为什么要对部门负责人开展以案说法，想达到什么目的", True),
+    ],
+)
+def test_why_a_result_could_be_reached_asks_how_not_why(question: str, asks_reason: bool) -> None:
+    """为什么…能达到这么高 is answered by the measures that reached it (考核, 约谈), which
+    state no cause in so many words; a plain 为什么 still asks for one."""
+    assert (Asked.REASON in asking(clean(question)).asked) is asks_reason

@@ -103,6 +103,9 @@ _ASKED_DATE_RE = re.compile(
 _BY_WAY_OF = r"(?<!用)(?<!靠)(?<!想)(?<!有)(?<!采取)(?<!通过)"
 _ASKED_DOCUMENT_RE = re.compile(
     r"(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?(?:文件|规定|意见|法规|制度文件|政策文件)|"
+    # 学了哪些法律: laws, which an answer names (《…法》); not the law's help or questions.
+    r"(?:哪|什么|啥)(?:些|几部|部)?(?:法律法规|法律|法规)(?!顾问|服务|问题|意识|知识|素养|思维|援助|"
+    r"咨询|事务|风险|水平|责任|关系|效果|人员|专家|团队|理由|程序)|"
     rf"{_BY_WAY_OF}(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?办法|"
     r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|"
     r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
@@ -164,8 +167,10 @@ _ASKED_LIST_RE = re.compile(
 _ASKED_PART_RE = re.compile(r"哪[类种项个](?:最多|最少|居多|占多数)|什么类型|哪些类型|哪几类|哪类")
 # "为什么说…" asks for the basis of a statement, which the statement itself gives; 作为什么
 # (serves as what) and 成为什么 ask what, not why.
+# 为什么…能达到这么高 asks how a result was reached: the measures that reached it answer it.
 _ASKED_REASON_RE = re.compile(
-    r"(?<![作成认以称视])(?:为什么|为何|为啥)(?!说)|什么原因|啥原因|原因是|原因有|\bwhy\b"
+    r"(?<![作成认以称视])(?:为什么|为何|为啥)(?!说)(?![^，,？?。]*能(?:达到|做到|保持|实现|取得))|"
+    r"什么原因|啥原因|原因是|原因有|\bwhy\b"
 )
 _ASKED_PROCEDURE_RE = re.compile(
     r"(?:怎么|如何|怎样|去哪|在哪|哪里|到哪)(?:才能|可以|能|去|里)?"
