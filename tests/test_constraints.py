@@ -810,3 +810,40 @@ def test_why_a_result_could_be_reached_asks_how_not_why(question: str, asks_reas
     """为什么…能达到这么高 is answered by the measures that reached it (考核, 约谈), which
     state no cause in so many words; a plain 为什么 still asks for one."""
     assert (Asked.REASON in asking(clean(question)).asked) is asks_reason
+
+
+def test_people_who_apply_are_counted_by_their_applications(shipped_engine: Engine) -> None:
+    """多少人…去申请复议 counts the applications (29件): each applicant files one. People
+    counted otherwise (审核了多少人) still want people."""
+    reply = shipped_engine.respond("去年江汉区有多少人不服政府的决定去申请复议的啊")
+    assert reply.answered and "29件" in reply.text
+    assert "件" in asking(clean("有多少人去法院起诉政府")).measures
+    assert "件" not in asking(clean("全区审核了多少人")).measures
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_document"),
+    [
+        ("这份报告是按照哪些会议精神来推进工作的", False),
+        ("根据什么要求开展的", False),
+        ("重大行政决策是按照哪个规定执行的", True),
+        ("依据的是什么", True),
+    ],
+)
+def test_the_guidance_of_meetings_is_no_document(question: str, asks_document: bool) -> None:
+    """按照哪些会议精神 is answered by the meetings named (十九大、十九届四中全会精神), which no
+    《title》 gives; 按照哪个规定 still asks for a document."""
+    assert (Asked.DOCUMENT in asking(clean(question)).asked) is asks_document
+
+
+def test_what_follows_a_count_of_times_is_what_is_done_not_what_is_counted(
+    shipped_engine: Engine,
+) -> None:
+    """学几回法律 counts study sessions: 法律 is what is studied, not a thing the answer
+    must count (每年至少开展两次 answers it)."""
+    frame = shipped_engine.matcher.frame("区领导一年专门学几回法律")
+    assert "法律" not in frame.counted_after
+    reply = shipped_engine.respond("区领导一年专门学几回法律")
+    assert reply.answered and "两次" in reply.text
+    # A count of things still names what it counts.
+    assert "部门" in shipped_engine.matcher.frame("抽查了几个部门").counted_after

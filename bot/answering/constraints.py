@@ -107,7 +107,8 @@ _ASKED_DOCUMENT_RE = re.compile(
     r"(?:哪|什么|啥)(?:些|几部|部)?(?:法律法规|法律|法规)(?!顾问|服务|问题|意识|知识|素养|思维|援助|"
     r"咨询|事务|风险|水平|责任|关系|效果|人员|专家|团队|理由|程序)|"
     rf"{_BY_WAY_OF}(?:哪|什么|啥)(?:个|份|部|项|一个|一份)?办法|"
-    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)|"
+    # 按照哪些会议精神 asks for meetings' guidance, which no 《title》 gives.
+    r"(?:依据|根据|按照|对照|照着?)(?:的是)?(?:哪|什么|啥)(?!\S{0,3}(?:会议|精神|要求|原则|部署))|"
     r"(?:文件|规定|办法|意见|报告)的?(?:标题|名称|名字|全称)|(?:文件|规定|办法|意见)叫什么|"
     r"which (?:document|regulation|rule)"
 )
@@ -414,6 +415,10 @@ def _measure_as_meant(measure: str, following: str) -> str:
     return measure
 
 
+# 多少人…去申请复议: each person who applies or sues is one application or lawsuit (件).
+_FILERS_RE = re.compile(r"(?:多少|几)(?:个)?人\S*?(?:申请|起诉|告|投诉|举报)")
+
+
 def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
     """What `read_question` reads first: the question with 几个 as "several" set aside, the
     kinds of answer it asks for, their measure words, and whether it asks only for a year."""
@@ -429,6 +434,8 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
             measures.add(
                 _measure_as_meant(match.group("measure"), norm[match.end() : match.end() + 1])
             )
+    if "人" in measures and _FILERS_RE.search(norm):
+        measures.add("件")
     date = _ASKED_DATE_RE.search(norm)
     year_only = bool(date and date.group("year")) and len(_ASKED_DATE_RE.findall(norm)) == 1
     for kind, pattern in (
@@ -525,9 +532,13 @@ def _counted_words(
     acted: list[str] = []
     # Whether each 多少/几 as written counts things (几件), which normalising may have merged
     # away (几件 -> 多少); read in order when both have as many.
-    written_counts = [bool(m.group(1)) for m in _WRITTEN_COUNT_RE.finditer(written)]
-    if len(written_counts) != sum(word in _COUNT_WORDS for word in words):
-        written_counts = []
+    as_written = list(_WRITTEN_COUNT_RE.finditer(written))
+    if len(as_written) != sum(word in _COUNT_WORDS for word in words):
+        as_written = []
+    written_counts = [bool(m.group(1)) for m in as_written]
+    # 学几回法律: a count of times (几回, 几次) is followed by what is done, not by what is
+    # counted.
+    written_times = [bool(m.group(2)) for m in as_written]
     ordinal = 0
     for index, word in enumerate(words):
         if word not in _COUNT_WORDS:
@@ -546,7 +557,8 @@ def _counted_words(
         if before >= 1 and words[before] in _OF_KIND and _is_content(words[before - 1]):
             after_measure.append(words[before - 1])
             before -= 1
-        for neighbour in (before, after):
+        times = ordinal < len(written_times) and written_times[ordinal]
+        for neighbour in (before, after) if not times else (before,):
             if (
                 0 <= neighbour < len(words)
                 and _is_content(words[neighbour])
@@ -593,7 +605,12 @@ def _counted_words(
             acted.append(words[following])
         # Only a noun (or a term of the knowledge base, which the segmenter leaves untagged)
         # is the thing counted: in 几个人组成 the verb after the measure is not.
-        if after < len(words) and _is_content(words[after]) and tagged[after][1][:1] in ("n", ""):
+        if (
+            not times
+            and after < len(words)
+            and _is_content(words[after])
+            and tagged[after][1][:1] in ("n", "")
+        ):
             after_measure.append(words[after])
             if after == index + 1 and words[after] not in _GENERIC_COUNTED:
                 direct.append(words[after])
@@ -701,7 +718,7 @@ _NOUN_MEASURES = frozenset("个家名位件卷项条份类种单本张")
 # 几件最后撤销了.
 _BEFORE_ACTION = frozenset("被 最后 最终 后来 都 已 已经 是 给 予以".split())
 _NOUN_MEASURE_CLASS = "[" + "".join(sorted(_NOUN_MEASURES)) + "]"
-_WRITTEN_COUNT_RE = re.compile(f"(?:几|多少)({_NOUN_MEASURE_CLASS})?")
+_WRITTEN_COUNT_RE = re.compile(f"(?:几|多少)(?:({_NOUN_MEASURE_CLASS})|(回|次|遍|趟))?")
 
 
 def _is_action(word: tuple[str, str], *, strict: bool = False) -> bool:
