@@ -847,3 +847,32 @@ def test_what_follows_a_count_of_times_is_what_is_done_not_what_is_counted(
     assert reply.answered and "两次" in reply.text
     # A count of things still names what it counts.
     assert "部门" in shipped_engine.matcher.frame("抽查了几个部门").counted_after
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_person"),
+    [
+        ("宣传教育要提高的主要是哪些人的意识和能力", False),
+        ("法律顾问团队里有哪些人", True),
+        ("聘请的专家是哪些人", True),
+    ],
+)
+def test_whose_asks_for_a_group_not_for_names(question: str, asks_person: bool) -> None:
+    """是哪些人的意识 asks whose awareness (行政机关负责人, a group), which a report without
+    names still answers; 团队里有哪些人 asks for the people themselves."""
+    assert (Asked.PERSON in asking(clean(question)).asked) is asks_person
+
+
+@pytest.mark.parametrize(
+    ("question", "asks_body"),
+    [
+        ("复议机关有没有纠正过哪些单位的错误做法", False),
+        ("是否对哪些部门开展了评查", False),
+        ("哪些单位参加了联席会议", True),
+        ("评查了哪些单位", True),
+    ],
+)
+def test_which_unit_in_a_yes_or_no_question_means_any_unit(question: str, asks_body: bool) -> None:
+    """有没有纠正过哪些单位的错误做法 asks whether wrong acts were corrected (哪些: "any"), which
+    an answer naming no unit answers; a plain 哪些单位 still asks for the units."""
+    assert (Asked.ORGANISATION in asking(clean(question)).asked) is asks_body

@@ -152,7 +152,8 @@ _ASKED_PERSON_RE = re.compile(
     r"(?:名字|姓名)|分别是谁|都是谁|是哪几位|"
     # A 名单 of firms, units or departments lists bodies, not people.
     r"(?<![所位门构])(?<![所位门构] )名单|"
-    rf"(?:是哪些人|有哪些人|哪几个人){_NOT_AN_AGENT}|哪些专家(?!座谈|咨询|论证)|"
+    # 是哪些人的意识 asks whose (a group: 行政机关负责人), not for names.
+    rf"(?:是哪些人|有哪些人|哪几个人){_NOT_AN_AGENT}(?!的)|哪些专家(?!座谈|咨询|论证)|"
     r"哪些律师(?!事务所|所|团队|行)|"
     r"(?:局长|区长|书记|主任)是谁|who are|names?\b"
 )
@@ -464,7 +465,17 @@ def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
         asked.discard(Asked.COUNT)
     if Asked.STANDARD in asked:
         asked.discard(Asked.PERCENT)
+    if Asked.ORGANISATION in asked and all(
+        _YES_OR_NO_RE.search(norm, 0, match.start())
+        for match in _ASKED_ORGANISATION_RE.finditer(norm)
+    ):
+        asked.discard(Asked.ORGANISATION)
     return norm, asked, measures, year_only
+
+
+# In a yes-or-no question, 哪些单位 means "any": 有没有纠正过哪些单位的错误做法 asks whether
+# wrong acts were corrected, which an answer naming no unit answers.
+_YES_OR_NO_RE = re.compile(r"有没有|是否|有无")
 
 
 def _figure_value(match: re.Match[str]) -> str:
