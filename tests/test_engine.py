@@ -98,3 +98,12 @@ def _cached_engine(path: Path) -> Engine:
     if path not in _ENGINES:
         _ENGINES[path] = Engine.from_directory(path)
     return _ENGINES[path]
+
+
+def test_what_happens_to_a_head_who_stays_away_names_both_consequences(
+    shipped_engine: Engine,
+) -> None:
+    """The report gives two consequences in one sentence: the assessment and, under the mark,
+    the warning talk. The entry asked about the assessment gives both."""
+    reply = shipped_engine.respond("部门一把手不出庭会怎么样")
+    assert reply.answered and "绩效考核" in reply.text and "警示约谈" in reply.text

@@ -56,3 +56,19 @@ def test_a_sentence_that_lists_nothing_is_not_quoted_for_a_list(shipped_engine: 
     assert reply.kind is not Kind.PASSAGE
     sentences = passage_knowledge(shipped_engine.kb)
     assert sentences is not None and all(entry.draft for entry in sentences.entries)
+
+
+def test_a_sentence_no_offered_entry_rests_on_is_not_quoted_over_them(
+    shipped_engine: Engine,
+) -> None:
+    """When the entries found the question's topic and would be offered, a sentence none of
+    them rests on disagrees with them: they are offered instead. Asked alone, with nothing
+    offered, the closest sentence is still quoted."""
+    far = next(s.text for s in shipped_engine.kb.document.sentences if "29件" in s.text)
+    assert shipped_engine.passages.quote(QUESTION, [far], only_backed=True) is None
+    study = next(s.text for s in shipped_engine.kb.document.sentences if s.text.startswith(STUDY))
+    quote = shipped_engine.passages.quote(QUESTION, [study], only_backed=True)
+    assert quote is not None and quote.sentence.text == study
+    reply = shipped_engine.respond("区里的单位是不是都请了律师当顾问")
+    assert reply.kind is Kind.SUGGEST
+    assert "legal-adviser-coverage" in {entry.id for entry in reply.suggestions}

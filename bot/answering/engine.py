@@ -549,7 +549,9 @@ class Engine:
             return Reply(question, Kind.ANSWER, text, entry=best.entry, match=result, also=also)
         offered = result.suggestions if result.outcome is Outcome.SUGGEST else ()
         backing = [passage for c in offered for passage in c.entry.passage]
-        quote = shelf.passages.quote(stripped, backing)
+        quote = shelf.passages.quote(
+            stripped, backing, only_backed=result.outcome is Outcome.SUGGEST
+        )
         if quote is not None:
             text = fill(messages["passage"], sentence=quote.sentence.text)
             return Reply(question, Kind.PASSAGE, text, match=result, quote=quote.sentence)

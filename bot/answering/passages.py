@@ -65,13 +65,17 @@ class PassageFinder:
         self.matcher = Matcher(sentences, model=model) if sentences is not None else None
         self._sentences = kb.document.sentences if kb.document is not None else ()
 
-    def quote(self, question: str, backed_by: Collection[str] = ()) -> Quote | None:
+    def quote(
+        self, question: str, backed_by: Collection[str] = (), *, only_backed: bool = False
+    ) -> Quote | None:
         """The sentence to quote for `question`, or None when none is a confident match.
 
         `backed_by`: passages of the entries the question was found close to (the ones it
         would be offered), closest first. A sentence holding one of them, or part of one, as
         sure and nearly as close as the best sentence, is quoted instead (the one of the first
-        such passage): the entries and the sentences then agree on it.
+        such passage): the entries and the sentences then agree on it. With `only_backed`
+        (the entries found the question's topic and would be offered), no other sentence is:
+        the sentences and the entries then disagree, and the entries are offered.
         """
         matcher = self.matcher
         if matcher is None:
@@ -96,6 +100,8 @@ class PassageFinder:
             ),
             None,
         )
+        if backed is None and only_backed:
+            return None
         chosen = best if backed is None else backed
         if matcher.conflicts(result.frame, chosen.entry) if result.frame else False:
             return None
