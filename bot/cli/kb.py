@@ -20,7 +20,14 @@ from bot.answering.document import REPORT_FILE
 from bot.answering.knowledge import KnowledgeError, Problem, knowledge_files, load_knowledge
 from bot.authoring.audit import audit_matcher, collector_paused, confusable_questions, default_jobs
 from bot.authoring.draft import DraftError, beside_reports, write_draft
-from bot.cli.common import EXIT_ERROR, EXIT_OK, CliError, Invocation, load_engine
+from bot.cli.common import (
+    EXIT_ERROR,
+    EXIT_OK,
+    CliError,
+    Invocation,
+    leave_at_once_when_done,
+    load_engine,
+)
 from bot.cli.review import add_history_commands
 from bot.config import SHIPPED_KNOWLEDGE, Config
 
@@ -87,6 +94,7 @@ def _positive(value: str) -> int:
 
 def _check(run: Invocation) -> int:
     progress = Progress(run.err)
+    leave_at_once_when_done()  # the check opens no log; its workers are gone when it returns
     return kb_check(run.config, run.out, progress=progress, jobs=run.args.jobs)
 
 

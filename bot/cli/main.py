@@ -31,6 +31,7 @@ from bot.cli.common import (
     CliError,
     Command,
     Invocation,
+    leaves_at_once,
     load_engine,
 )
 from bot.cli.console import LOG_WAIT, LineReader, QuestionLogWriter, read_lines
@@ -423,4 +424,8 @@ def main() -> None:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
         status = EXIT_BROKEN_PIPE
+    if leaves_at_once():
+        sys.stderr.flush()
+        logging.shutdown()
+        os._exit(status)
     sys.exit(status)
