@@ -438,26 +438,22 @@ def test_log_export_piped_to_head_ends_quietly(big_log: dict[str, str], fmt: str
 def test_kb_check_leaves_at_once_with_its_whole_report(kb_dir: Path) -> None:
     """`kb check` ends the process without freeing the index object by object; everything
     it wrote is still there, and its status too."""
-    env = {**os.environ, "KBBOT_KNOWLEDGE": str(kb_dir)}
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "kb", "check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-    )
+
+    def kb_check() -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-m", "bot", "kb", "check"],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            cwd=REPO,
+            env={**os.environ, "KBBOT_KNOWLEDGE": str(kb_dir)},
+        )
+
+    done = kb_check()
     assert done.returncode == 0
     assert done.stdout.splitlines()[-1].startswith("知识库检查通过")
     (kb_dir / "01-broken.yaml").write_text("entries:\n  - id: [\n", encoding="utf-8")
-    done = subprocess.run(
-        [sys.executable, "-m", "bot", "kb", "check"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        cwd=REPO,
-        env=env,
-    )
+    done = kb_check()
     assert done.returncode == 1
     assert done.stdout.splitlines()[-1].startswith("知识库检查未通过")
 
