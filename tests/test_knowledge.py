@@ -284,7 +284,7 @@ def test_a_reload_line_names_a_few_ids_and_counts_the_rest(kb_dir: Path) -> None
 
 def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
     """A knowledge folder from before `missing_rank`, `missing_duration`,
-    `missing_standard`, `missing_nearby`, `missing_named`, `missing_term`,
+    `missing_standard`, `missing_nearby`, `missing_named`, `missing_term`, `missing_dated`,
     `missing_means` and `smalltalk_writing` existed still loads, and says them."""
     from bot.answering.knowledge import DEFAULT_MESSAGES
     from tests.conftest import FIXTURE_KNOWLEDGE
@@ -298,6 +298,7 @@ def test_a_message_added_since_a_folder_was_written_has_its_default() -> None:
         "missing_nearby",
         "missing_named",
         "missing_term",
+        "missing_dated",
         "missing_means",
         "smalltalk_writing",
     )

@@ -417,7 +417,7 @@ def _measure_as_meant(measure: str, following: str) -> str:
 
 
 # 多少人…去申请复议: each person who applies or sues is one application or lawsuit (件).
-_FILERS_RE = re.compile(r"(?:多少|几)(?:个)?人\S*?(?:申请|起诉|告|投诉|举报)")
+_FILERS_RE = re.compile(r"(?:多少|几)(?:个)?人\S*?(?:申请|起诉|(?<!报)告|投诉|举报)")
 
 
 def _asked(cleaned: str) -> tuple[str, set[Asked], set[str], bool]:
@@ -679,7 +679,7 @@ def _dated(tagged: Sequence[tuple[str, str]]) -> tuple[str, ...]:
             break
         before = index
         start += len(word)
-    while before >= 0 and words[before] in _COUNT_GLUE:
+    while before >= 0 and words[before] in _COUNT_GLUE:  # 是, 的, 大概: as before a count
         before -= 1
     if before < 0 or not _is_content(words[before]) or tagged[before][1] in _NOT_DATED_TAGS:
         return ()
@@ -909,10 +909,11 @@ def conflicts(
         for term in frame.titled
         if not _spoken_of(term, statement)
     )
+    # Without its section's texts (`speaking_of`) an entry cannot be judged on this.
     found.extend(
         Conflict(ConflictKind.DATED, word)
         for word in frame.dated
-        if statement.pairs.isdisjoint(_sound_pairs(word))
+        if statement.pairs and statement.pairs.isdisjoint(_sound_pairs(word))
     )
     found.extend(Conflict(ConflictKind.TERM, term) for term in other_terms(frame, statement))
     # 撤销了多少件 of an answer that tells of 撤销 but counts other things (申请29件). An

@@ -12,9 +12,8 @@ never from an evaluation set:
 - the same, reworded the way people talk: some content words kept, others dropped or swapped
   for spoken filler (这块, 平时, 到底), with filler added around it;
 - the same with one or two characters swapped for others that sound alike, as pinyin input
-  produces (法律顾问 -> 法律顾文);
-  (each phrasing is reworded and mistyped `VARIANTS` times: one random draw per phrasing left
-  the model, and most of all its cut-offs, to the luck of that draw;)
+  produces (法律顾问 -> 法律顾文); these two `VARIANTS` times each, so that the model rests on
+  more than one random draw per phrasing;
 - questions about everyday matters the report does not cover (a generated grid of topics and
   question frames, some with the report's own words such as 江汉区 or 2019年 mixed in, which
   is what a near miss looks like once bot/answering/constraints.py has caught years, places and counts).
