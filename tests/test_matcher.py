@@ -451,3 +451,10 @@ def test_every_unit_having_one_is_full_coverage(shipped_engine: Engine) -> None:
     """都配了 (each has been given one) asks whether the coverage is full."""
     reply = shipped_engine.respond("各个部门是不是都配上律师顾问了")
     assert reply.answered and "全覆盖" in reply.text
+
+
+def test_someone_whose_job_is_the_legal_work_is_full_time_staff(shipped_engine: Engine) -> None:
+    """专门负责法制工作的人 is the report's 专职法制工作人员 (the shortage it names), not the
+    reform that says which bureau is responsible for reconsideration."""
+    ranked = shipped_engine.matcher.rank("各单位有专门负责法制工作的人吗")
+    assert ranked[0].entry.id == "problem-legal-staff"
