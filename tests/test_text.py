@@ -109,6 +109,26 @@ def test_a_variant_does_not_take_the_first_character_of_the_next_word() -> None:
     assert cases("被人告官") == "被告官"
 
 
+@pytest.mark.parametrize(
+    ("said", "read"),
+    [
+        ("有专门负责法制工作的人吗", "有专门负责法制工作人员"),
+        ("执法的那些人，审了多少", "执法人员审了多少"),
+        ("群众的人身安全", "群众人身安全"),  # 人身 is a word of its own
+        ("有多少人", "有多少人"),
+    ],
+)
+def test_the_people_who_do_something_are_its_staff(said: str, read: str) -> None:
+    """负责法制工作的人 is what the report calls 法制工作人员, closing a phrase."""
+    assert Normaliser()(said) == read
+
+
+def test_people_named_twice_over_are_named_once() -> None:
+    """搞执法 is 行政执法人员 already: the people who do it add no second 人员."""
+    normalise = Normaliser(invert_synonyms({"行政执法人员": ["搞执法"]}))
+    assert normalise("搞执法的那些人") == "行政执法人员"
+
+
 def test_english_synonyms_match_whole_words_only() -> None:
     normalise = Normaliser(invert_synonyms({"案卷": ["case file"], "多少": ["how many"]}))
     assert normalise("How many case files?") == "多少案卷"

@@ -299,6 +299,11 @@ def set_aside(text: str) -> str:
 
 # A verb said twice around 一 (审一审, 查一查, 看一看) is the verb: "have a look".
 _TRIED_VERB_RE = re.compile(r"([\u4e00-\u9fff])(?:一\1)+")
+# 负责法制工作的人 is what the report calls 法制工作人员: "the people who…", closing a phrase
+# (at its end, or before a final particle).
+_PEOPLE_WHO_RE = re.compile(
+    r"(?<=[\u4e00-\u9fff])的(?:那些|这些)?人(?=[吗呢吧啊呀]|(?![\u4e00-\u9fff]))"
+)
 # 好几次, 好几个: "several", not a question of how many (which 几次 would become).
 _SEVERAL_RE = re.compile(r"好几(?=[个次件项份条名家位人])")
 # 几个/几家 inside a clause, not asked of (有几个, 共几家), in a question that goes on to ask
@@ -556,7 +561,7 @@ class Normaliser:
     def normalise(self, text: str) -> str:
         """The canonical form of `text`; an empty string when nothing meaningful is left."""
         # Fillers go first too, so a synonym written without 的 also matches "出庭应诉的比例".
-        text = several(clean(_ALREADY_KNOWN_RE.sub(" ", text)))
+        text = several(clean(_PEOPLE_WHO_RE.sub("人员", _ALREADY_KNOWN_RE.sub(" ", text))))
         text = compact(self._filler_re.sub(" ", text))
         if self._synonym_index:
             # Twice: two variants side by side may together be a third (收下 + 比例 are
@@ -566,6 +571,8 @@ class Normaliser:
             text = once if once == text else self._apply_synonyms(once)
         # After the synonyms, which may name such a form themselves (理一理 -> 梳理).
         text = _TRIED_VERB_RE.sub(r"\1", text)
+        # 搞执法的那些人: 搞执法 is 行政执法人员 already, and the people who do it are 人员.
+        text = text.replace("人员人员", "人员")
         text = self._filler_re.sub(" ", text)
         stopwords = self.stopwords
         return _joined([tok for tok in tokens(text) if tok not in stopwords or is_cjk(tok)])
